@@ -1,0 +1,53 @@
+"""Builds the heavy objects (embedding model, retriever) from settings, once per process."""
+
+from __future__ import annotations
+
+from langchain_core.embeddings import Embeddings
+
+from app.settings import Settings
+from bot.answer import Thresholds
+from retrieval.embeddings import SentenceTransformerEmbeddings
+from retrieval.hybrid import HybridRetriever, RetrievalConfig
+from retrieval.kb import LoadResult, load_kb
+from retrieval.types import SyncReport
+
+
+def retrieval_config(settings: Settings) -> RetrievalConfig:
+    return RetrievalConfig(
+        embedding_languages=tuple(settings.embedding_languages),
+        other_dense_weight=settings.other_dense_weight,
+        chunk_max_chars=settings.chunk_max_chars,
+    )
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    return Thresholds(answer=settings.answer_threshold, suggest=settings.suggest_threshold)
+
+
+def load_embeddings(settings: Settings) -> SentenceTransformerEmbeddings:
+    return SentenceTransformerEmbeddings(settings.embedding_model)
+
+
+def build_retriever(
+    settings: Settings,
+    *,
+    embeddings: Embeddings | None = None,
+    persist: bool = True,
+) -> HybridRetriever:
+    """A retriever with the configured model, loading the saved index from the data folder."""
+    embeddings = embeddings if embeddings is not None else load_embeddings(settings)
+    return HybridRetriever(
+        embeddings,
+        model_name=settings.embedding_model,
+        config=retrieval_config(settings),
+        data_dir=settings.data_dir if persist else None,
+    )
+
+
+def index_kb(
+    retriever: HybridRetriever, settings: Settings, progress: bool = False
+) -> tuple[LoadResult, SyncReport]:
+    """Load the knowledge-base folder and sync the retriever to it (bad files are skipped)."""
+    loaded = load_kb(settings.kb_dir)
+    report = retriever.sync(loaded.articles, progress=progress)
+    return loaded, report

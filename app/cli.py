@@ -1,0 +1,180 @@
+"""The `kakehashi` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from app.settings import Settings, get_settings
+
+cli = typer.Typer(
+    name="kakehashi",
+    help="Kakehashi: a self-hosted customer-support chatbot with human handoff.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+kb_cli = typer.Typer(help="Knowledge-base tools.", no_args_is_help=True)
+cli.add_typer(kb_cli, name="kb")
+
+KbOption = Annotated[
+    Path | None,
+    typer.Option("--kb", help="Knowledge-base folder (default: KAKEHASHI_KB_DIR or kb_articles)."),
+]
+ModeOption = Annotated[
+    str, typer.Option("--mode", help="Retrieval mode: hybrid, dense or lexical.")
+]
+
+
+def _settings(kb: Path | None = None) -> Settings:
+    settings = get_settings()
+    if kb is not None:
+        settings = settings.model_copy(update={"kb_dir": kb})
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _check_mode(mode: str) -> None:
+    from retrieval.hybrid import MODES
+
+    if mode not in MODES:
+        raise _fail(f"--mode {mode!r} is not one of: {', '.join(MODES)}", 2)
+
+
+def _ready_retriever(settings: Settings, progress: bool) -> Any:
+    """Load the model and sync the index to the KB folder, reporting bad files on stderr."""
+    from app.bootstrap import build_retriever, index_kb
+    from retrieval.errors import RetrievalError
+
+    try:
+        retriever = build_retriever(settings)
+        loaded, report = index_kb(retriever, settings, progress=progress)
+    except RetrievalError as exc:
+        raise _fail(str(exc)) from None
+    for problem in loaded.problems:
+        typer.secho(f"skipped {problem}", fg=typer.colors.YELLOW, err=True)
+    return retriever, loaded, report
+
+
+@kb_cli.command("check")
+def kb_check(directory: Annotated[Path, typer.Argument(help="Knowledge-base folder.")]) -> None:
+    """List every problem in a knowledge-base folder; exit 1 if there is any."""
+    from retrieval.errors import KBError
+    from retrieval.kb import load_kb
+
+    try:
+        loaded = load_kb(directory)
+    except KBError as exc:
+        raise _fail(str(exc)) from None
+    for problem in loaded.problems:
+        typer.secho(str(problem), fg=typer.colors.RED)
+    langs: dict[str, int] = {}
+    for article in loaded.articles:
+        langs[article.lang] = langs.get(article.lang, 0) + 1
+    summary = ", ".join(f"{lang}: {n}" for lang, n in sorted(langs.items())) or "none"
+    typer.echo(f"{len(loaded.articles)} articles loaded ({summary}); {len(loaded.problems)} problems")
+    if loaded.problems:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def index(kb: KbOption = None) -> None:
+    """Build or update the search index of a knowledge base (only changed articles are embedded)."""
+    settings = _settings(kb)
+    _, loaded, report = _ready_retriever(settings, progress=True)
+    typer.echo(
+        f"{len(loaded.articles)} articles indexed from {settings.kb_dir}: "
+        f"{len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.removed)} removed, {report.unchanged} unchanged "
+        f"(index in {settings.data_dir / 'index'})"
+    )
+
+
+@cli.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The customer's question.")],
+    kb: KbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    mode: ModeOption = "hybrid",
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="How many articles.")] = 5,
+    lang: Annotated[str | None, typer.Option("--lang", help="Language (detected if unset).")] = None,
+) -> None:
+    """Show what the bot finds for a question: articles, passages, scores, confidence."""
+    from app.bootstrap import thresholds
+    from bot.answer import decide_answer
+
+    _check_mode(mode)
+    if not question.strip():
+        raise _fail("the question is empty", 2)
+    settings = _settings(kb)
+    retriever, _, _ = _ready_retriever(settings, progress=not as_json)
+    result = retriever.retrieve(question, lang=lang, k=k, mode=mode)
+    outcome = decide_answer(result, thresholds(settings))
+    if as_json:
+        typer.echo(json.dumps({**result.to_dict(), "decision": outcome.value,
+                               "would_answer": outcome.value == "answer"},
+                              ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"language: {result.lang}   mode: {mode}   confidence: {result.confidence:.2f}   "
+               f"decision: {outcome.value}   ({result.latency_ms:.0f} ms)")
+    for rank, article in enumerate(result.articles, start=1):
+        typer.secho(f"\n{rank}. {article.title}  [{article.article_id}]  score {article.score:.3f}",
+                    bold=True)
+        if article.url:
+            typer.echo(f"   {article.url}")
+        for passage in article.passages:
+            snippet = " ".join(passage.text.split())[:200]
+            typer.echo(f"   § {passage.heading or '(intro)'} ({passage.score:.3f}): {snippet}")
+
+
+@cli.command("eval")
+def evaluate_cmd(
+    cases: Annotated[Path, typer.Option("--cases", help="A .jsonl cases file or a folder of them.")],
+    kb: KbOption = None,
+    mode: ModeOption = "hybrid",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
+    misses: Annotated[bool, typer.Option("--misses", help="List the cases it got wrong.")] = False,
+) -> None:
+    """Measure retrieval and answer quality on labelled cases."""
+    from tqdm import tqdm
+
+    from app.bootstrap import thresholds
+    from eval.cases import CaseError, load_cases
+    from eval.runner import evaluate
+
+    _check_mode(mode)
+    try:
+        loaded_cases = load_cases(cases)
+    except CaseError as exc:
+        raise _fail(str(exc), 2) from None
+    settings = _settings(kb)
+    retriever, _, _ = _ready_retriever(settings, progress=True)
+    with tqdm(total=len(loaded_cases), desc=f"Evaluating ({mode})", unit="case") as bar:
+        report, results = evaluate(retriever, loaded_cases, mode=mode,
+                                   thresholds=thresholds(settings), progress=bar.update)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    if misses:
+        for r in results:
+            wrong = r.case.gold and r.rank != 1 or (r.case.gold == () and r.outcome == "answer")
+            if wrong:
+                typer.echo(f"{r.case.id}\t{r.outcome.value}\t{r.confidence:.2f}\tgold={list(r.case.gold or [])}"
+                           f"\tgot={r.ranked[:3]}\t{r.case.text}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Evaluation of retrieval and answer quality on labelled customer messages."""

@@ -1,0 +1,94 @@
+"""Runs evaluation cases through the same retriever and answer policy the bot uses."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.answer import AnswerOutcome, Thresholds, decide_answer
+from eval.cases import Case
+from eval.metrics import percentile, rank_of, retrieval_metrics
+from retrieval.hybrid import HybridRetriever
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: Case
+    lang: str
+    ranked: list[str]
+    rank: int | None
+    outcome: AnswerOutcome
+    confidence: float
+    latency_ms: float
+
+
+def run_case(retriever: HybridRetriever, case: Case, mode: str, thresholds: Thresholds,
+             k: int = 10) -> CaseResult:
+    result = retriever.retrieve(case.text, lang=case.lang, k=k, mode=mode)
+    ranked = [a.article_id for a in result.articles]
+    return CaseResult(
+        case=case,
+        lang=case.lang or result.lang,
+        ranked=ranked,
+        rank=rank_of(ranked, case.gold or ()),
+        outcome=decide_answer(result, thresholds),
+        confidence=result.confidence,
+        latency_ms=result.latency_ms,
+    )
+
+
+def _answer_block(results: list[CaseResult]) -> dict[str, Any]:
+    answerable = [r for r in results if r.case.gold]
+    unanswerable = [r for r in results if r.case.gold is not None and not r.case.gold]
+
+    def share(items: list[CaseResult], test: Callable[[CaseResult], bool]) -> float:
+        return round(sum(1 for r in items if test(r)) / len(items), 4) if items else 0.0
+
+    answered = AnswerOutcome.ANSWER
+    return {
+        "n_answerable": len(answerable),
+        "answered_correct": share(answerable, lambda r: r.outcome == answered and r.rank == 1),
+        "answered_wrong": share(answerable, lambda r: r.outcome == answered and r.rank != 1),
+        "declined": share(answerable, lambda r: r.outcome != answered),
+        "n_unanswerable": len(unanswerable),
+        "false_answer": share(unanswerable, lambda r: r.outcome == answered),
+    }
+
+
+def evaluate(
+    retriever: HybridRetriever,
+    cases: Iterable[Case],
+    *,
+    mode: str = "hybrid",
+    thresholds: Thresholds = Thresholds(),
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, Any], list[CaseResult]]:
+    """Score every case that has a `gold` key; returns the report and per-case results."""
+    results: list[CaseResult] = []
+    all_cases = list(cases)
+    for case in all_cases:
+        if case.gold is not None:
+            results.append(run_case(retriever, case, mode, thresholds))
+        if progress is not None:
+            progress(1)
+    scored = [r for r in results if r.case.gold]
+    by_lang: dict[str, list[CaseResult]] = defaultdict(list)
+    for r in results:
+        by_lang[r.lang].append(r)
+    latencies = [r.latency_ms for r in results]
+    report: dict[str, Any] = {
+        "cases": len(all_cases),
+        "mode": mode,
+        "retrieval": retrieval_metrics([r.rank for r in scored]),
+        "by_lang": {
+            lang: {**retrieval_metrics([r.rank for r in items if r.case.gold]),
+                   "answer": _answer_block(items)}
+            for lang, items in sorted(by_lang.items())
+        },
+        "answer": _answer_block(results),
+        "latency_ms": {"p50": round(percentile(latencies, 50), 2),
+                       "p95": round(percentile(latencies, 95), 2)},
+    }
+    return report, results

@@ -1,0 +1,1 @@
+"""Human handoff: the agent queue and conversation ownership (built in a later issue)."""

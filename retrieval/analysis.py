@@ -1,0 +1,205 @@
+"""Language-aware text analysis for the lexical retriever.
+
+English: Unicode normalisation, lower case, stop words removed, Snowball stems.
+Japanese: SudachiPy morphological analysis (core dictionary from PyPI). Each content word
+is indexed at two granularities (Sudachi's long C units and their short A parts, in
+normalised form, so 受取/受け取り and 支払期限/支払い+期限 meet), plus bigrams of its
+katakana reading so that a query typed in kana (へんぴん, ぱすわーど) still finds 返品,
+パスワード. Latin words inside Japanese text go through the English analyser.
+
+Tokens that start with READING_PREFIX are fuzzy reading bigrams; they help ranking but
+are left out of term coverage (see `retrieval.lexical`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from abc import ABC, abstractmethod
+from functools import cache
+from typing import Any
+
+import Stemmer  # PyStemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+from retrieval.romaji import romaji_to_hiragana
+
+READING_PREFIX = "~"
+Tokens = list[str]
+
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+# Keep e-mail/log-in style compounds together before splitting on punctuation.
+_HYPHEN_COMPOUNDS = re.compile(r"\b(e|re|log|sign|check|pre|co)-(?=[a-z])")
+_EN_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(
+    "i me my mine myself we our ours you your yours he him his she her it its they them their "
+    "what which who whom whose when where why how am im ive id ill dont doesnt didnt cant wont "
+    "can could would should shall may might must do does did done have has had having get got "
+    "please hi hello hey thanks thank ok okay like want wanna need just also so very really "
+    "there here about from into onto out up down over again any some all more most other "
+    "u ur pls plz".split()
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width to half-width, compatibility forms) and lower case."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+class Analyzer(ABC):
+    """Turns text into index terms; one public method, subclasses implement `_analyze`."""
+
+    lang: str = ""
+
+    def analyze(self, text: str) -> Tokens:
+        """Index terms of `text` (empty for text with nothing searchable)."""
+        if not text or not text.strip():
+            return []
+        return self._analyze(normalize(text))
+
+    @abstractmethod
+    def _analyze(self, text: str) -> Tokens: ...
+
+
+class EnglishAnalyzer(Analyzer):
+    """Lower case, stop words removed, Snowball (Porter 2) stems."""
+
+    lang = "en"
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @property
+    def _stemmer(self) -> Any:
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:  # PyStemmer objects are not thread-safe: one per thread
+            stemmer = self._local.stemmer = Stemmer.Stemmer("english")
+        return stemmer
+
+    def words(self, text: str) -> Tokens:
+        """Stemmed content words of already-normalised text."""
+        text = _HYPHEN_COMPOUNDS.sub(r"\1", text)
+        words = [w.replace("’", "'").split("'")[0] for w in _LATIN_WORD.findall(text)]
+        words = [w for w in words if w and w not in _EN_STOPWORDS]
+        return list(self._stemmer.stemWords(words))
+
+    def _analyze(self, text: str) -> Tokens:
+        return self.words(text)
+
+
+# Parts of speech that carry no topic: particles, auxiliaries, symbols, blanks.
+_JA_SKIP_POS = frozenset({"助詞", "助動詞", "補助記号", "記号", "空白", "感動詞", "接続詞", "代名詞"})
+# Light verbs and formal nouns that appear in almost every sentence.
+_JA_STOPWORDS = frozenset(
+    {"為る", "有る", "居る", "成る", "出来る", "こと", "もの", "ため", "よう", "方", "時",
+     "場合", "下さる", "致す", "頂く", "御", "お", "ご", "様", "其の", "此の", "の", "ん", "さん",
+     "思う", "言う", "貰う", "良い", "ない", "無い", "なる", "れる", "られる", "他", "等"}
+)
+_KATAKANA = re.compile(r"^[\u30a0-\u30ffー]+$")
+_HAS_LATIN = re.compile(r"[a-z0-9]")
+
+
+class JapaneseAnalyzer(Analyzer):
+    """SudachiPy (core dictionary) morphological analysis with multi-granular terms."""
+
+    lang = "ja"
+
+    def __init__(self, reading_bigrams: bool = True) -> None:
+        self.reading_bigrams = reading_bigrams
+        self._english = EnglishAnalyzer()
+        self._local = threading.local()
+
+    @property
+    def _tokenizer(self) -> Any:
+        tokenizer = getattr(self._local, "tokenizer", None)
+        if tokenizer is None:  # Sudachi tokenizers are not shareable across threads
+            from sudachipy import SplitMode
+
+            tokenizer = self._local.tokenizer = _sudachi_dictionary().tokenizer(mode=SplitMode.C)
+        return tokenizer
+
+    def _analyze(self, text: str) -> Tokens:
+        from sudachipy import SplitMode
+
+        if not _JAPANESE.search(text):
+            text = romaji_to_hiragana(text) or text  # "taikai shitai" -> たいかい したい
+        terms: Tokens = []
+        readings: list[str] = []
+        for morpheme in self._tokenizer.tokenize(text):
+            pos = morpheme.part_of_speech()
+            if pos[0] in _JA_SKIP_POS:
+                continue
+            surface = morpheme.surface()
+            if _HAS_LATIN.search(surface):
+                terms.extend(self._english.words(surface))
+                continue
+            form = morpheme.normalized_form()
+            if form in _JA_STOPWORDS or pos[1] == "数詞" and len(surface) == 1:
+                continue
+            terms.append(form)
+            parts = morpheme.split(SplitMode.A)
+            if len(parts) > 1:
+                terms.extend(
+                    p.normalized_form()
+                    for p in parts
+                    if p.normalized_form() not in _JA_STOPWORDS
+                    and p.part_of_speech()[0] not in _JA_SKIP_POS
+                )
+            reading = morpheme.reading_form()
+            if _KATAKANA.match(reading):
+                readings.append(reading)
+        if not _KANJI.search(text):
+            # Typed without kana-kanji conversion (へんぴんできる？): the analyser's split of
+            # unconverted kana is unreliable, so read whole kana runs instead.
+            readings.extend(_to_katakana(run) for run in _KANA_RUN.findall(text))
+        if self.reading_bigrams:
+            for reading in readings:
+                terms.extend(
+                    f"{READING_PREFIX}{reading[i:i + 2]}" for i in range(max(1, len(reading) - 1))
+                )
+        return terms
+
+
+_JAPANESE = re.compile(r"[\u3041-\u30ff\u4e00-\u9fff]")
+_KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+_KANA_RUN = re.compile(r"[\u3041-\u3096\u30a1-\u30faー]{3,}")
+
+
+def _to_katakana(text: str) -> str:
+    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
+
+
+class GenericAnalyzer(Analyzer):
+    """For languages without a dedicated analyser: words, and character bigrams for CJK."""
+
+    _WORD = re.compile(r"\w+")
+
+    def _analyze(self, text: str) -> Tokens:
+        terms: Tokens = []
+        for word in self._WORD.findall(text):
+            if any(unicodedata.east_asian_width(c) == "W" for c in word) and len(word) > 1:
+                terms.extend(word[i : i + 2] for i in range(len(word) - 1))
+            else:
+                terms.append(word)
+        return terms
+
+
+@cache
+def _sudachi_dictionary() -> Any:
+    from sudachipy import Dictionary
+
+    return Dictionary(dict="core")
+
+
+_ANALYZERS: dict[str, type[Analyzer]] = {"en": EnglishAnalyzer, "ja": JapaneseAnalyzer}
+
+
+@cache
+def get_analyzer(lang: str) -> Analyzer:
+    """The analyser for a language (a generic one for languages without their own)."""
+    cls = _ANALYZERS.get(lang)
+    if cls is None:
+        analyzer = GenericAnalyzer()
+        analyzer.lang = lang
+        return analyzer
+    return cls()

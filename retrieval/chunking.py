@@ -1,0 +1,118 @@
+"""Section-aware chunking: one chunk per Markdown section, the title carried into each."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from retrieval.kb import Article
+
+HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one article: a section (or part of a long one)."""
+
+    id: int
+    article_id: str
+    lang: str
+    title: str
+    heading: str
+    text: str
+    position: int
+
+    @property
+    def search_text(self) -> str:
+        """What the retrievers see: title and heading give a section its context."""
+        parts = [self.title]
+        if self.heading:
+            parts.append(self.heading)
+        parts.append(self.text)
+        return "\n".join(parts)
+
+
+def chunk_id(article_id: str, position: int) -> int:
+    """A stable positive 63-bit id for a chunk (faiss ids are signed 64-bit)."""
+    digest = hashlib.blake2b(f"{article_id}\x00{position}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def _sections(body: str) -> list[tuple[str, str]]:
+    """Split a Markdown body into (heading path, text) pairs, ignoring headings in code."""
+    sections: list[tuple[str, str]] = []
+    stack: list[tuple[int, str]] = []
+    current: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        text = "\n".join(current).strip()
+        if text:
+            sections.append((" > ".join(h for _, h in stack), text))
+        current.clear()
+
+    for line in body.splitlines():
+        if FENCE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else HEADING.match(line)
+        if match is None:
+            current.append(line)
+            continue
+        flush()
+        level = len(match.group(1))
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, match.group(2).strip()))
+    flush()
+    return sections
+
+
+def _split_long(text: str, max_chars: int) -> list[str]:
+    """Split text at paragraph (then line) boundaries into pieces of at most ~max_chars."""
+    if len(text) <= max_chars:
+        return [text]
+    pieces: list[str] = []
+    buf = ""
+    units = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    expanded: list[str] = []
+    for unit in units:
+        expanded.extend(unit.splitlines() if len(unit) > max_chars else [unit])
+    for unit in expanded:
+        if buf and len(buf) + len(unit) + 2 > max_chars:
+            pieces.append(buf)
+            buf = unit
+        else:
+            buf = f"{buf}\n\n{unit}" if buf else unit
+    if buf:
+        pieces.append(buf)
+    return pieces
+
+
+def chunk_article(article: Article, max_chars: int = 1200) -> list[Chunk]:
+    """Cut an article into section chunks.
+
+    Args:
+        article: The article.
+        max_chars: Sections longer than this are split at paragraph boundaries.
+
+    Returns:
+        The chunks in reading order; never empty for an article with a body.
+    """
+    chunks: list[Chunk] = []
+    for heading, text in _sections(article.body):
+        for piece in _split_long(text, max_chars):
+            position = len(chunks)
+            chunks.append(
+                Chunk(
+                    id=chunk_id(article.id, position),
+                    article_id=article.id,
+                    lang=article.lang,
+                    title=article.title,
+                    heading=heading,
+                    text=piece,
+                    position=position,
+                )
+            )
+    return chunks

@@ -1,0 +1,152 @@
+"""Language-aware score fusion and answer confidence.
+
+Why not plain reciprocal-rank fusion: RRF gives both retrievers an equal vote, so when one
+of them is near random for a language (an English-only embedding model on Japanese) its
+noise drags the fused ranking below the good retriever alone. Here each retriever gets a
+weight per language: full weight where it is known to work, `other_dense_weight` (0 by
+default) for the dense retriever on languages its model does not cover. Scores are
+min-max normalised per query and combined linearly (CombSUM), which keeps the margin
+information that RRF throws away when both retrievers are good.
+
+Confidence is computed for the top article from absolute, query-independent evidence:
+the dense cosine similarity of its best passage and the share of the query's idf mass its
+best passage covers. Each is mapped through a logistic curve (calibrated on
+`eval/datasets`, see eval/README.md) and the two are averaged with the fusion weights.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+ALL_LANGUAGES = "*"
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """How much each retriever counts for one query."""
+
+    dense: float
+    lexical: float
+
+    @property
+    def uses_dense(self) -> bool:
+        return self.dense > 0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic curves that turn raw evidence into probabilities of a correct answer."""
+
+    dense_midpoint: float = 0.50
+    dense_scale: float = 0.06
+    lexical_midpoint: float = 0.62
+    lexical_scale: float = 0.10
+
+
+def weights_for(
+    lang: str,
+    mode: str,
+    embedding_languages: Collection[str],
+    other_dense_weight: float = 0.0,
+    covered_dense_weight: float = 1.0,
+) -> FusionWeights:
+    """The fusion weights for a query language and retrieval mode.
+
+    Args:
+        lang: The query's language.
+        mode: "hybrid", "dense" or "lexical".
+        embedding_languages: Languages the embedding model is good at ("*" for all).
+        other_dense_weight: The dense weight for languages outside `embedding_languages`.
+        covered_dense_weight: The dense weight for languages inside it (lexical is 1).
+    """
+    if mode == "dense":
+        return FusionWeights(dense=1.0, lexical=0.0)
+    if mode == "lexical":
+        return FusionWeights(dense=0.0, lexical=1.0)
+    if mode != "hybrid":
+        raise ValueError(f"unknown retrieval mode {mode!r} (expected hybrid, dense or lexical)")
+    covered = ALL_LANGUAGES in embedding_languages or lang in embedding_languages
+    return FusionWeights(dense=covered_dense_weight if covered else other_dense_weight, lexical=1.0)
+
+
+def normalise(scores: np.ndarray) -> np.ndarray:
+    """Min-max to [0, 1]; all-equal scores (no evidence) become zeros."""
+    if scores.size == 0:
+        return scores
+    low, high = float(scores.min()), float(scores.max())
+    if high - low < 1e-9:
+        return np.zeros_like(scores)
+    return (scores - low) / (high - low)
+
+
+def standardise(scores: np.ndarray) -> np.ndarray:
+    """Z-scores; all-equal scores (no evidence) become zeros."""
+    if scores.size == 0:
+        return scores
+    spread = float(scores.std())
+    if spread < 1e-9:
+        return np.zeros_like(scores)
+    return (scores - float(scores.mean())) / spread
+
+
+def fuse_articles(
+    dense: np.ndarray | None, lexical: np.ndarray, weights: FusionWeights
+) -> np.ndarray:
+    """Article scores from aligned dense and lexical scores: weighted sum of z-scores.
+
+    Z-scores (over every article of the language) rather than min-max keep one outlier
+    from squashing the rest, and put both retrievers on one scale before weighting.
+    """
+    total = weights.dense + weights.lexical
+    if total <= 0:
+        raise ValueError("at least one retriever needs a positive weight")
+    fused = np.zeros(lexical.size, dtype=np.float32)
+    if weights.dense > 0 and dense is not None:
+        fused += weights.dense * standardise(dense)
+    if weights.lexical > 0:
+        fused += weights.lexical * standardise(lexical)
+    return fused / total
+
+
+def combine(dense: np.ndarray, lexical: np.ndarray, weights: FusionWeights) -> np.ndarray:
+    """Fused scores for chunks aligned in both arrays."""
+    total = weights.dense + weights.lexical
+    if total <= 0:
+        raise ValueError("at least one retriever needs a positive weight")
+    fused = np.zeros(max(dense.size, lexical.size), dtype=np.float32)
+    if weights.dense > 0 and dense.size:
+        fused += weights.dense * normalise(dense)
+    if weights.lexical > 0 and lexical.size:
+        fused += weights.lexical * normalise(lexical)
+    return fused / total
+
+
+def _logistic(x: float, midpoint: float, scale: float) -> float:
+    return 1.0 / (1.0 + math.exp(-(x - midpoint) / scale))
+
+
+def confidence(
+    dense_similarity: float | None,
+    coverage: float,
+    weights: FusionWeights,
+    calibration: Calibration = Calibration(),
+) -> float:
+    """How sure we are that the top article answers the question, in [0, 1]."""
+    parts: list[tuple[float, float]] = []
+    if weights.dense > 0 and dense_similarity is not None:
+        parts.append(
+            (weights.dense, _logistic(dense_similarity, calibration.dense_midpoint,
+                                      calibration.dense_scale))
+        )
+    if weights.lexical > 0:
+        parts.append(
+            (weights.lexical, _logistic(coverage, calibration.lexical_midpoint,
+                                        calibration.lexical_scale))
+        )
+    if not parts:
+        return 0.0
+    return sum(w * p for w, p in parts) / sum(w for w, _ in parts)

@@ -1,0 +1,391 @@
+"""The hybrid retriever: dense (faiss) and lexical (BM25) search, fused per language."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from tqdm import tqdm
+
+from retrieval.analysis import get_analyzer
+from retrieval.chunking import Chunk, chunk_article, chunk_id
+from retrieval.dense import DenseIndex
+from retrieval.embeddings import embedding_dimensions, encode
+from retrieval.fusion import (
+    Calibration,
+    FusionWeights,
+    combine,
+    confidence,
+    fuse_articles,
+    standardise,
+    weights_for,
+)
+from retrieval.kb import Article
+from retrieval.language import detect_language
+from retrieval.lexical import LexicalIndex
+from retrieval.store import IndexStore, SavedArticle
+from retrieval.types import Passage, RetrievalResult, ScoredArticle, SyncReport
+
+MODES = ("hybrid", "dense", "lexical")
+EMBED_BATCH = 64
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Tuning of the hybrid retriever (`app.settings.Settings` documents the knobs)."""
+
+    embedding_languages: tuple[str, ...] = ("en",)
+    other_dense_weight: float = 0.0
+    covered_dense_weight: float = 2.0
+    title_weight: float = 0.3
+    chunk_max_chars: int = 1200
+    passages_per_article: int = 2
+    calibration: Calibration = field(default_factory=Calibration)
+
+
+def article_key(article_id: str) -> int:
+    """The integer id of an article's own entries (its title vector, its BM25 document)."""
+    return chunk_id(article_id, -1)
+
+
+class _Language:
+    """The four indexes of one language."""
+
+    def __init__(self, lang: str, dimensions: int) -> None:
+        analyzer = get_analyzer(lang)
+        self.chunk_vectors = DenseIndex(dimensions)
+        self.title_vectors = DenseIndex(dimensions)
+        self.chunk_terms = LexicalIndex(analyzer)
+        self.article_terms = LexicalIndex(analyzer)
+        self.articles: list[str] = []  # ids, in insertion order
+
+
+class HybridRetriever:
+    """Finds the articles that answer a question, in the question's language.
+
+    Articles are added, updated and removed by id; only their own chunks are re-embedded.
+    With a `data_dir`, vectors and a manifest (model, dimensions, content hashes) are
+    persisted, so a restart with an unchanged knowledge base embeds nothing.
+    Thread-safe: updates and searches may come from different threads.
+    """
+
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        *,
+        model_name: str,
+        config: RetrievalConfig | None = None,
+        data_dir: str | Path | None = None,
+    ) -> None:
+        self.embeddings = embeddings
+        self.model_name = model_name
+        self.config = config or RetrievalConfig()
+        self.dimensions = embedding_dimensions(embeddings)
+        self._lock = threading.RLock()
+        self._articles: dict[str, Article] = {}
+        self._chunks: dict[int, Chunk] = {}
+        self._article_chunks: dict[str, list[int]] = {}
+        self._langs: dict[str, _Language] = {}
+        self._store: IndexStore | None = None
+        self._saved: dict[str, SavedArticle] = {}
+        if data_dir is not None:
+            self._store = IndexStore(
+                Path(data_dir) / "index",
+                {"model": model_name, "dimensions": self.dimensions,
+                 "chunk_max_chars": self.config.chunk_max_chars},
+            )
+            saved = self._store.load(self.dimensions)
+            self._saved = saved.articles
+            for (kind, lang), index in saved.dense.items():
+                target = self._language(lang)
+                if kind == "chunks":
+                    target.chunk_vectors = index
+                else:
+                    target.title_vectors = index
+
+    # ------------------------------------------------------------------ contents
+    @property
+    def languages(self) -> list[str]:
+        """Languages that have at least one indexed article."""
+        with self._lock:
+            return sorted(lang for lang, index in self._langs.items() if index.articles)
+
+    def __len__(self) -> int:
+        return len(self._articles)
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._articles
+
+    def article(self, article_id: str) -> Article | None:
+        return self._articles.get(article_id)
+
+    # ------------------------------------------------------------------ updates
+    def sync(self, articles: Iterable[Article], progress: bool = False) -> SyncReport:
+        """Make the index hold exactly `articles`, embedding only new and changed ones."""
+        wanted = {a.id: a for a in articles}
+        added: list[str] = []
+        updated: list[str] = []
+        changed: list[Article] = []
+        unchanged = 0
+        with self._lock:
+            removed = [aid for aid in self._articles if aid not in wanted]
+            for aid in removed:
+                self._drop(aid)
+            for aid, saved in list(self._saved.items()):
+                if aid not in wanted or wanted[aid].content_hash != saved.hash:
+                    self._forget_saved(aid)
+            for aid, article in wanted.items():
+                current = self._articles.get(aid)
+                if current is not None and current.content_hash == article.content_hash:
+                    unchanged += 1
+                elif current is None and aid in self._saved:
+                    self._index(article, vectors=None)  # vectors loaded from disk
+                    unchanged += 1
+                else:
+                    (updated if current is not None else added).append(aid)
+                    changed.append(article)
+            self._saved = {}
+            self._embed_and_index(changed, progress=progress)
+            self._save()
+        return SyncReport(added=added, updated=updated, removed=removed, unchanged=unchanged)
+
+    def upsert(self, article: Article) -> bool:
+        """Add or replace one article; False when it was already indexed unchanged."""
+        with self._lock:
+            current = self._articles.get(article.id)
+            if current is not None and current.content_hash == article.content_hash:
+                return False
+            self._embed_and_index([article], progress=False)
+            self._save()
+            return True
+
+    def delete(self, article_id: str) -> bool:
+        """Remove one article; False when it was not indexed."""
+        with self._lock:
+            if article_id not in self._articles:
+                return False
+            self._drop(article_id)
+            self._save()
+            return True
+
+    def _embed_and_index(self, articles: list[Article], progress: bool) -> None:
+        if not articles:
+            return
+        per_article = [chunk_article(a, self.config.chunk_max_chars) for a in articles]
+        texts = [c.search_text for chunks in per_article for c in chunks]
+        texts += [a.title for a in articles]
+        vectors = self._encode(texts, progress)
+        titles = vectors[len(texts) - len(articles):]
+        start = 0
+        for n, (article, chunks) in enumerate(zip(articles, per_article, strict=True)):
+            self._drop(article.id)
+            self._index(article, (vectors[start : start + len(chunks)], titles[n : n + 1]), chunks)
+            start += len(chunks)
+
+    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+        parts = [np.zeros((0, self.dimensions), dtype=np.float32)]
+        with tqdm(total=len(texts), desc="Embedding", unit="text", disable=not progress) as bar:
+            for i in range(0, len(texts), EMBED_BATCH):
+                batch = texts[i : i + EMBED_BATCH]
+                parts.append(encode(self.embeddings, batch))
+                bar.update(len(batch))
+        return np.vstack(parts)
+
+    def _index(
+        self,
+        article: Article,
+        vectors: tuple[np.ndarray, np.ndarray] | None,
+        chunks: list[Chunk] | None = None,
+    ) -> None:
+        chunks = chunks if chunks is not None else chunk_article(article, self.config.chunk_max_chars)
+        index = self._language(article.lang)
+        key = article_key(article.id)
+        self._articles[article.id] = article
+        self._article_chunks[article.id] = [c.id for c in chunks]
+        index.articles.append(article.id)
+        for chunk in chunks:
+            self._chunks[chunk.id] = chunk
+        if vectors is not None:
+            index.chunk_vectors.add([c.id for c in chunks], vectors[0])
+            index.title_vectors.add([key], vectors[1])
+        index.chunk_terms.add_chunks(chunks)
+        # The title counts twice in the article's own BM25 document: it names the topic.
+        index.article_terms.add([(key, f"{article.title}\n{article.title}\n{article.body}")])
+
+    def _drop(self, article_id: str) -> None:
+        article = self._articles.pop(article_id, None)
+        ids = self._article_chunks.pop(article_id, [])
+        for cid in ids:
+            self._chunks.pop(cid, None)
+        if article is None:
+            return
+        index = self._language(article.lang)
+        index.articles.remove(article_id)
+        index.chunk_vectors.remove(ids)
+        index.title_vectors.remove([article_key(article_id)])
+        index.chunk_terms.remove(ids)
+        index.article_terms.remove([article_key(article_id)])
+
+    def _forget_saved(self, article_id: str) -> None:
+        saved = self._saved.pop(article_id)
+        if saved.lang in self._langs:
+            self._langs[saved.lang].chunk_vectors.remove(saved.chunks)
+            self._langs[saved.lang].title_vectors.remove([article_key(article_id)])
+
+    def _language(self, lang: str) -> _Language:
+        if lang not in self._langs:
+            self._langs[lang] = _Language(lang, self.dimensions)
+        return self._langs[lang]
+
+    def _save(self) -> None:
+        if self._store is None:
+            return
+        saved = {
+            aid: SavedArticle(hash=a.content_hash, lang=a.lang, chunks=self._article_chunks[aid])
+            for aid, a in self._articles.items()
+        }
+        dense: dict[tuple[str, str], DenseIndex] = {}
+        for lang, index in self._langs.items():
+            dense[("chunks", lang)] = index.chunk_vectors
+            dense[("titles", lang)] = index.title_vectors
+        self._store.save(saved, dense)
+
+    # ------------------------------------------------------------------ search
+    def detect_language(self, text: str) -> str:
+        """The message's language among those the knowledge base has."""
+        languages = self.languages or ["en"]
+        return detect_language(text, languages, default="en" if "en" in languages else languages[0])
+
+    def retrieve(
+        self, query: str, *, lang: str | None = None, k: int = 5, mode: str = "hybrid"
+    ) -> RetrievalResult:
+        """Rank the articles of the query's language for `query`.
+
+        Args:
+            query: The customer's question.
+            lang: Its language; detected from the text when not given. A language the
+                knowledge base has no articles in falls back to the detected one.
+            k: How many articles to return.
+            mode: "hybrid" (default), "dense" or "lexical".
+
+        Returns:
+            The ranked articles with their best passages and the answer confidence.
+        """
+        started = time.perf_counter()
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r} (expected one of {', '.join(MODES)})")
+        with self._lock:
+            languages = self.languages
+            lang = lang if lang in languages else self.detect_language(query)
+            weights = weights_for(lang, mode, self.config.embedding_languages,
+                                  self.config.other_dense_weight, self.config.covered_dense_weight)
+            articles, signals, conf = (
+                self._search(query, self._langs[lang], weights, k) if lang in languages
+                else ([], {}, 0.0)
+            )
+        return RetrievalResult(
+            query=query,
+            lang=lang,
+            mode=mode,
+            articles=articles,
+            confidence=conf,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            signals=signals,
+        )
+
+    def _search(
+        self, query: str, index: _Language, weights: FusionWeights, k: int
+    ) -> tuple[list[ScoredArticle], dict[str, float], float]:
+        ids = index.articles
+        keys = [article_key(aid) for aid in ids]
+        tokens = index.chunk_terms.analyzer.analyze(query)
+        chunk_ids = [cid for aid in ids for cid in self._article_chunks[aid]]
+        owner = np.repeat(np.arange(len(ids)), [len(self._article_chunks[a]) for a in ids])
+        chunk_lexical = _aligned(*index.chunk_terms.scores(tokens), chunk_ids)
+        # Lexical evidence for an article: the whole article matching the question's words,
+        # and one section matching them together.
+        lexical = standardise(_aligned(*index.article_terms.scores(tokens), keys))
+        lexical += standardise(_best_per_article(chunk_lexical, owner, len(ids)))
+
+        dense: np.ndarray | None = None
+        chunk_dense = np.zeros(len(chunk_ids), dtype=np.float32)
+        if weights.uses_dense:
+            vector = encode(self.embeddings, [query])[0]
+            chunk_dense = _aligned(*index.chunk_vectors.search(vector), chunk_ids)
+            best_chunk = _best_per_article(chunk_dense, owner, len(ids))
+            titles = _aligned(*index.title_vectors.search(vector), keys)
+            tw = self.config.title_weight
+            dense = (1 - tw) * best_chunk + tw * titles
+
+        fused = fuse_articles(dense, lexical, weights)
+        passage_scores = combine(chunk_dense if weights.uses_dense else np.zeros(0),
+                                 chunk_lexical, weights)
+        order = np.argsort(-fused, kind="stable")[:k]
+        results = [
+            self._scored(ids[i], float(fused[i]), dense, lexical, i,
+                         np.flatnonzero(owner == i), chunk_ids, passage_scores)
+            for i in order
+        ]
+        if not results or (not tokens and dense is None):
+            return results, {}, 0.0
+        top = int(order[0])
+        top_chunks = [chunk_ids[j] for j in np.flatnonzero(owner == top)]
+        coverage = max(index.chunk_terms.coverage(tokens, cid) for cid in top_chunks)
+        similarity = float(dense[top]) if dense is not None else None
+        conf = confidence(similarity, coverage, weights, self.config.calibration)
+        signals = {"coverage": round(coverage, 4)}
+        if similarity is not None:
+            signals["similarity"] = round(similarity, 4)
+        return results, signals, round(conf, 4)
+
+    def _scored(
+        self,
+        article_id: str,
+        score: float,
+        dense: np.ndarray | None,
+        lexical: np.ndarray,
+        row: int,
+        chunk_rows: np.ndarray,
+        chunk_ids: list[int],
+        passage_scores: np.ndarray,
+    ) -> ScoredArticle:
+        article = self._articles[article_id]
+        best_rows = sorted(chunk_rows, key=lambda j: -passage_scores[j])
+        passages = [
+            Passage(
+                chunk_id=chunk_ids[j],
+                heading=self._chunks[chunk_ids[j]].heading,
+                text=self._chunks[chunk_ids[j]].text,
+                score=round(float(passage_scores[j]), 4),
+            )
+            for j in best_rows[: self.config.passages_per_article]
+        ]
+        return ScoredArticle(
+            article_id=article_id,
+            title=article.title,
+            lang=article.lang,
+            url=article.url,
+            score=round(score, 4),
+            dense_score=round(float(dense[row]), 4) if dense is not None else None,
+            lexical_score=round(float(lexical[row]), 4),
+            passages=passages,
+        )
+
+
+def _aligned(ids: list[int], scores: np.ndarray, order: list[int]) -> np.ndarray:
+    """Scores re-ordered to `order` (ids missing from the result score the minimum)."""
+    lookup = dict(zip(ids, scores.tolist(), strict=True))
+    floor = float(scores.min()) if scores.size else 0.0
+    return np.asarray([lookup.get(i, floor) for i in order], dtype=np.float32)
+
+
+def _best_per_article(chunk_scores: np.ndarray, owner: np.ndarray, n_articles: int) -> np.ndarray:
+    """The best chunk score of each article (`owner` maps chunk rows to article rows)."""
+    best = np.full(n_articles, -np.inf, dtype=np.float32)
+    np.maximum.at(best, owner, chunk_scores)
+    return best
