@@ -26,7 +26,7 @@ KbOption = Annotated[
     typer.Option("--kb", help="Knowledge-base folder (default: KAKEHASHI_KB_DIR or kb_articles)."),
 ]
 ModeOption = Annotated[
-    str, typer.Option("--mode", help="Retrieval mode: hybrid, dense or lexical.")
+    str, typer.Option("--mode", help="Retrieval mode: hybrid, dense, lexical or rrf (baseline).")
 ]
 
 
@@ -80,7 +80,9 @@ def kb_check(directory: Annotated[Path, typer.Argument(help="Knowledge-base fold
     for article in loaded.articles:
         langs[article.lang] = langs.get(article.lang, 0) + 1
     summary = ", ".join(f"{lang}: {n}" for lang, n in sorted(langs.items())) or "none"
-    typer.echo(f"{len(loaded.articles)} articles loaded ({summary}); {len(loaded.problems)} problems")
+    typer.echo(
+        f"{len(loaded.articles)} articles loaded ({summary}); {len(loaded.problems)} problems"
+    )
     if loaded.problems:
         raise typer.Exit(1)
 
@@ -105,7 +107,9 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
     mode: ModeOption = "hybrid",
     k: Annotated[int, typer.Option("--k", min=1, max=50, help="How many articles.")] = 5,
-    lang: Annotated[str | None, typer.Option("--lang", help="Language (detected if unset).")] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language (detected if unset).")
+    ] = None,
 ) -> None:
     """Show what the bot finds for a question: articles, passages, scores, confidence."""
     from app.bootstrap import thresholds
@@ -119,15 +123,27 @@ def ask(
     result = retriever.retrieve(question, lang=lang, k=k, mode=mode)
     outcome = decide_answer(result, thresholds(settings))
     if as_json:
-        typer.echo(json.dumps({**result.to_dict(), "decision": outcome.value,
-                               "would_answer": outcome.value == "answer"},
-                              ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    **result.to_dict(),
+                    "decision": outcome.value,
+                    "would_answer": outcome.value == "answer",
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
-    typer.echo(f"language: {result.lang}   mode: {mode}   confidence: {result.confidence:.2f}   "
-               f"decision: {outcome.value}   ({result.latency_ms:.0f} ms)")
+    typer.echo(
+        f"language: {result.lang}   mode: {mode}   confidence: {result.confidence:.2f}   "
+        f"decision: {outcome.value}   ({result.latency_ms:.0f} ms)"
+    )
     for rank, article in enumerate(result.articles, start=1):
-        typer.secho(f"\n{rank}. {article.title}  [{article.article_id}]  score {article.score:.3f}",
-                    bold=True)
+        typer.secho(
+            f"\n{rank}. {article.title}  [{article.article_id}]  score {article.score:.3f}",
+            bold=True,
+        )
         if article.url:
             typer.echo(f"   {article.url}")
         for passage in article.passages:
@@ -137,7 +153,9 @@ def ask(
 
 @cli.command("eval")
 def evaluate_cmd(
-    cases: Annotated[Path, typer.Option("--cases", help="A .jsonl cases file or a folder of them.")],
+    cases: Annotated[
+        Path, typer.Option("--cases", help="A .jsonl cases file or a folder of them.")
+    ],
     kb: KbOption = None,
     mode: ModeOption = "hybrid",
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
@@ -158,8 +176,9 @@ def evaluate_cmd(
     settings = _settings(kb)
     retriever, _, _ = _ready_retriever(settings, progress=True)
     with tqdm(total=len(loaded_cases), desc=f"Evaluating ({mode})", unit="case") as bar:
-        report, results = evaluate(retriever, loaded_cases, mode=mode,
-                                   thresholds=thresholds(settings), progress=bar.update)
+        report, results = evaluate(
+            retriever, loaded_cases, mode=mode, thresholds=thresholds(settings), progress=bar.update
+        )
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
@@ -168,8 +187,43 @@ def evaluate_cmd(
         for r in results:
             wrong = r.case.gold and r.rank != 1 or (r.case.gold == () and r.outcome == "answer")
             if wrong:
-                typer.echo(f"{r.case.id}\t{r.outcome.value}\t{r.confidence:.2f}\tgold={list(r.case.gold or [])}"
-                           f"\tgot={r.ranked[:3]}\t{r.case.text}")
+                gold = list(r.case.gold or [])
+                typer.echo(
+                    f"{r.case.id}\t{r.outcome.value}\t{r.confidence:.2f}\tgold={gold}"
+                    f"\tgot={r.ranked[:3]}\t{r.case.text}"
+                )
+
+
+@cli.command()
+def bench(
+    cases: Annotated[Path, typer.Option("--cases", help="Questions to time.")] = Path(
+        "eval/datasets"
+    ),
+    kb: KbOption = None,
+    rounds: Annotated[int, typer.Option("--rounds", min=1, max=20)] = 1,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
+) -> None:
+    """Measure retrieval latency, re-indexing time and memory on this machine."""
+    import time
+
+    from eval.bench import run_bench
+    from eval.cases import CaseError, load_cases
+
+    try:
+        loaded_cases = load_cases(cases)
+    except CaseError as exc:
+        raise _fail(str(exc), 2) from None
+    settings = _settings(kb)
+    started = time.perf_counter()
+    retriever, loaded, _ = _ready_retriever(settings, progress=True)
+    report = {
+        "startup_s": round(time.perf_counter() - started, 2),
+        **run_bench(retriever, loaded_cases, loaded.articles, rounds=rounds),
+    }
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    if json_out is not None:
+        json_out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)
 
 
 def main() -> None:

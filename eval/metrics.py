@@ -45,5 +45,9 @@ def classification_metrics(pairs: Sequence[tuple[bool, bool]]) -> dict[str, floa
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"n": len(pairs), "precision": round(precision, 4), "recall": round(recall, 4),
-            "f1": round(f1, 4)}
+    return {
+        "n": len(pairs),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+    }

@@ -24,8 +24,9 @@ class CaseResult:
     latency_ms: float
 
 
-def run_case(retriever: HybridRetriever, case: Case, mode: str, thresholds: Thresholds,
-             k: int = 10) -> CaseResult:
+def run_case(
+    retriever: HybridRetriever, case: Case, mode: str, thresholds: Thresholds, k: int = 10
+) -> CaseResult:
     result = retriever.retrieve(case.text, lang=case.lang, k=k, mode=mode)
     ranked = [a.article_id for a in result.articles]
     return CaseResult(
@@ -62,10 +63,11 @@ def evaluate(
     cases: Iterable[Case],
     *,
     mode: str = "hybrid",
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, Any], list[CaseResult]]:
     """Score every case that has a `gold` key; returns the report and per-case results."""
+    thresholds = thresholds or Thresholds()
     results: list[CaseResult] = []
     all_cases = list(cases)
     for case in all_cases:
@@ -83,12 +85,16 @@ def evaluate(
         "mode": mode,
         "retrieval": retrieval_metrics([r.rank for r in scored]),
         "by_lang": {
-            lang: {**retrieval_metrics([r.rank for r in items if r.case.gold]),
-                   "answer": _answer_block(items)}
+            lang: {
+                **retrieval_metrics([r.rank for r in items if r.case.gold]),
+                "answer": _answer_block(items),
+            }
             for lang, items in sorted(by_lang.items())
         },
         "answer": _answer_block(results),
-        "latency_ms": {"p50": round(percentile(latencies, 50), 2),
-                       "p95": round(percentile(latencies, 95), 2)},
+        "latency_ms": {
+            "p50": round(percentile(latencies, 50), 2),
+            "p95": round(percentile(latencies, 95), 2),
+        },
     }
     return report, results

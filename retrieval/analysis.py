@@ -88,12 +88,48 @@ class EnglishAnalyzer(Analyzer):
 
 
 # Parts of speech that carry no topic: particles, auxiliaries, symbols, blanks.
-_JA_SKIP_POS = frozenset({"助詞", "助動詞", "補助記号", "記号", "空白", "感動詞", "接続詞", "代名詞"})
+_JA_SKIP_POS = frozenset(
+    {"助詞", "助動詞", "補助記号", "記号", "空白", "感動詞", "接続詞", "代名詞"}
+)
 # Light verbs and formal nouns that appear in almost every sentence.
 _JA_STOPWORDS = frozenset(
-    {"為る", "有る", "居る", "成る", "出来る", "こと", "もの", "ため", "よう", "方", "時",
-     "場合", "下さる", "致す", "頂く", "御", "お", "ご", "様", "其の", "此の", "の", "ん", "さん",
-     "思う", "言う", "貰う", "良い", "ない", "無い", "なる", "れる", "られる", "他", "等"}
+    {
+        "為る",
+        "有る",
+        "居る",
+        "成る",
+        "出来る",
+        "こと",
+        "もの",
+        "ため",
+        "よう",
+        "方",
+        "時",
+        "場合",
+        "下さる",
+        "致す",
+        "頂く",
+        "御",
+        "お",
+        "ご",
+        "様",
+        "其の",
+        "此の",
+        "の",
+        "ん",
+        "さん",
+        "思う",
+        "言う",
+        "貰う",
+        "良い",
+        "ない",
+        "無い",
+        "なる",
+        "れる",
+        "られる",
+        "他",
+        "等",
+    }
 )
 _KATAKANA = re.compile(r"^[\u30a0-\u30ffー]+$")
 _HAS_LATIN = re.compile(r"[a-z0-9]")
@@ -155,7 +191,7 @@ class JapaneseAnalyzer(Analyzer):
         if self.reading_bigrams:
             for reading in readings:
                 terms.extend(
-                    f"{READING_PREFIX}{reading[i:i + 2]}" for i in range(max(1, len(reading) - 1))
+                    f"{READING_PREFIX}{reading[i : i + 2]}" for i in range(max(1, len(reading) - 1))
                 )
         return terms
 

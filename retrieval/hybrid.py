@@ -31,7 +31,7 @@ from retrieval.lexical import LexicalIndex
 from retrieval.store import IndexStore, SavedArticle
 from retrieval.types import Passage, RetrievalResult, ScoredArticle, SyncReport
 
-MODES = ("hybrid", "dense", "lexical")
+MODES = ("hybrid", "dense", "lexical", "rrf")
 EMBED_BATCH = 64
 
 
@@ -96,8 +96,11 @@ class HybridRetriever:
         if data_dir is not None:
             self._store = IndexStore(
                 Path(data_dir) / "index",
-                {"model": model_name, "dimensions": self.dimensions,
-                 "chunk_max_chars": self.config.chunk_max_chars},
+                {
+                    "model": model_name,
+                    "dimensions": self.dimensions,
+                    "chunk_max_chars": self.config.chunk_max_chars,
+                },
             )
             saved = self._store.load(self.dimensions)
             self._saved = saved.articles
@@ -180,7 +183,7 @@ class HybridRetriever:
         texts = [c.search_text for chunks in per_article for c in chunks]
         texts += [a.title for a in articles]
         vectors = self._encode(texts, progress)
-        titles = vectors[len(texts) - len(articles):]
+        titles = vectors[len(texts) - len(articles) :]
         start = 0
         for n, (article, chunks) in enumerate(zip(articles, per_article, strict=True)):
             self._drop(article.id)
@@ -202,7 +205,9 @@ class HybridRetriever:
         vectors: tuple[np.ndarray, np.ndarray] | None,
         chunks: list[Chunk] | None = None,
     ) -> None:
-        chunks = chunks if chunks is not None else chunk_article(article, self.config.chunk_max_chars)
+        chunks = (
+            chunks if chunks is not None else chunk_article(article, self.config.chunk_max_chars)
+        )
         index = self._language(article.lang)
         key = article_key(article.id)
         self._articles[article.id] = article
@@ -271,21 +276,29 @@ class HybridRetriever:
             lang: Its language; detected from the text when not given. A language the
                 knowledge base has no articles in falls back to the detected one.
             k: How many articles to return.
-            mode: "hybrid" (default), "dense" or "lexical".
+            mode: "hybrid" (default), "dense", "lexical", or "rrf" (the naive baseline).
 
         Returns:
             The ranked articles with their best passages and the answer confidence.
         """
         started = time.perf_counter()
         if mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {mode!r} (expected one of {', '.join(MODES)})")
+            raise ValueError(
+                f"unknown retrieval mode {mode!r} (expected one of {', '.join(MODES)})"
+            )
         with self._lock:
             languages = self.languages
             lang = lang if lang in languages else self.detect_language(query)
-            weights = weights_for(lang, mode, self.config.embedding_languages,
-                                  self.config.other_dense_weight, self.config.covered_dense_weight)
+            weights = weights_for(
+                lang,
+                mode,
+                self.config.embedding_languages,
+                self.config.other_dense_weight,
+                self.config.covered_dense_weight,
+            )
             articles, signals, conf = (
-                self._search(query, self._langs[lang], weights, k) if lang in languages
+                self._search(query, self._langs[lang], weights, k)
+                if lang in languages
                 else ([], {}, 0.0)
             )
         return RetrievalResult(
@@ -323,12 +336,21 @@ class HybridRetriever:
             dense = (1 - tw) * best_chunk + tw * titles
 
         fused = fuse_articles(dense, lexical, weights)
-        passage_scores = combine(chunk_dense if weights.uses_dense else np.zeros(0),
-                                 chunk_lexical, weights)
+        passage_scores = combine(
+            chunk_dense if weights.uses_dense else np.zeros(0), chunk_lexical, weights
+        )
         order = np.argsort(-fused, kind="stable")[:k]
         results = [
-            self._scored(ids[i], float(fused[i]), dense, lexical, i,
-                         np.flatnonzero(owner == i), chunk_ids, passage_scores)
+            self._scored(
+                ids[i],
+                float(fused[i]),
+                dense,
+                lexical,
+                i,
+                np.flatnonzero(owner == i),
+                chunk_ids,
+                passage_scores,
+            )
             for i in order
         ]
         if not results or (not tokens and dense is None):
@@ -336,9 +358,15 @@ class HybridRetriever:
         top = int(order[0])
         top_chunks = [chunk_ids[j] for j in np.flatnonzero(owner == top)]
         coverage = max(index.chunk_terms.coverage(tokens, cid) for cid in top_chunks)
+        article_coverage = index.article_terms.coverage(tokens, article_key(ids[top]))
         similarity = float(dense[top]) if dense is not None else None
-        conf = confidence(similarity, coverage, weights, self.config.calibration)
-        signals = {"coverage": round(coverage, 4)}
+        conf = confidence(similarity, article_coverage, weights, self.config.calibration)
+        signals = {
+            "coverage": round(coverage, 4),
+            "article_coverage": round(article_coverage, 4),
+            "margin": round(float(fused[top] - fused[order[1]]), 4) if len(order) > 1 else 0.0,
+            "top_score": round(float(fused[top]), 4),
+        }
         if similarity is not None:
             signals["similarity"] = round(similarity, 4)
         return results, signals, round(conf, 4)

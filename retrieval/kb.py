@@ -186,7 +186,9 @@ def load_kb(root: str | Path) -> LoadResult:
             continue
         if article.id in seen:
             problems.append(
-                KBProblem(shown, f"duplicate id {article.id!r} (already used by {seen[article.id]})")
+                KBProblem(
+                    shown, f"duplicate id {article.id!r} (already used by {seen[article.id]})"
+                )
             )
             continue
         seen[article.id] = shown

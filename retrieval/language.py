@@ -32,8 +32,9 @@ def detect_language(
     """The language of a message, chosen among `available`.
 
     Any kana makes a message Japanese (customers mix English words into Japanese, rarely the
-    other way round); Latin text that reads as romaji Japanese is Japanese; Han characters alone are Japanese when the knowledge base has Japanese
-    and Chinese otherwise; Hangul is Korean; Latin script is English.
+    other way round); Han characters alone are Japanese when the knowledge base has Japanese
+    and Chinese otherwise; Hangul is Korean; Latin text that reads as romaji Japanese
+    ("taikai shitai") is Japanese; other Latin script is English.
 
     Args:
         text: The customer's message.

@@ -12,27 +12,80 @@ import unicodedata
 
 _VOWELS = {"a": "あ", "i": "い", "u": "う", "e": "え", "o": "お"}
 _ROWS = {
-    "k": "かきくけこ", "g": "がぎぐげご", "s": "さしすせそ", "z": "ざじずぜぞ",
-    "t": "たちつてと", "d": "だぢづでど", "n": "なにぬねの", "h": "はひふへほ",
-    "b": "ばびぶべぼ", "p": "ぱぴぷぺぽ", "m": "まみむめも", "r": "らりるれろ",
+    "k": "かきくけこ",
+    "g": "がぎぐげご",
+    "s": "さしすせそ",
+    "z": "ざじずぜぞ",
+    "t": "たちつてと",
+    "d": "だぢづでど",
+    "n": "なにぬねの",
+    "h": "はひふへほ",
+    "b": "ばびぶべぼ",
+    "p": "ぱぴぷぺぽ",
+    "m": "まみむめも",
+    "r": "らりるれろ",
 }
 _SYLLABLES: dict[str, str] = dict(_VOWELS)
 for consonant, kana in _ROWS.items():
     for vowel, char in zip("aiueo", kana, strict=True):
         _SYLLABLES[consonant + vowel] = char
-_SYLLABLES.update({
-    "ya": "や", "yu": "ゆ", "yo": "よ", "wa": "わ", "wo": "を", "we": "うぇ", "wi": "うぃ",
-    "shi": "し", "chi": "ち", "tsu": "つ", "fu": "ふ", "ji": "じ", "si": "し", "ti": "ち",
-    "tu": "つ", "hu": "ふ", "zi": "じ", "di": "ぢ", "du": "づ",
-    "fa": "ふぁ", "fi": "ふぃ", "fe": "ふぇ", "fo": "ふぉ", "je": "じぇ", "che": "ちぇ",
-    "she": "しぇ", "va": "ゔぁ", "vi": "ゔぃ", "vu": "ゔ", "ve": "ゔぇ", "vo": "ゔぉ",
-})
-for consonant, base in {"k": "き", "g": "ぎ", "n": "に", "h": "ひ", "b": "び", "p": "ぴ",
-                        "m": "み", "r": "り"}.items():
+_SYLLABLES.update(
+    {
+        "ya": "や",
+        "yu": "ゆ",
+        "yo": "よ",
+        "wa": "わ",
+        "wo": "を",
+        "we": "うぇ",
+        "wi": "うぃ",
+        "shi": "し",
+        "chi": "ち",
+        "tsu": "つ",
+        "fu": "ふ",
+        "ji": "じ",
+        "si": "し",
+        "ti": "ち",
+        "tu": "つ",
+        "hu": "ふ",
+        "zi": "じ",
+        "di": "ぢ",
+        "du": "づ",
+        "fa": "ふぁ",
+        "fi": "ふぃ",
+        "fe": "ふぇ",
+        "fo": "ふぉ",
+        "je": "じぇ",
+        "che": "ちぇ",
+        "she": "しぇ",
+        "va": "ゔぁ",
+        "vi": "ゔぃ",
+        "vu": "ゔ",
+        "ve": "ゔぇ",
+        "vo": "ゔぉ",
+    }
+)
+for consonant, base in {
+    "k": "き",
+    "g": "ぎ",
+    "n": "に",
+    "h": "ひ",
+    "b": "び",
+    "p": "ぴ",
+    "m": "み",
+    "r": "り",
+}.items():
     for vowel, small in {"a": "ゃ", "u": "ゅ", "o": "ょ"}.items():
         _SYLLABLES[f"{consonant}y{vowel}"] = base + small
-for prefix, base in {"sh": "し", "ch": "ち", "j": "じ", "sy": "し", "cy": "ち", "ty": "ち",
-                     "zy": "じ", "jy": "じ"}.items():
+for prefix, base in {
+    "sh": "し",
+    "ch": "ち",
+    "j": "じ",
+    "sy": "し",
+    "cy": "ち",
+    "ty": "ち",
+    "zy": "じ",
+    "jy": "じ",
+}.items():
     for vowel, small in {"a": "ゃ", "u": "ゅ", "o": "ょ"}.items():
         _SYLLABLES[prefix + vowel] = base + small
 _LONGEST = max(map(len, _SYLLABLES))
@@ -48,8 +101,11 @@ _ENGLISH = frozenset(
 def to_hiragana(word: str) -> str | None:
     """Hiragana for one romaji word, or None when the word is not romaji."""
     word = unicodedata.normalize("NFKD", word.lower())
-    word = "".join(c + c if unicodedata.combining(n) else c
-                   for c, n in zip(word, word[1:] + " ", strict=True) if not unicodedata.combining(c))
+    word = "".join(
+        c + c if unicodedata.combining(n) else c
+        for c, n in zip(word, word[1:] + " ", strict=True)
+        if not unicodedata.combining(c)
+    )
     out: list[str] = []
     i = 0
     while i < len(word):
@@ -60,8 +116,13 @@ def to_hiragana(word: str) -> str | None:
             continue
         if char == "n" and (i + 1 == len(word) or word[i + 1] not in "aiueoy"):
             out.append("ん")
-            i += 2 if i + 1 < len(word) and word[i + 1] == "n" and (
-                i + 2 == len(word) or word[i + 2] not in "aiueoy") else 1
+            i += (
+                2
+                if i + 1 < len(word)
+                and word[i + 1] == "n"
+                and (i + 2 == len(word) or word[i + 2] not in "aiueoy")
+                else 1
+            )
             continue
         if i + 1 < len(word) and char == word[i + 1] and char not in "aiueon":
             out.append("っ")  # doubled consonant: small tsu

@@ -48,8 +48,9 @@ class IndexStore:
     def _path(self, kind: str, lang: str) -> Path:
         return self.directory / f"{kind}-{lang}.faiss"
 
-    def save(self, articles: dict[str, SavedArticle],
-             dense: dict[tuple[str, str], DenseIndex]) -> None:
+    def save(
+        self, articles: dict[str, SavedArticle], dense: dict[tuple[str, str], DenseIndex]
+    ) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         for (kind, lang), index in dense.items():
             index.save(self._path(kind, lang))
@@ -81,7 +82,8 @@ class IndexStore:
                 for lang in langs
             }
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, IndexMismatchError) as exc:
-            log.warning("not using the saved index in %s (%s): it will be rebuilt",
-                        self.directory, exc)
+            log.warning(
+                "not using the saved index in %s (%s): it will be rebuilt", self.directory, exc
+            )
             return SavedIndex()
         return SavedIndex(articles=articles, dense=dense)

@@ -1,0 +1,50 @@
+# Kakehashi: `make run` serves the demo, `make test` runs lint and the test suite.
+# Both create .venv themselves. PyTorch is installed first as the CPU build
+# (torch==2.13.0, from the local disk here); a plain `torch` requirement would pull a
+# multi-GB CUDA build.
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run index test lint pytest eval bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/kakehashi index
+	$(BIN)/kakehashi ask "How do I return an item?"
+	$(BIN)/kakehashi ask "返品したい"
+
+index: install
+	$(BIN)/kakehashi index
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint pytest
+
+eval: install
+	for mode in hybrid dense lexical rrf; do \
+		$(BIN)/kakehashi eval --cases eval/datasets --mode $$mode --json eval/results/$$mode.json > /dev/null || exit 1; \
+	done
+
+bench: install
+	$(BIN)/kakehashi bench
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,42 @@
+"""Settings: every field documented in .env.example, environment parsing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def documented_settings() -> dict[str, str]:
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    return dict(re.findall(r"^(KAKEHASHI_[A-Z_]+)=(.*)$", text, flags=re.M))
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    fields = {f"KAKEHASHI_{name.upper()}" for name in Settings.model_fields}
+    assert set(documented_settings()) == fields
+
+
+def test_env_example_values_are_valid_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in documented_settings().items():
+        monkeypatch.setenv(key, value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.embedding_languages == ["en"]
+    assert settings.answer_threshold >= settings.suggest_threshold
+
+
+def test_languages_accept_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAKEHASHI_EMBEDDING_LANGUAGES", "en, ja")
+    assert Settings(_env_file=None).embedding_languages == ["en", "ja"]  # type: ignore[call-arg]
+
+
+def test_out_of_range_threshold_is_refused_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAKEHASHI_ANSWER_THRESHOLD", "1.5")
+    with pytest.raises(ValidationError, match="answer_threshold"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
