@@ -157,8 +157,8 @@ class JapaneseAnalyzer(Analyzer):
     def _analyze(self, text: str) -> Tokens:
         from sudachipy import SplitMode
 
-        if not _JAPANESE.search(text):
-            text = romaji_to_hiragana(text) or text  # "taikai shitai" -> たいかい したい
+        if not _JAPANESE.search(text):  # "taikai shitai" -> たいかい したい
+            text = romaji_to_hiragana(text, require_marker=False) or text
         terms: Tokens = []
         readings: list[str] = []
         for morpheme in self._tokenizer.tokenize(text):

@@ -139,8 +139,13 @@ class HybridRetriever:
             removed = [aid for aid in self._articles if aid not in wanted]
             for aid in removed:
                 self._drop(aid)
+            # Articles saved by an earlier run: gone or edited while we were stopped.
+            saved_before = set(self._saved)
             for aid, saved in list(self._saved.items()):
-                if aid not in wanted or wanted[aid].content_hash != saved.hash:
+                if aid not in wanted:
+                    removed.append(aid)
+                    self._forget_saved(aid)
+                elif wanted[aid].content_hash != saved.hash:
                     self._forget_saved(aid)
             for aid, article in wanted.items():
                 current = self._articles.get(aid)
@@ -150,7 +155,8 @@ class HybridRetriever:
                     self._index(article, vectors=None)  # vectors loaded from disk
                     unchanged += 1
                 else:
-                    (updated if current is not None else added).append(aid)
+                    known = current is not None or aid in saved_before
+                    (updated if known else added).append(aid)
                     changed.append(article)
             self._saved = {}
             self._embed_and_index(changed, progress=progress)
@@ -163,6 +169,8 @@ class HybridRetriever:
             current = self._articles.get(article.id)
             if current is not None and current.content_hash == article.content_hash:
                 return False
+            if article.id in self._saved:  # saved by an earlier run, not yet synced
+                self._forget_saved(article.id)
             self._embed_and_index([article], progress=False)
             self._save()
             return True

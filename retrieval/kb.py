@@ -36,6 +36,19 @@ REQUIRED_FIELDS = ("id", "title", "lang")
 KNOWN_FIELDS = frozenset({"id", "title", "lang", "tags", "url"})
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false, so `lang: no` (Norwegian) stays a string."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_FrontMatterLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 @dataclass(frozen=True)
 class Article:
     """One knowledge-base article."""
@@ -103,7 +116,7 @@ def parse_article(text: str, path: str = "<text>") -> Article:
     except StopIteration:
         raise KBError("front matter is not closed (expected a second line '---')") from None
     try:
-        meta = yaml.safe_load("\n".join(lines[1:end]))
+        meta = yaml.load("\n".join(lines[1:end]), Loader=_FrontMatterLoader)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

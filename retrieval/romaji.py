@@ -143,16 +143,28 @@ def to_hiragana(word: str) -> str | None:
     return "".join(out)
 
 
-def romaji_to_hiragana(text: str) -> str | None:
+# Spellings common in romaji and rare in English, and Japanese function words: one of them
+# must appear before Latin text is taken for Japanese ("made in japan" has none).
+_JAPANESE_MARK = re.compile(
+    r"shi|chi|tsu|[kgnhbpmr]y[auo]|ou|uu|aa|ii|ei|"
+    r"^(?:wa|ga|wo|ni|de|ka|no|desu|masu|kudasai|onegai|dekimasu|shitai|nai|yo|ne)$"
+)
+
+
+def romaji_to_hiragana(text: str, require_marker: bool = True) -> str | None:
     """The whole text in hiragana when it reads as romaji Japanese, else None.
 
     Every word must be valid romaji, there must be at least two words or one long one,
-    and they must not all be short English words that happen to spell romaji ("i see").
+    they must not all be short English words that happen to spell romaji ("i see"), and
+    at least one must look Japanese (a particle, or a spelling such as shi, tsu, ou, kyo)
+    unless `require_marker` is False (the caller already knows the text is Japanese).
     """
     words = _WORD.findall(unicodedata.normalize("NFKC", text).lower())
     if not words or re.search(r"[a-z]", _WORD.sub("", text.lower())):
         return None
     if len(words) == 1 and len(words[0]) < 6 or all(w in _ENGLISH for w in words):
+        return None
+    if require_marker and not any(_JAPANESE_MARK.search(w) for w in words):
         return None
     converted = [to_hiragana(w) for w in words]
     if any(c is None for c in converted):

@@ -69,6 +69,8 @@ class IndexStore:
             return SavedIndex()
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("articles"), dict):
+                raise ValueError("manifest is not an object with an 'articles' object")
             for key, value in self.identity.items():
                 if manifest.get(key) != value:
                     raise IndexMismatchError(
@@ -81,7 +83,8 @@ class IndexStore:
                 for kind in KINDS
                 for lang in langs
             }
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError, IndexMismatchError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError,
+                IndexMismatchError) as exc:
             log.warning(
                 "not using the saved index in %s (%s): it will be rebuilt", self.directory, exc
             )
