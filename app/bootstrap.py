@@ -6,6 +6,7 @@ from langchain_core.embeddings import Embeddings
 
 from app.settings import Settings
 from bot.answer import Thresholds
+from bot.policy import Bot
 from retrieval.embeddings import SentenceTransformerEmbeddings
 from retrieval.hybrid import HybridRetriever, RetrievalConfig
 from retrieval.kb import LoadResult, load_kb
@@ -51,3 +52,13 @@ def index_kb(
     loaded = load_kb(settings.kb_dir)
     report = retriever.sync(loaded.articles, progress=progress)
     return loaded, report
+
+
+def build_bot(retriever: HybridRetriever, settings: Settings) -> Bot:
+    """The bot policy with the configured thresholds (the same for the server and eval)."""
+    return Bot(
+        retriever,
+        thresholds=thresholds(settings),
+        frustration_threshold=settings.frustration_threshold,
+        misses_before_handoff=settings.misses_before_handoff,
+    )

@@ -164,7 +164,7 @@ def evaluate_cmd(
     """Measure retrieval and answer quality on labelled cases."""
     from tqdm import tqdm
 
-    from app.bootstrap import thresholds
+    from app.bootstrap import build_bot
     from eval.cases import CaseError, load_cases
     from eval.runner import evaluate
 
@@ -176,8 +176,14 @@ def evaluate_cmd(
     settings = _settings(kb)
     retriever, _, _ = _ready_retriever(settings, progress=True)
     with tqdm(total=len(loaded_cases), desc=f"Evaluating ({mode})", unit="case") as bar:
+        bot = build_bot(retriever, settings)
         report, results = evaluate(
-            retriever, loaded_cases, mode=mode, thresholds=thresholds(settings), progress=bar.update
+            retriever,
+            loaded_cases,
+            mode=mode,
+            thresholds=bot.thresholds,
+            bot=bot,
+            progress=bar.update,
         )
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +198,35 @@ def evaluate_cmd(
                     f"{r.case.id}\t{r.outcome.value}\t{r.confidence:.2f}\tgold={gold}"
                     f"\tgot={r.ranked[:3]}\t{r.case.text}"
                 )
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Default: KAKEHASHI_HOST.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Default: KAKEHASHI_PORT.")] = None,
+    kb: KbOption = None,
+) -> None:
+    """Serve the chat (demo page at /, widget at /widget.js, websocket at /ws/chat)."""
+    import os
+
+    import uvicorn
+
+    if kb is not None:
+        os.environ["KAKEHASHI_KB_DIR"] = str(kb)
+    settings = _settings(kb)
+    host = host or settings.host
+    port = port or settings.port
+    typer.echo(f"Kakehashi: loading the model and the knowledge base ({settings.kb_dir})…")
+    typer.echo(f"Demo page: http://{host}:{port}/  (Japanese: http://{host}:{port}/?lang=ja)")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        ws="websockets-sansio",
+        proxy_headers=True,
+    )
 
 
 @cli.command()

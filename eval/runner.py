@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.answer import AnswerOutcome, Thresholds, decide_answer
+from bot.policy import Bot, HandoffReason
 from eval.cases import Case
-from eval.metrics import percentile, rank_of, retrieval_metrics
+from eval.metrics import classification_metrics, percentile, rank_of, retrieval_metrics
 from retrieval.hybrid import HybridRetriever
 
 
@@ -58,21 +59,76 @@ def _answer_block(results: list[CaseResult]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class PolicyResult:
+    """The bot's decisions on one labelled message, for the handoff and frustration blocks."""
+
+    case: Case
+    lang: str
+    asked_for_person: bool
+    frustrated: bool
+
+
+def run_policy(bot: Bot, case: Case) -> PolicyResult:
+    """What the live bot decides for a message that opens a conversation."""
+    decision = bot.respond(case.text, lang=case.lang)
+    asked = decision.handoff_reason is HandoffReason.CUSTOMER_REQUEST or bool(
+        decision.scores.get("asked_for_person")
+    )
+    frustrated = decision.frustration is not None and decision.frustration.exceeds(
+        bot.frustration_threshold
+    )
+    return PolicyResult(case, decision.lang, asked, frustrated)
+
+
+def _classification_block(
+    results: list[PolicyResult],
+    label: Callable[[Case], bool | None],
+    predicted: Callable[[PolicyResult], bool],
+    with_f1: bool,
+) -> dict[str, Any]:
+    def block(items: list[PolicyResult]) -> dict[str, Any]:
+        metrics = classification_metrics(
+            [(predicted(r), bool(label(r.case))) for r in items if label(r.case) is not None]
+        )
+        if not with_f1:
+            metrics.pop("f1")
+        return metrics
+
+    by_lang: dict[str, list[PolicyResult]] = defaultdict(list)
+    for r in results:
+        if label(r.case) is not None:
+            by_lang[r.case.lang or r.lang].append(r)
+    return {
+        **block(results),
+        "by_lang": {lang: block(items) for lang, items in sorted(by_lang.items())},
+    }
+
+
 def evaluate(
     retriever: HybridRetriever,
     cases: Iterable[Case],
     *,
     mode: str = "hybrid",
     thresholds: Thresholds | None = None,
+    bot: Bot | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, Any], list[CaseResult]]:
-    """Score every case that has a `gold` key; returns the report and per-case results."""
+    """Score every case; returns the report and the per-case retrieval results.
+
+    Cases with `gold` are scored for retrieval and answering; with a `bot`, cases labelled
+    `handoff` or `frustrated` are run through its policy for the handoff and frustration
+    blocks.
+    """
     thresholds = thresholds or Thresholds()
     results: list[CaseResult] = []
     all_cases = list(cases)
+    policy: list[PolicyResult] = []
     for case in all_cases:
         if case.gold is not None:
             results.append(run_case(retriever, case, mode, thresholds))
+        if bot is not None and (case.handoff is not None or case.frustrated is not None):
+            policy.append(run_policy(bot, case))
         if progress is not None:
             progress(1)
     scored = [r for r in results if r.case.gold]
@@ -97,4 +153,16 @@ def evaluate(
             "p95": round(percentile(latencies, 95), 2),
         },
     }
+    if bot is not None:
+        handoff = _classification_block(
+            policy, lambda c: c.handoff, lambda r: r.asked_for_person, with_f1=False
+        )
+        frustration = _classification_block(
+            policy, lambda c: c.frustrated, lambda r: r.frustrated, with_f1=True
+        )
+        report["handoff"] = handoff
+        report["frustration"] = frustration
+        for lang, block in report["by_lang"].items():
+            block["handoff"] = handoff["by_lang"].get(lang)
+            block["frustration"] = frustration["by_lang"].get(lang)
     return report, results

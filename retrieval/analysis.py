@@ -129,6 +129,14 @@ _JA_STOPWORDS = frozenset(
         "られる",
         "他",
         "等",
+        # question words and request phrasing: how a question is asked, not what about
+        "どう",
+        "如何",
+        "何故",
+        "一寸",
+        "教える",
+        "欲しい",
+        "知る",
     }
 )
 _KATAKANA = re.compile(r"^[\u30a0-\u30ffー]+$")

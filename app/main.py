@@ -1,0 +1,75 @@
+"""The web application: `create_app(settings)` builds it; uvicorn serves it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from langchain_core.embeddings import Embeddings
+
+from app.bootstrap import build_bot, build_retriever, index_kb
+from app.conversations import ConversationService
+from app.db.engine import create_engine, migrate, session_factory
+from app.hub import Hub
+from app.routes import chat, pages
+from app.services import Services
+from app.settings import Settings, get_settings, resolved_database_url
+
+log = logging.getLogger("kakehashi")
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def create_app(
+    settings: Settings | None = None, *, embeddings: Embeddings | None = None
+) -> FastAPI:
+    """The application. Models, index and database are set up in the lifespan, not here.
+
+    Args:
+        settings: Configuration (read from the environment when not given).
+        embeddings: An embedding model to use instead of loading the configured one
+            (tests pass a fake one).
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        retriever = await anyio.to_thread.run_sync(
+            lambda: build_retriever(settings, embeddings=embeddings)
+        )
+        loaded, report = await anyio.to_thread.run_sync(index_kb, retriever, settings)
+        for problem in loaded.problems:
+            log.warning("knowledge base: skipped %s", problem)
+        log.info("knowledge base: %d articles (%d embedded)", len(loaded.articles), report.embedded)
+        engine = create_engine(resolved_database_url(settings))
+        await migrate(engine)
+        sessions = session_factory(engine)
+        hub = Hub()
+        bot = build_bot(retriever, settings)
+        conversations = ConversationService(
+            sessions, hub, bot, average_handle_seconds=settings.average_handle_seconds
+        )
+        app.state.services = Services(
+            settings, retriever, bot, engine, sessions, hub, conversations
+        )
+        try:
+            yield
+        finally:
+            await conversations.drain()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Kakehashi",
+        version="0.1.0",
+        lifespan=lifespan,
+        summary="Customer-support chatbot with human handoff",
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(pages.router)
+    app.include_router(chat.router)
+    return app

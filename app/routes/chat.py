@@ -1,0 +1,216 @@
+"""The customer chat websocket (`/ws/chat`); the protocol is in docs/protocol.md."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from contextlib import AsyncExitStack
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette import status
+
+from app.conversations import ChatError, ConversationRef, ConversationService
+from app.deps import ServicesDep
+from app.events import Event, error_event
+from app.hub import Hub
+from app.settings import Settings
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+CLIENT_TYPES = ("hello", "message", "feedback", "handoff_request", "typing")
+MAX_CLIENT_ID = 64
+
+
+def origin_allowed(origin: str | None, settings: Settings) -> bool:
+    """Browsers always send Origin; non-browser clients (no Origin) are allowed."""
+    if origin is None:
+        return True
+    allowed = settings.allowed_origins
+    return "*" in allowed or origin.rstrip("/") in {o.rstrip("/") for o in allowed}
+
+
+@router.websocket("/ws/chat")
+async def chat_socket(websocket: WebSocket, services: ServicesDep) -> None:
+    """One customer's connection to their conversation."""
+    if not origin_allowed(websocket.headers.get("origin"), services.settings):
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="origin not allowed")
+        return
+    await websocket.accept()
+    session = ChatSession(
+        websocket, services.conversations, services.hub, services.settings.max_message_chars
+    )
+    try:
+        await session.run()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await session.close()
+
+
+class ChatSession:
+    """Reads client events and forwards the conversation's events, in seq order."""
+
+    def __init__(
+        self, websocket: WebSocket, conversations: ConversationService, hub: Hub, max_chars: int
+    ) -> None:
+        self.websocket = websocket
+        self.conversations = conversations
+        self.hub = hub
+        self.max_chars = max_chars
+        self.ref: ConversationRef | None = None
+        self.last_sent_seq = 0
+        self._send_lock = asyncio.Lock()
+        self._subscription = AsyncExitStack()
+        self._forwarder: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        while True:
+            frame = await self.websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                return
+            raw = frame.get("text")
+            if raw is None:
+                raw = (frame.get("bytes") or b"").decode("utf-8", errors="replace")
+            try:
+                await self.handle(raw)
+            except ChatError as exc:
+                await self.send(error_event(exc.code, exc.message, self._client_id(raw)))
+
+    async def close(self) -> None:
+        if self._forwarder is not None:
+            self._forwarder.cancel()
+        await self._subscription.aclose()
+
+    async def send(self, event: Event) -> None:
+        async with self._send_lock:
+            await self._send_unlocked(event)
+
+    async def _send_unlocked(self, event: Event) -> None:
+        if event.get("type") == "message":
+            if event["seq"] <= self.last_sent_seq:
+                return  # already delivered (replay and live delivery overlap)
+            self.last_sent_seq = event["seq"]
+        await self.websocket.send_text(json.dumps(event, ensure_ascii=False))
+
+    # ------------------------------------------------------------------ events
+    async def handle(self, raw: str) -> None:
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            raise ChatError("invalid_json", "the frame is not valid JSON") from None
+        if not isinstance(event, dict):
+            raise ChatError("invalid_json", "an event must be a JSON object with a 'type'")
+        kind = event.get("type")
+        if kind not in CLIENT_TYPES:
+            raise ChatError(
+                "unknown_type",
+                f"unknown event type {kind!r} (expected one of {', '.join(CLIENT_TYPES)})",
+            )
+        if kind == "hello":
+            await self.hello(event)
+            return
+        if self.ref is None:
+            raise ChatError("hello_required", "send 'hello' before any other event")
+        if kind == "message":
+            await self.message(event)
+        elif kind == "feedback":
+            seq = _field(event, "seq", int)
+            helpful = _field(event, "helpful", bool)
+            await self.send(await self.conversations.feedback(self.ref, seq, helpful))
+        elif kind == "handoff_request":
+            await self.conversations.request_handoff(self.ref)
+        elif kind == "typing":
+            _field(event, "typing", bool)  # validated; agents see it once they exist
+
+    async def hello(self, event: dict[str, Any]) -> None:
+        token = event.get("token")
+        last_seq = event.get("last_seq", 0) or 0
+        lang = event.get("lang")
+        if token is not None and not isinstance(token, str):
+            raise ChatError("invalid_field", "'token' must be a string or null")
+        if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
+            raise ChatError("invalid_field", "'last_seq' must be a whole number ≥ 0")
+        if lang is not None and lang not in ("en", "ja"):
+            lang = None
+        if token:
+            ref = await self.conversations.resume(token)
+            if ref is None:
+                raise ChatError(
+                    "invalid_token",
+                    "no conversation has this token: send hello without a token to start a new one",
+                )
+        else:
+            ref, token = await self.conversations.start(lang, self.websocket.headers.get("origin"))
+            last_seq = 0
+        await self._subscribe(ref)
+        async with self._send_lock:
+            self.last_sent_seq = min(last_seq, ref.last_seq)
+            await self._send_unlocked(
+                {
+                    "type": "welcome",
+                    "token": token,
+                    "conversation_id": ref.public_id,
+                    "state": ref.state,
+                    "lang": ref.lang,
+                    "last_seq": ref.last_seq,
+                }
+            )
+            for message in await self.conversations.messages_after(ref.id, last_seq):
+                await self._send_unlocked(message)
+            await self._send_unlocked(await self.conversations.current_state(ref.id))
+
+    async def message(self, event: dict[str, Any]) -> None:
+        assert self.ref is not None
+        client_id = _field(event, "client_id", str)
+        if not client_id.strip() or len(client_id) > MAX_CLIENT_ID:
+            raise ChatError("invalid_field", f"'client_id' must be 1-{MAX_CLIENT_ID} characters")
+        text = _field(event, "text", str)
+        if not text.strip():
+            raise ChatError("empty_text", "the message is empty")
+        if len(text) > self.max_chars:
+            raise ChatError(
+                "text_too_long",
+                f"the message has {len(text)} characters; the limit is {self.max_chars}",
+            )
+        stored, duplicate = await self.conversations.receive(self.ref, client_id, text.strip())
+        if duplicate:
+            # Resent after a dropped connection: acknowledge again, store nothing.
+            async with self._send_lock:
+                await self.websocket.send_text(json.dumps(stored, ensure_ascii=False))
+
+    # ------------------------------------------------------------------ delivery
+    async def _subscribe(self, ref: ConversationRef) -> None:
+        if self._forwarder is not None:
+            self._forwarder.cancel()
+        await self._subscription.aclose()
+        self._subscription = AsyncExitStack()
+        queue = await self._subscription.enter_async_context(self.hub.subscribe(ref.channel))
+        self.ref = ref
+        self._forwarder = asyncio.create_task(self._forward(queue))
+
+    async def _forward(self, queue: asyncio.Queue[Event]) -> None:
+        try:
+            while True:
+                await self.send(await queue.get())
+        except (WebSocketDisconnect, RuntimeError):
+            return  # the socket is gone; the reader ends the session
+
+    @staticmethod
+    def _client_id(raw: str) -> str | None:
+        try:
+            value = json.loads(raw).get("client_id")
+        except (ValueError, AttributeError):
+            return None
+        return value if isinstance(value, str) else None
+
+
+def _field(event: dict[str, Any], name: str, kind: type) -> Any:
+    if name not in event:
+        raise ChatError("missing_field", f"'{event.get('type')}' needs the field '{name}'")
+    value = event[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ChatError("invalid_field", f"'{name}' must be a {kind.__name__}")
+    return value

@@ -1,0 +1,308 @@
+"""Intents the bot handles before retrieval: asking for a person, and small talk.
+
+Both are rule-based on purpose: they must be predictable, fast, and never fire on an
+ordinary question that merely mentions people ("can the delivery person leave it at the
+door?", "担当者名を領収書に入れたい"). Patterns are written for both languages and all
+of them are tried whatever `lang` says, because customers mix scripts
+("operatorにつないで") and a short message's detected language is only a hint.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from typing import Literal
+
+SmallTalk = Literal["greeting", "thanks", "goodbye"]
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width and half-width forms folded) and lower case; curly quotes made plain."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return text.replace("’", "'").replace("‘", "'")
+
+
+# ---------------------------------------------------------------------------------------
+# Asking for a person: English
+# ---------------------------------------------------------------------------------------
+
+# Words that name a person to talk to; typos within one edit of the longer ones are fixed
+# before matching ("huamn", "humna", "agnet"). "staff" is left out of the fuzzy fixing:
+# "stuff" is one edit away and far more common.
+_FUZZY_PERSON_WORDS: tuple[str, ...] = tuple(
+    "human humans person agent agents operator representative employee someone somebody".split()
+)
+
+_QUALIFIER = r"(?:real|live|actual|proper|living|human|customer|service|support|chat|sales)"
+_PERSON = (
+    r"(?:human(?: being)?s?|person|people|agents?|representatives?|reps?|operators?|"
+    r"employees?|staff(?: members?)?|members? of (?:staff|the team|your team)|"
+    r"some ?one|some ?body|(?:support|service|customer service|customer care) team|"
+    r"customer service|customer support|customer care|managers?|supervisors?)"
+)
+_DET = r"(?:(?:a|an|the|your|one of your|some|any|to|with)\s+)*"
+_PERSON_NP = rf"{_DET}(?:{_QUALIFIER}\s+)*{_PERSON}\b"
+_POLITE_TAIL = (
+    r"(?:\s+(?:(?:who|that) can help(?: me| us)?|please|pls|plz|now|asap|right now|real|"
+    r"instead|thanks|thank you))*"
+)
+
+_EN_REQUESTS = [
+    # talk / speak / chat to a person
+    re.compile(rf"\b(?:talk|speak|chat|communicate)(?:ing)?\s+(?:to|with)\s+{_PERSON_NP}"),
+    # connect / transfer / put through / hand over to a person
+    re.compile(
+        rf"\b(?:connect|transfer|put|pass|hand|switch|forward|route)(?:r?ed|r?ing)?"
+        rf"\s+(?:me\s+|us\s+|this\s+(?:chat\s+)?)?(?:over\s+|through\s+|across\s+|in touch\s+)?"
+        rf"(?:to|with)\s+{_PERSON_NP}"
+    ),
+    # get / give me a person (the phrase ends the sentence, so "get a staff discount" is out)
+    re.compile(
+        rf"\b(?:get|give|want|need|bring|send)\s+(?:me\s+|us\s+)?{_PERSON_NP}"
+        rf"{_POLITE_TAIL}\s*(?:$|[.!?,;:)-])"
+    ),
+    re.compile(
+        r"\bescalat\w*\s+(?:this\s+|it\s+|me\s+)?to\s+(?:a\s+|an\s+)?(?:real\s+|live\s+)?"
+        r"(?:human|person|agent|operator|someone|somebody)\b"
+    ),
+    # a person who can take over / whom I can chat with
+    re.compile(rf"{_PERSON_NP}\s+(?:to\s+)?take\s+over\b"),
+    re.compile(rf"{_PERSON_NP}\s+(?:that\s+|who\s+)?i\s+can\s+(?:talk|speak|chat)\b"),
+    # no more bot
+    re.compile(
+        r"\b(?:stop|enough of|no more|done with|bypass|skip)\s+(?:the |this |your )?"
+        r"(?:ro)?bots?\b"
+    ),
+    re.compile(
+        r"\b(?:don't|dont|do not)\s+want\s+(?:to\s+(?:talk|speak|chat)\s+(?:to|with)\s+)?"
+        r"(?:a |the |this |your |some )?(?:ro)?bots?\b"
+    ),
+]
+
+# The whole message is just the person asked for: "agent", "representative please".
+_EN_BARE = re.compile(
+    r"^(?:(?:hi|hello|hey|ok|okay|please|pls|so|um|erm)\W+)*"
+    r"(?:(?:i\s+)?(?:want|need)\s+|(?:can|could|may)\s+i\s+(?:have|get)\s+)?"
+    rf"{_PERSON_NP}{_POLITE_TAIL}\s*[.!?]*$"
+)
+# Questions about when people are available are information requests, not requests.
+_EN_HOURS = re.compile(
+    r"\b(?:what|which)\s+(?:time|times|hours|days)\b|\bwhen\s+(?:can|are|is|do)\b|"
+    r"\b(?:business|opening|office|support|service|chat)\s+hours\b|"
+    r"\bon\s+(?:weekends?|saturdays?|sundays?|holidays)\b"
+)
+_EN_WORD = re.compile(r"[a-z]+")
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """True when `a` becomes `b` by one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diffs) == 1:
+            return True
+        i, j = diffs[0], diffs[-1]
+        return len(diffs) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+@cache
+def _fix_typo(word: str) -> str:
+    if len(word) < 5 or word in _FUZZY_PERSON_WORDS:
+        return word
+    for target in _FUZZY_PERSON_WORDS:
+        if _within_one_edit(word, target):
+            return target
+    return word
+
+
+def _english_handoff(text: str) -> bool:
+    fixed = _EN_WORD.sub(lambda m: _fix_typo(m.group()), text)
+    fixed = re.sub(r"\s+", " ", fixed).strip()
+    if _EN_BARE.match(fixed):
+        return True
+    if _EN_HOURS.search(fixed):
+        return False
+    return any(pattern.search(fixed) for pattern in _EN_REQUESTS)
+
+
+# ---------------------------------------------------------------------------------------
+# Asking for a person: Japanese (and romaji)
+# ---------------------------------------------------------------------------------------
+
+_KANJI = r"\u3400-\u4dbf\u4e00-\u9fff"
+_JA_PERSON = (
+    r"(?:オペレーター?|おぺれーたー?|operator|"
+    r"(?:担当|たんとう)(?:者|しゃ|の方|のかた|の人|のひと)?|"
+    r"スタッフ|すたっふ|有人(?:チャット|対応|サポート)?|"
+    r"人間|にんげん|"
+    rf"(?<![{_KANJI}ァ-ヺ])人|(?<![{_KANJI}ぁ-ゖァ-ヺ])ひと|"  # not 受取人 / 個人 / 他人
+    r"(?:中|係|窓口|サポート|カスタマーサポート|サポートセンター|お店|店|本物|生身|"
+    r"誰か|だれか|係員|社員)の(?:人間|人|ひと|方|かた)|"
+    r"サポート(?:担当|窓口|チーム)|係員|社員の方)"
+    r"(?:さん|様|さま)?(?:の方|のかた)?"
+)
+_JA_END = (  # what may follow a request verb: "につないで[ください|もらえますか|!]"
+    r"(?:ください|くださ|下さい|もらえ|もらい|いただけ|頂け|ほしい|欲しい|くれ|ちょうだい|"
+    r"よ|ね|な|って|お願い|おねがい|[!?。、.,…~〜ー]|$)"
+)
+_JA_REQUESTS = [
+    # につないで / に代わって / に引き継いで / に切り替えて / にして
+    re.compile(
+        rf"{_JA_PERSON}(?:に|へ|と)(?:つない|繋い|つなげ|繋げ|つなぎ|繋ぎ|代わっ|かわっ|変わっ|"
+        rf"替わっ|換わっ|引き継い|ひきつい|切り替え|きりかえ|切りかえ|交代し|交替し)"
+        rf"(?:で|て)?{_JA_END}"
+    ),
+    re.compile(r"有人(?:チャット|対応|サポート)?(?:に|へ)(?:し|切り替え|変え|替え)て"),
+    # the message is just the person asked for: "オペレーター", "担当者さんお願いします"
+    re.compile(rf"^{_JA_PERSON}(?:を|で)?(?:お願い\w*|おねがい\w*|がいい|が良い|希望)?[!?。.…]*$"),
+    re.compile(rf"(?:じゃなく|ではなく)て?、?{_JA_PERSON}(?:が|の方が|のほうが)(?:いい|良い)"),
+    # と話したい / と話せますか / とお話しさせて / と話をさせて
+    re.compile(
+        rf"{_JA_PERSON}と(?:お?話|お?はな)(?:し|を|が)?(?:したい|させ|せ|したく|しをさせ|をさせ|"
+        rf"がしたい|しがしたい|をしたい|させて|させていただ|さして)"
+    ),
+    # に対応してほしい / に対応をお願い / に対応してもらえますか / に相談したい
+    re.compile(
+        rf"{_JA_PERSON}に(?:直接)?(?:ご?対応|ご?相談|みて|見て)(?:して|を|し|が)?"
+        rf"(?:ほしい|欲しい|もらい|もらえ|もらう|いただ|頂|お願い|おねがい|ください|したい|"
+        rf"させ|できます)"
+    ),
+    # を呼んで / 出して / お願い
+    re.compile(rf"{_JA_PERSON}(?:を|に)?(?:呼んで|よんで|出して|だして)"),
+    re.compile(
+        rf"{_JA_PERSON}(?:を|で)?(?:お願い|おねがい|希望|きぼう)"
+        rf"(?:します|いたします|したい|です|{_JA_END})"
+    ),
+    # romaji: tantousha ni kawatte / operator ni tsunaide / hito to hanashitai
+    re.compile(
+        r"\b(?:tantou(?:sha)?|opere-?ta-?|operator|hito|sutaffu|ningen)\s*(?:san\s*)?"
+        r"(?:ni|to)\s*(?:kawatte|tsunaide|hanashitai|hanasitai|hanasasete)"
+    ),
+]
+# "オペレーターに電話がつながる時間帯", "有人チャットの対応時間", "何時まで?" ask about hours.
+_JA_HOURS = re.compile(
+    r"何時|なんじ|時間(?:帯|は|を|って|が知りたい)|営業時間|受付時間|対応時間|"
+    r"いつまで|何曜|土日|平日|祝日"
+)
+
+
+def _japanese_handoff(text: str) -> bool:
+    compact = re.sub(r"\s+", "", text)
+    if not any(p.search(compact) or p.search(text) for p in _JA_REQUESTS):
+        return False
+    return not _JA_HOURS.search(compact)
+
+
+def is_handoff_request(text: str, lang: str) -> bool:
+    """Whether the customer explicitly asks to talk to a person.
+
+    Args:
+        text: The customer's message.
+        lang: Its language ("en", "ja"); a hint only, both languages' patterns are tried.
+
+    Returns:
+        True for "talk to a person", "live agent pls", "オペレーターにつないで", "人と話したい";
+        False for questions that only mention people ("customer service hours?",
+        "配達員さんに置き配をお願いできますか").
+    """
+    del lang  # patterns are script-specific; see the module docstring
+    norm = normalize(text)
+    if not norm.strip():
+        return False
+    return _english_handoff(norm) or _japanese_handoff(norm)
+
+
+# ---------------------------------------------------------------------------------------
+# Small talk
+# ---------------------------------------------------------------------------------------
+
+_EN_SMALLTALK: dict[SmallTalk, re.Pattern[str]] = {
+    "greeting": re.compile(
+        r"\b(?:hi+|hello+|hey+|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day)|"
+        r"morning|evening|konnichiwa|konbanwa|ohayou?(?: gozaimasu)?)\b"
+    ),
+    "thanks": re.compile(
+        r"\b(?:thanks?(?: you)?|thank u|thx|thnx|tysm|ty|cheers|much appreciated|"
+        r"(?:i )?(?:really )?appreciate (?:it|that|this|(?:the|your) (?:quick |fast |kind )?"
+        r"(?:help|reply|response|answer|support|info|information|assistance))|"
+        r"arigat[oō]u?(?: gozaima(?:su|shita))?)\b"
+    ),
+    "goodbye": re.compile(
+        r"\b(?:bye+|good ?bye|bye[- ]bye|see (?:you|ya)(?: later| soon)?|later|cya|take care|"
+        r"have a (?:nice|good|great|lovely) (?:day|one|evening|weekend|night)|"
+        r"that'?s all(?: for now| i needed)?|(?:that'?s|thats) it|sayonara|good night)\b"
+    ),
+}
+# Words that may sit around small talk without asking anything.
+_EN_FILLER = re.compile(
+    r"\b(?:ok(?:ay)?|great|perfect|cool|nice|awesome|brilliant|lovely|wonderful|super|good|"
+    r"so|very|much|a lot|lots|again|really|for (?:the|your|all the|all your) "
+    r"(?:help|reply|quick reply|answer|info|information|support|time|assistance)|"
+    r"for helping(?: me)?|for that|today|there|everyone|all|guys|team|bot|mate|oh|ah|well|"
+    r"that (?:solved|fixed|answers|answered|helped|helps|sorted)(?: it| that| my question| me)?|"
+    r"it (?:worked|works)|got it|all good|you(?:'re| are) (?:the best|great|a star)|"
+    r"you too|and|then)\b|:\)|:d\b"
+)
+_JA_SMALLTALK: dict[SmallTalk, re.Pattern[str]] = {
+    "greeting": re.compile(
+        r"こんにち[はわ]|こんばん[はわ]|おはよう(?:ございます)?|はじめまして|初めまして|"
+        r"もしもし|やあ|ハロー|はろー|お世話になっております|お世話になります"
+    ),
+    "thanks": re.compile(
+        r"(?:どうも)?(?:ありがと|有難|有り難)(?:う|ー)?(?:ございます|ございました)?|"
+        r"助かりました|助かります|たすかりました|感謝(?:します|いたします|しています)?|"
+        r"お礼申し上げます|サンキュー|さんきゅー"
+    ),
+    "goodbye": re.compile(
+        r"さようなら|さよなら|またね|ではまた|それでは|では|失礼(?:します|いたします)|"
+        r"バイバイ|ばいばい|お疲れ様(?:でした|です)|よい一日を|良い一日を"
+    ),
+}
+_JA_FILLER = re.compile(
+    r"(?:どうも|本当に|ほんとうに|ほんとに|大変|とても|すごく|わかりました|分かりました|"
+    r"了解(?:です|しました)?|"
+    r"承知(?:しました|いたしました)|なるほど|解決しました|大丈夫です|またよろしくお願いします|"
+    r"よろしくお願い(?:します|いたします)|です|ました|でした|ね|よ|〜|ー|[!?。、.,…~♪ｗw]|"
+    r"[\U0001F300-\U0001FAFF\u2600-\u27BF])"
+)
+
+
+def smalltalk(text: str, lang: str) -> SmallTalk | None:
+    """What kind of small talk a message is, when it is nothing but small talk.
+
+    Args:
+        text: The customer's message.
+        lang: Its language; a hint only, both languages' phrases are recognised.
+
+    Returns:
+        "greeting" ("hi", "こんにちは"), "thanks" ("thanks!", "助かりました") or "goodbye"
+        ("bye", "さようなら"); None when the message also says or asks something else
+        ("hi, how do I return an item?").
+    """
+    del lang
+    norm = normalize(text).strip()
+    if not norm:
+        return None
+    found: set[SmallTalk] = set()
+    rest = norm
+    for kind in ("goodbye", "thanks", "greeting"):
+        for pattern in (_EN_SMALLTALK[kind], _JA_SMALLTALK[kind]):
+            rest, count = pattern.subn(" ", rest)
+            if count:
+                found.add(kind)
+    if not found:
+        return None
+    rest = _EN_FILLER.sub(" ", rest)
+    rest = _JA_FILLER.sub(" ", rest)
+    if re.sub(r"[\s\W_]+", "", rest):
+        return None  # something is left over: a question or a statement
+    for kind in ("goodbye", "thanks", "greeting"):  # "thanks, bye" is a goodbye
+        if kind in found:
+            return kind
+    return None

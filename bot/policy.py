@@ -1,0 +1,265 @@
+"""The bot's policy: for each customer message, answer, offer choices, decline or hand off.
+
+The bot decides; it never sends anything. The caller stores and delivers the `Decision`.
+Order of checks: frustration (it outranks everything, even an available answer), an
+explicit request for a person, small talk, then retrieval with the answer thresholds; a
+second miss in a row hands off for low confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bot import messages
+from bot.answer import AnswerOutcome, Thresholds, decide_answer
+from bot.compose import excerpt
+from bot.frustration import DEFAULT_THRESHOLD, ConversationSignals, FrustrationScore
+from bot.frustration import score_frustration as _score_frustration
+from bot.intents import is_handoff_request, smalltalk
+from retrieval.hybrid import HybridRetriever
+from retrieval.types import RetrievalResult
+
+
+class DecisionKind(StrEnum):
+    SMALLTALK = "smalltalk"
+    ANSWER = "answer"
+    SUGGEST = "suggestions"
+    DECLINE = "decline"
+    HANDOFF = "handoff"
+
+
+class HandoffReason(StrEnum):
+    """Why a conversation went to a person (queue priority follows this order)."""
+
+    FRUSTRATION = "frustration"
+    LOW_CONFIDENCE = "low_confidence"
+    CUSTOMER_REQUEST = "customer_request"
+
+
+@dataclass(frozen=True)
+class Citation:
+    article_id: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of the conversation, as the policy needs to see it."""
+
+    role: str
+    text: str
+    kind: str | None = None
+    helpful: bool | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the bot does with one customer message."""
+
+    kind: DecisionKind
+    lang: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    confidence: float | None = None
+    handoff_reason: HandoffReason | None = None
+    frustration: FrustrationScore | None = None
+    scores: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def handoff(self) -> bool:
+        return self.kind is DecisionKind.HANDOFF
+
+
+_FOLLOW_UP_EN = re.compile(r"^\s*(and|what about|how about|also|or|but|what if|same for)\b", re.I)
+_FOLLOW_UP_JA = re.compile(
+    r"^\s*(それと|あと|じゃあ|では|それなら|なら|ちなみに|また|で、)|(は|なら|の場合は)[?？]?\s*$"
+)
+
+
+def is_follow_up(text: str, lang: str) -> bool:
+    """A short message that leans on the previous question ("and for overseas orders?")."""
+    if lang == "ja":
+        return len(text.strip()) <= 20 and bool(_FOLLOW_UP_JA.search(text))
+    words = text.split()
+    return len(words) <= 6 and (bool(_FOLLOW_UP_EN.match(text)) or len(words) <= 3)
+
+
+def conversation_signals(history: Sequence[Turn]) -> ConversationSignals:
+    """What frustration scoring needs to know about the conversation so far."""
+    customer = tuple(t.text for t in history if t.role == "customer")
+    bot_turns = [t for t in history if t.role == "bot"]
+    unhelpful = 0
+    for turn in reversed([t for t in bot_turns if t.kind in ("answer", "suggestions")]):
+        if turn.helpful is not False:
+            break
+        unhelpful += 1
+    misses = 0
+    for turn in reversed(bot_turns):
+        if turn.kind != DecisionKind.DECLINE:
+            break
+        misses += 1
+    return ConversationSignals(
+        previous_customer_texts=customer,
+        consecutive_unhelpful=unhelpful,
+        consecutive_misses=misses,
+    )
+
+
+class Bot:
+    """The answer-or-escalate policy over a retriever."""
+
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        *,
+        thresholds: Thresholds | None = None,
+        frustration_threshold: float = DEFAULT_THRESHOLD,
+        misses_before_handoff: int = 2,
+        excerpt_chars: int = 700,
+        max_suggestions: int = 3,
+    ) -> None:
+        self.retriever = retriever
+        self.thresholds = thresholds or Thresholds()
+        self.frustration_threshold = frustration_threshold
+        self.misses_before_handoff = misses_before_handoff
+        self.excerpt_chars = excerpt_chars
+        self.max_suggestions = max_suggestions
+
+    def detect_language(self, text: str) -> str:
+        return self.retriever.detect_language(text)
+
+    def score_frustration(
+        self, text: str, lang: str, history: Sequence[Turn] = ()
+    ) -> FrustrationScore:
+        return _score_frustration(text, lang, conversation_signals(history))
+
+    def respond(self, text: str, history: Sequence[Turn] = (), lang: str | None = None) -> Decision:
+        """Decide what to do with one customer message.
+
+        Args:
+            text: The customer's message.
+            history: Earlier messages of the conversation, oldest first.
+            lang: The message's language; detected per message when not given.
+        """
+        lang = lang or self.detect_language(text)
+        frustration = self.score_frustration(text, lang, history)
+        scores: dict[str, Any] = {
+            "frustration": round(frustration.score, 4),
+            "frustration_signals": frustration.signals,
+        }
+        asked_for_person = is_handoff_request(text, lang)
+        if frustration.exceeds(self.frustration_threshold):
+            scores["asked_for_person"] = asked_for_person
+            return self._handoff(HandoffReason.FRUSTRATION, lang, frustration, scores)
+        if asked_for_person:
+            return self._handoff(HandoffReason.CUSTOMER_REQUEST, lang, frustration, scores)
+        chat = smalltalk(text, lang)
+        if chat is not None:
+            return Decision(
+                DecisionKind.SMALLTALK,
+                lang,
+                messages.text(str(chat), lang),
+                frustration=frustration,
+                scores=scores,
+            )
+
+        result = self._retrieve(text, lang, history)
+        outcome = decide_answer(result, self.thresholds)
+        scores.update(
+            {"confidence": result.confidence, "retrieval": result.signals, "query": result.query}
+        )
+        if outcome is AnswerOutcome.ANSWER:
+            return self._answer(result, text, lang, frustration, scores)
+        if outcome is AnswerOutcome.SUGGEST:
+            return self._suggest(result, lang, frustration, scores)
+        misses = conversation_signals(history).consecutive_misses + 1
+        scores["consecutive_misses"] = misses
+        if misses >= self.misses_before_handoff:
+            return self._handoff(
+                HandoffReason.LOW_CONFIDENCE,
+                lang,
+                frustration,
+                scores,
+                confidence=result.confidence,
+            )
+        return Decision(
+            DecisionKind.DECLINE,
+            lang,
+            messages.text("decline", lang),
+            confidence=result.confidence,
+            frustration=frustration,
+            scores=scores,
+        )
+
+    def _retrieve(self, text: str, lang: str, history: Sequence[Turn]) -> RetrievalResult:
+        result = self.retriever.retrieve(text, lang=lang, k=self.max_suggestions)
+        previous = next((t.text for t in reversed(history) if t.role == "customer"), None)
+        if previous is None or not is_follow_up(text, lang):
+            return result
+        combined = self.retriever.retrieve(f"{previous}\n{text}", lang=lang, k=self.max_suggestions)
+        return combined if combined.confidence >= result.confidence else result
+
+    def _answer(
+        self,
+        result: RetrievalResult,
+        question: str,
+        lang: str,
+        frustration: FrustrationScore,
+        scores: dict[str, Any],
+    ) -> Decision:
+        top = result.articles[0]
+        passage = top.passages[0].text if top.passages else ""
+        body = excerpt(passage, question, top.lang, self.excerpt_chars)
+        text = f"{messages.text('answer_lead_in', lang, title=top.title)}\n\n{body}"
+        return Decision(
+            DecisionKind.ANSWER,
+            lang,
+            text,
+            citations=(Citation(top.article_id, top.title, top.url),),
+            confidence=result.confidence,
+            frustration=frustration,
+            scores=scores,
+        )
+
+    def _suggest(
+        self,
+        result: RetrievalResult,
+        lang: str,
+        frustration: FrustrationScore,
+        scores: dict[str, Any],
+    ) -> Decision:
+        articles = result.articles[: self.max_suggestions]
+        items = "\n".join(f"- [{a.title}]({a.url})" if a.url else f"- {a.title}" for a in articles)
+        text = f"{messages.text('suggest_lead_in', lang)}\n\n{items}"
+        return Decision(
+            DecisionKind.SUGGEST,
+            lang,
+            text,
+            citations=tuple(Citation(a.article_id, a.title, a.url) for a in articles),
+            confidence=result.confidence,
+            frustration=frustration,
+            scores=scores,
+        )
+
+    def _handoff(
+        self,
+        reason: HandoffReason,
+        lang: str,
+        frustration: FrustrationScore,
+        scores: dict[str, Any],
+        confidence: float | None = None,
+    ) -> Decision:
+        return Decision(
+            DecisionKind.HANDOFF,
+            lang,
+            messages.text(f"handoff_{reason.value}", lang),
+            confidence=confidence,
+            handoff_reason=reason,
+            frustration=frustration,
+            scores=scores,
+        )

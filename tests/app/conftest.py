@@ -1,0 +1,96 @@
+"""Factories for the web application under test (fake embeddings, real SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+
+from app.main import create_app
+from app.services import Services
+from app.settings import Settings
+from tests.conftest import SAMPLE_KB, CountingEmbedding
+
+MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "kb_dir": SAMPLE_KB,
+            # Fake vectors are noise: let lexical search decide, in both languages.
+            "embedding_languages": [],
+            **overrides,
+        }
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+@pytest.fixture
+def make_client(make_settings: Callable[..., Settings]) -> Iterator[MakeClient]:
+    """make_client(**settings) -> a started TestClient (lifespan run)."""
+    clients: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        app = create_app(make_settings(**overrides), embeddings=CountingEmbedding(size=16))
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: MakeClient) -> TestClient:
+    return make_client()
+
+
+def services(client: TestClient) -> Services:
+    return client.app.state.services  # type: ignore[attr-defined]
+
+
+def settle(client: TestClient) -> None:
+    """Wait until every bot reply under way has been stored and delivered."""
+    assert client.portal is not None
+    client.portal.call(services(client).conversations.drain)
+
+
+def receive_until(
+    ws: WebSocketTestSession, predicate: Callable[[dict[str, Any]], bool], limit: int = 20
+) -> list[dict[str, Any]]:
+    """Events up to and including the first that matches `predicate`."""
+    events = []
+    for _ in range(limit):
+        event = ws.receive_json()
+        events.append(event)
+        if predicate(event):
+            return events
+    raise AssertionError(f"no matching event in {events}")
+
+
+def open_chat(
+    ws: WebSocketTestSession, token: str | None = None, last_seq: int = 0, lang: str | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Send hello; returns the welcome and the replayed events up to the state event."""
+    ws.send_json({"type": "hello", "token": token, "last_seq": last_seq, "lang": lang})
+    welcome = ws.receive_json()
+    assert welcome["type"] == "welcome", welcome
+    replay = receive_until(ws, lambda e: e["type"] == "state")
+    return welcome, replay
+
+
+def ask(ws: WebSocketTestSession, text: str, client_id: str) -> dict[str, Any]:
+    """Send a message and return the bot's reply (after the echo and typing events)."""
+    ws.send_json({"type": "message", "client_id": client_id, "text": text})
+    events = receive_until(ws, lambda e: e["type"] == "message" and e["role"] == "bot")
+    return events[-1]

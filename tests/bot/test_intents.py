@@ -1,0 +1,161 @@
+"""Asking for a person and small talk, in English and Japanese."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.intents import is_handoff_request, smalltalk
+from eval.cases import load_cases
+from eval.metrics import classification_metrics
+
+DATASETS = Path(__file__).resolve().parents[2] / "eval" / "datasets"
+
+# Phrasings written for these tests, not taken from the evaluation datasets.
+HANDOFF_EN = [
+    "I want to speak to a human",
+    "can I talk to someone please",
+    "put me through to an operator",
+    "HUMAN",
+    "live agent",
+    "real human pls",
+    "is there a real human I can talk to?",
+    "transfer me to a live agent",
+    "connect me to a human agent please",
+    "can you put me in touch with a person",
+    "talk to a humanm",  # typo
+    "speak with an operater",  # typo
+    "I don't want a bot, get me someone who can help",
+]
+HANDOFF_JA = [
+    "担当者と話したいです",
+    "人間と話させて",
+    "オペレーターをお願いします",
+    "ｵﾍﾟﾚｰﾀｰ",  # half-width katakana
+    "スタッフにつないでもらえますか",
+    "人に代わってください",
+    "有人対応をお願いします",
+    "直接スタッフに相談したい",
+    "ボットじゃなくて人間がいい",
+    "operatorにつないで",
+    "ひと と はなしたい",
+]
+NOT_HANDOFF_EN = [
+    "how do I contact you by phone",
+    "what are your customer service hours",
+    "when can I talk to an agent?",
+    "is the delivery person allowed to leave it at the door",
+    "can I get a staff discount",
+    "can another person collect my order",
+    "I need someone to sign for the parcel",
+    "I spoke to someone yesterday and they said to wait",
+    "is this chat a bot or a person?",
+    "i put a bunch of stuff in the basket",  # "stuff" is not a typo of "staff"
+]
+NOT_HANDOFF_JA = [
+    "担当者名を領収書に入れたい",
+    "配達員さんに置き配をお願いできますか",
+    "家族の人の分も注文できますか",
+    "人に代わって受け取ってもらえますか",
+    "主人に代わって問い合わせています",
+    "受取人を変更したい",
+    "オペレーターの対応時間は？",
+    "電話でオペレーターと話せる時間は？",
+    "スタッフの対応が良かったです",
+    "人気の色はどれ",
+]
+
+
+@pytest.mark.parametrize("message", HANDOFF_EN)
+def test_english_requests_for_a_person_hand_off(message: str) -> None:
+    assert is_handoff_request(message, "en")
+
+
+@pytest.mark.parametrize("message", HANDOFF_JA)
+def test_japanese_requests_for_a_person_hand_off(message: str) -> None:
+    assert is_handoff_request(message, "ja")
+
+
+@pytest.mark.parametrize("message", NOT_HANDOFF_EN)
+def test_english_questions_that_mention_people_do_not_hand_off(message: str) -> None:
+    assert not is_handoff_request(message, "en")
+
+
+@pytest.mark.parametrize("message", NOT_HANDOFF_JA)
+def test_japanese_questions_that_mention_people_do_not_hand_off(message: str) -> None:
+    assert not is_handoff_request(message, "ja")
+
+
+def test_language_hint_does_not_hide_a_request_in_the_other_script() -> None:
+    assert is_handoff_request("オペレーターにつないで", "en")
+    assert is_handoff_request("talk to a person", "ja")
+
+
+def test_empty_message_is_not_a_request() -> None:
+    assert not is_handoff_request("   ", "en")
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_handoff_acceptance_bar_on_the_dataset(lang: str) -> None:
+    cases = load_cases(DATASETS / f"{lang}_handoff.jsonl")
+    pairs = [(is_handoff_request(c.text, lang), bool(c.handoff)) for c in cases]
+    metrics = classification_metrics(pairs)
+    assert metrics["recall"] >= 0.95, metrics
+    assert metrics["precision"] >= 0.9, metrics
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_ordinary_questions_do_not_hand_off(lang: str) -> None:
+    cases = load_cases(DATASETS / f"{lang}_retrieval.jsonl")
+    fired = [c.text for c in cases if is_handoff_request(c.text, lang)]
+    assert len(fired) <= len(cases) // 100, fired
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("hi", "greeting"),
+        ("Hello there!", "greeting"),
+        ("good morning", "greeting"),
+        ("thanks!", "thanks"),
+        ("thank you so much", "thanks"),
+        ("appreciate the quick reply!", "thanks"),
+        ("thanks, that solved it!", "thanks"),
+        ("bye", "goodbye"),
+        ("ok thanks, bye", "goodbye"),
+        ("ok great, have a nice day", "goodbye"),
+        ("こんにちは", "greeting"),
+        ("ありがとうございます", "thanks"),
+        ("ありがとうございました！助かりました", "thanks"),
+        ("助かりました", "thanks"),
+        ("さようなら", "goodbye"),
+    ],
+)
+def test_small_talk_is_recognised(message: str, kind: str) -> None:
+    assert smalltalk(message, "en" if message.isascii() else "ja") == kind
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "hi, how do I return an item?",
+        "thanks, but where is my order?",
+        "appreciate the help but where is my order",
+        "thank you for nothing",
+        "good morning! do you ship to taiwan?",
+        "こんにちは、返品したいです",
+        "ありがとう、でもまだ届いていません",
+        "問題なく届きました！ありがとうございます",
+        "how much is postage",
+    ],
+)
+def test_small_talk_with_a_question_or_statement_is_not_small_talk(message: str) -> None:
+    assert smalltalk(message, "en") is None
+    assert smalltalk(message, "ja") is None
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_no_retrieval_question_is_taken_for_small_talk(lang: str) -> None:
+    cases = load_cases(DATASETS / f"{lang}_retrieval.jsonl")
+    assert [c.text for c in cases if smalltalk(c.text, lang)] == []
