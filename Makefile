@@ -1,5 +1,6 @@
 # Kakehashi: `make run` serves the demo, `make test` runs lint and the test suite.
-# Both create .venv themselves. PyTorch is installed first as the CPU build
+# Both create .venv themselves; `make test` also installs Debian's chromium for the
+# browser tests when it is missing. PyTorch is installed first as the CPU build
 # (torch==2.13.0, from the local disk here); a plain `torch` requirement would pull a
 # multi-GB CUDA build.
 
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run index test lint pytest eval bench clean
+.PHONY: install run index test lint pytest eval bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +23,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/kakehashi index
-	$(BIN)/kakehashi ask "How do I return an item?"
-	$(BIN)/kakehashi ask "返品したい"
+	$(BIN)/kakehashi serve
+
+browser:
+	@test -x /usr/bin/chromium || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 
 index: install
 	$(BIN)/kakehashi index
@@ -33,7 +37,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
-pytest: install
+pytest: install browser
 	$(BIN)/pytest
 
 test: lint pytest

@@ -213,8 +213,16 @@ class Bot:
         scores: dict[str, Any],
     ) -> Decision:
         top = result.articles[0]
-        passage = top.passages[0].text if top.passages else ""
-        body = excerpt(passage, question, top.lang, self.excerpt_chars)
+        passages = list(top.passages)
+        body = excerpt(passages[0].text, question, top.lang, self.excerpt_chars) if passages else ""
+        if passages and not passages[0].heading and len(passages) > 1:
+            # The article's introduction says what it covers; the next best section has
+            # the steps or the numbers the customer needs, so quote that too.
+            section = passages[1]
+            rest = excerpt(
+                section.text, question, top.lang, max(200, self.excerpt_chars - len(body))
+            )
+            body = f"{body}\n\n**{section.heading.split(' > ')[-1]}**\n\n{rest}"
         text = f"{messages.text('answer_lead_in', lang, title=top.title)}\n\n{body}"
         return Decision(
             DecisionKind.ANSWER,

@@ -7,6 +7,7 @@ import json
 import logging
 from contextlib import AsyncExitStack
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette import status
@@ -24,10 +25,15 @@ CLIENT_TYPES = ("hello", "message", "feedback", "handoff_request", "typing")
 MAX_CLIENT_ID = 64
 
 
-def origin_allowed(origin: str | None, settings: Settings) -> bool:
-    """Browsers always send Origin; non-browser clients (no Origin) are allowed."""
+def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
+    """Pages served by Kakehashi itself and the configured origins may connect.
+
+    Browsers always send Origin; clients that are not browsers (no Origin) are allowed.
+    """
     if origin is None:
         return True
+    if host is not None and urlsplit(origin).netloc == host:
+        return True  # same origin: the demo page and the agent console
     allowed = settings.allowed_origins
     return "*" in allowed or origin.rstrip("/") in {o.rstrip("/") for o in allowed}
 
@@ -35,7 +41,8 @@ def origin_allowed(origin: str | None, settings: Settings) -> bool:
 @router.websocket("/ws/chat")
 async def chat_socket(websocket: WebSocket, services: ServicesDep) -> None:
     """One customer's connection to their conversation."""
-    if not origin_allowed(websocket.headers.get("origin"), services.settings):
+    headers = websocket.headers
+    if not origin_allowed(headers.get("origin"), headers.get("host"), services.settings):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="origin not allowed")
         return
     await websocket.accept()

@@ -1,0 +1,142 @@
+"""The widget in a real browser: Debian's chromium driven by Playwright, against a real
+uvicorn server (`kakehashi serve`, real model) and a shop page on another origin."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, SAMPLE_KB
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`kakehashi serve` in its own process; the shop page's origin is allowed."""
+    port = free_port()
+    shop_port = free_port()
+    data = tmp_path_factory.mktemp("server-data")
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "KAKEHASHI_DATA_DIR": str(data),
+        "KAKEHASHI_KB_DIR": str(SAMPLE_KB),
+        "KAKEHASHI_ALLOWED_ORIGINS": f"http://127.0.0.1:{shop_port}",
+    }
+    log = (data / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            if process.poll() is not None:
+                raise AssertionError((data / "server.log").read_text())
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not start:\n" + (data / "server.log").read_text())
+            time.sleep(0.5)
+        yield f"{base}|{shop_port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def shop_page(chat_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A customer's own site on another origin, embedding the widget with one tag."""
+    base, shop_port = chat_server.split("|")
+    site = tmp_path_factory.mktemp("shop")
+    (site / "index.html").write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>Shop</title>"
+        "<style>* { font-family: serif !important; } button { all: unset; }</style></head>"
+        "<body><h1>Another shop</h1><p>Our products.</p>"
+        f'<script src="{base}/widget.js" data-lang="en" async></script></body></html>',
+        encoding="utf-8",
+    )
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(  # noqa: E731
+        *a, directory=str(site), **k
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(shop_port)), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{shop_port}/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def ask_in_widget(page: object, question: str) -> object:
+    """Open the widget, ask, and return the locator of the bot's answer."""
+    widget = page.locator("kakehashi-widget")  # type: ignore[attr-defined]
+    widget.get_by_test_id("launcher").click()
+    widget.get_by_test_id("input").fill(question)
+    widget.get_by_test_id("send").click()
+    answer = widget.locator('[data-testid="message"][data-role="bot"]').last
+    answer.wait_for(timeout=30_000)
+    return answer
+
+
+def test_a_shop_on_another_origin_gets_answers_with_source_links(
+    browser: object, shop_page: str
+) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(shop_page)
+    answer = ask_in_widget(page, "How do I return an item?")
+    assert "30 days" in answer.inner_text()
+    citation = answer.get_by_test_id("citation").first
+    assert citation.get_attribute("href") == "https://help.miraimart.example/en/return-item"
+    # the customer's own bubble is there once, confirmed with its seq
+    mine = page.locator("kakehashi-widget").locator(
+        '[data-testid="message"][data-role="customer"]'
+    )
+    assert mine.count() == 1 and mine.first.get_attribute("data-seq") == "1"
+    page.close()
+
+
+def test_the_demo_page_answers_japanese(browser: object, chat_server: str) -> None:
+    base = chat_server.split("|")[0]
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{base}/?lang=ja")
+    answer = ask_in_widget(page, "返品したい")
+    citation = answer.get_by_test_id("citation").first
+    assert citation.get_attribute("href") == "https://help.miraimart.example/ja/return-item-ja"
+    page.close()
