@@ -12,11 +12,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from tests.conftest import ROOT, SAMPLE_KB
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
@@ -93,7 +97,7 @@ def shop_page(chat_server: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
     from playwright.sync_api import sync_playwright
@@ -104,9 +108,9 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-def ask_in_widget(page: object, question: str) -> object:
+def ask_in_widget(page: Page, question: str) -> Locator:
     """Open the widget, ask, and return the locator of the bot's answer."""
-    widget = page.locator("kakehashi-widget")  # type: ignore[attr-defined]
+    widget = page.locator("kakehashi-widget")
     widget.get_by_test_id("launcher").click()
     widget.get_by_test_id("input").fill(question)
     widget.get_by_test_id("send").click()
@@ -116,9 +120,9 @@ def ask_in_widget(page: object, question: str) -> object:
 
 
 def test_a_shop_on_another_origin_gets_answers_with_source_links(
-    browser: object, shop_page: str
+    browser: Browser, shop_page: str
 ) -> None:
-    page = browser.new_page()  # type: ignore[attr-defined]
+    page = browser.new_page()
     page.goto(shop_page)
     answer = ask_in_widget(page, "How do I return an item?")
     assert "30 days" in answer.inner_text()
@@ -132,9 +136,9 @@ def test_a_shop_on_another_origin_gets_answers_with_source_links(
     page.close()
 
 
-def test_the_demo_page_answers_japanese(browser: object, chat_server: str) -> None:
+def test_the_demo_page_answers_japanese(browser: Browser, chat_server: str) -> None:
     base = chat_server.split("|")[0]
-    page = browser.new_page()  # type: ignore[attr-defined]
+    page = browser.new_page()
     page.goto(f"{base}/?lang=ja")
     answer = ask_in_widget(page, "返品したい")
     citation = answer.get_by_test_id("citation").first
