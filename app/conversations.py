@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import secrets
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,16 +23,17 @@ import anyio
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import Conversation, Handoff, Message
+from app.db.models import Conversation, Handoff, Message, User
 from app.events import Event, message_event, state_event, typing_event
 from app.hub import Hub
 from bot import messages
-from bot.policy import Bot, Decision, HandoffReason, Turn
+from bot.policy import Bot, Decision, DecisionKind, HandoffReason, Turn
 from handoff.states import ConversationState, check_transition
 
 log = logging.getLogger(__name__)
 
 HISTORY_TURNS = 20
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ChatError(Exception):
@@ -83,14 +85,28 @@ class ConversationService:
         *,
         average_handle_seconds: int = 240,
         run_bot: Callable[..., Any] | None = None,
+        hours_label: str = "",
     ) -> None:
         self.sessions = sessions
         self.hub = hub
         self.bot = bot
         self.average_handle_seconds = average_handle_seconds
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pending: dict[str, asyncio.Queue[tuple[ConversationRef, int, str]]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
         self._run_bot = run_bot or (lambda fn, *args: anyio.to_thread.run_sync(fn, *args))
+        self.hours_label = hours_label
+        # Set by the agents' side (app.agents.AgentService) when it exists.
+        self.queue_changed: Callable[[], Awaitable[None]] | None = None
+        self.availability: Callable[[], tuple[bool, int]] = lambda: (True, 0)
+        self.queue_position: (
+            Callable[[AsyncSession, Conversation], Awaitable[tuple[int, int]]] | None
+        ) = None
+
+    def lock_for(self, public_id: str) -> asyncio.Lock:
+        """One conversation's messages are stored and answered one at a time."""
+        return self._locks[public_id]
 
     # ------------------------------------------------------------------ lifecycle
     async def start(
@@ -131,12 +147,12 @@ class ConversationService:
     async def current_state(self, conversation_id: int) -> Event:
         async with self.sessions() as session:
             conversation = await session.get_one(Conversation, conversation_id)
-            return await self._state_event(session, conversation)
+            return await self.state_event(session, conversation)
 
     async def drain(self) -> None:
-        """Wait for the bot replies still being worked on (at shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Wait until no bot reply is being worked on (at shutdown, and in tests)."""
+        while pending := [task for task in self._tasks if not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     # ------------------------------------------------------------------ customer input
     async def receive(self, ref: ConversationRef, client_id: str, text: str) -> tuple[Event, bool]:
@@ -145,30 +161,49 @@ class ConversationService:
         Returns the stored message's event and whether it was a duplicate. A new message
         in a conversation the bot owns gets its reply in the background.
         """
-        async with self._locks[ref.id], self.sessions.begin() as session:
+        async with self.lock_for(ref.public_id), self.sessions.begin() as session:
             conversation = await session.get_one(Conversation, ref.id, with_for_update=True)
-            if conversation.state == ConversationState.CLOSED:
-                raise ChatError(
-                    "conversation_closed", "this conversation is closed: start a new one"
-                )
             existing = await session.scalar(
                 select(Message).where(
                     Message.conversation_id == ref.id, Message.client_id == client_id
                 )
             )
-            if existing is not None:
+            if existing is not None:  # a resend: acknowledge again, even if closed since
                 return message_event(existing), True
-            message = await self._append(
+            if conversation.state == ConversationState.CLOSED:
+                raise ChatError(
+                    "conversation_closed", "this conversation is closed: start a new one"
+                )
+            message = await self.append(
                 session, conversation, role="customer", kind="text", text=text, client_id=client_id
             )
             event = message_event(message)
             bot_owns_it = conversation.state == ConversationState.BOT
         await self.hub.publish(ref.channel, event)
         if bot_owns_it:
-            task = asyncio.create_task(self._reply(ref, message.seq, text))
+            self._enqueue_reply(ref, message.seq, text)
+        return event, False
+
+    def _enqueue_reply(self, ref: ConversationRef, seq: int, text: str) -> None:
+        """Replies run in order, one conversation at a time, without blocking its input."""
+        pending = self._pending.setdefault(ref.public_id, asyncio.Queue())
+        pending.put_nowait((ref, seq, text))
+        if ref.public_id not in self._workers:
+            task = asyncio.create_task(self._work(ref.public_id))
+            self._workers[ref.public_id] = task
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return event, False
+
+    async def _work(self, public_id: str) -> None:
+        pending = self._pending[public_id]
+        try:
+            while not pending.empty():
+                ref, seq, text = pending.get_nowait()
+                await self._reply(ref, seq, text)
+        finally:
+            self._workers.pop(public_id, None)
+            if pending.empty():
+                self._pending.pop(public_id, None)
 
     async def feedback(self, ref: ConversationRef, seq: int, helpful: bool) -> Event:
         async with self.sessions.begin() as session:
@@ -184,22 +219,24 @@ class ConversationService:
 
     async def request_handoff(self, ref: ConversationRef) -> None:
         """The customer pressed "talk to a person"."""
-        async with self._locks[ref.id]:
+        async with self.lock_for(ref.public_id):
             async with self.sessions.begin() as session:
                 conversation = await session.get_one(Conversation, ref.id, with_for_update=True)
                 if conversation.state != ConversationState.BOT:
-                    state = await self._state_event(session, conversation)
+                    state = await self.state_event(session, conversation)
                     notice = None
                 else:
                     lang = conversation.lang
                     reason = HandoffReason.CUSTOMER_REQUEST
-                    notice = await self._append(
+                    notice = await self.append(
                         session,
                         conversation,
                         role="bot",
                         kind="handoff",
                         lang=lang,
-                        text=messages.text(f"handoff_{reason.value}", lang),
+                        text=self.handoff_text(
+                            messages.text(f"handoff_{reason.value}", lang), lang
+                        ),
                     )
                     await self._escalate(
                         session,
@@ -208,63 +245,144 @@ class ConversationService:
                         {"via": "button"},
                         notice.seq,
                     )
-                    state = await self._state_event(session, conversation)
+                    state = await self.state_event(session, conversation)
                     notice_event = message_event(notice)
             if notice is not None:
                 await self.hub.publish(ref.channel, notice_event)
             await self.hub.publish(ref.channel, state)
+        if notice is not None:
+            await self._queue_changed()
 
     # ------------------------------------------------------------------ the bot
     async def _reply(self, ref: ConversationRef, seq: int, text: str) -> None:
         try:
             await self._reply_unsafe(ref, seq, text)
-        except Exception:  # a failed reply must not kill the conversation
+        except Exception:  # a failed reply must not leave the customer without an answer
             log.exception("bot reply to conversation %s seq %s failed", ref.public_id, seq)
             await self.hub.publish(ref.channel, typing_event("bot", False))
+            try:
+                await self._apologise(ref)
+            except Exception:
+                log.exception("could not store the apology in %s", ref.public_id)
+
+    async def _apologise(self, ref: ConversationRef) -> None:
+        async with self.lock_for(ref.public_id), self.sessions.begin() as session:
+            conversation = await session.get_one(Conversation, ref.id)
+            notice = await self.append(
+                session,
+                conversation,
+                role="system",
+                kind="notice",
+                lang=conversation.lang,
+                text=messages.text("bot_error", conversation.lang),
+            )
+            event = message_event(notice)
+        await self.hub.publish(ref.channel, event)
 
     async def _reply_unsafe(self, ref: ConversationRef, seq: int, text: str) -> None:
-        async with self._locks[ref.id]:
-            history = await self._history(ref.id, before_seq=seq)
-            await self.hub.publish(ref.channel, typing_event("bot", True))
-            decision: Decision = await self._run_bot(self.bot.respond, text, history)
-            events: list[Event] = []
-            async with self.sessions.begin() as session:
-                conversation = await session.get_one(Conversation, ref.id, with_for_update=True)
-                if conversation.state != ConversationState.BOT:
-                    decision = None  # type: ignore[assignment]  # a person took over meanwhile
-                else:
-                    conversation.lang = decision.lang
-                    reply = await self._append(
+        history = await self._history(ref.id, before_seq=seq)
+        await self.hub.publish(ref.channel, typing_event("bot", True))
+        decision: Decision | None = await self._run_bot(self.bot.respond, text, history)
+        assert decision is not None
+        events: list[Event] = []
+        async with self.lock_for(ref.public_id), self.sessions.begin() as session:
+            conversation = await session.get_one(Conversation, ref.id, with_for_update=True)
+            if conversation.state != ConversationState.BOT:
+                decision = None  # a person took over while the bot was thinking
+            else:
+                conversation.lang = decision.lang
+                missed = decision.kind is DecisionKind.DECLINE
+                conversation.consecutive_misses = (
+                    conversation.consecutive_misses + 1 if missed else 0
+                )
+                reply = await self.append(
+                    session,
+                    conversation,
+                    role="bot",
+                    kind=decision.kind.value,
+                    text=self.handoff_text(decision.text, decision.lang)
+                    if decision.handoff
+                    else decision.text,
+                    lang=decision.lang,
+                    citations=[vars(c) for c in decision.citations],
+                    confidence=decision.confidence,
+                    meta={"scores": _jsonable(decision.scores), "reply_to": seq},
+                )
+                events.append(message_event(reply))
+                if decision.handoff_reason is not None:
+                    await self._escalate(
                         session,
                         conversation,
-                        role="bot",
-                        kind=decision.kind.value,
-                        text=decision.text,
-                        lang=decision.lang,
-                        citations=[vars(c) for c in decision.citations],
-                        confidence=decision.confidence,
-                        meta={"scores": _jsonable(decision.scores), "reply_to": seq},
+                        decision.handoff_reason,
+                        decision.scores,
+                        reply.seq,
                     )
-                    events.append(message_event(reply))
-                    if decision.handoff_reason is not None:
-                        await self._escalate(
-                            session,
-                            conversation,
-                            decision.handoff_reason,
-                            decision.scores,
-                            reply.seq,
-                        )
-                        events.append(await self._state_event(session, conversation))
-            for event in events:
-                await self.hub.publish(ref.channel, event)
-            await self.hub.publish(ref.channel, typing_event("bot", False))
+                    events.append(await self.state_event(session, conversation))
+        for event in events:
+            await self.hub.publish(ref.channel, event)
+        await self.hub.publish(ref.channel, typing_event("bot", False))
+        if decision is not None and decision.handoff:
+            await self._queue_changed()
+
+    def handoff_text(self, text: str, lang: str) -> str:
+        """The handoff notice, plus what happens when nobody can answer now."""
+        is_open, online = self.availability()
+        if not is_open:
+            return (
+                f"{text}\n\n{messages.text('handoff_outside_hours', lang, hours=self.hours_label)}"
+            )
+        if online == 0:
+            return f"{text}\n\n{messages.text('handoff_no_agent', lang)}"
+        return text
+
+    async def _queue_changed(self) -> None:
+        if self.queue_changed is not None:
+            await self.queue_changed()
+
+    async def contact(self, ref: ConversationRef, email: str, message: str) -> None:
+        """Offline follow-up: the customer leaves an e-mail address and a message."""
+        email = email.strip()
+        if not _EMAIL.match(email) or len(email) > 320:
+            raise ChatError("invalid_field", "'email' is not an e-mail address")
+        async with self.lock_for(ref.public_id), self.sessions.begin() as session:
+            conversation = await session.get_one(Conversation, ref.id, with_for_update=True)
+            conversation.contact_email = email
+            conversation.contact_message = message.strip()[:4000] or None
+            if conversation.state == ConversationState.BOT:
+                await self._escalate(
+                    session,
+                    conversation,
+                    HandoffReason.CUSTOMER_REQUEST,
+                    {"via": "offline_contact"},
+                    None,
+                )
+            thanks = await self.append(
+                session,
+                conversation,
+                role="system",
+                kind="notice",
+                lang=conversation.lang,
+                text=messages.text("contact_thanks", conversation.lang, email=email),
+            )
+            events = [message_event(thanks), await self.state_event(session, conversation)]
+        for event in events:
+            await self.hub.publish(ref.channel, event)
+        await self._queue_changed()
+
+    async def customer_typing(self, ref: ConversationRef, typing: bool) -> None:
+        await self.hub.publish(ref.channel, typing_event("customer", typing))
 
     async def _history(self, conversation_id: int, before_seq: int) -> list[Turn]:
         async with self.sessions() as session:
             rows = list(
                 await session.scalars(
                     select(Message)
-                    .where(Message.conversation_id == conversation_id, Message.seq < before_seq)
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        # every earlier customer message, and every reply so far (replies to
+                        # messages sent before this one may have been stored after it)
+                        (Message.seq < before_seq) | (Message.role != "customer"),
+                    )
                     .order_by(Message.seq.desc())
                     .limit(HISTORY_TURNS)
                 )
@@ -272,7 +390,7 @@ class ConversationService:
         return [Turn(m.role, m.text, m.kind, m.helpful) for m in reversed(rows)]
 
     # ------------------------------------------------------------------ storage helpers
-    async def _append(
+    async def append(
         self, session: AsyncSession, conversation: Conversation, **fields: Any
     ) -> Message:
         """Insert a message with the conversation's next seq (atomic in the transaction)."""
@@ -305,6 +423,8 @@ class ConversationService:
         conversation.escalation_reason = reason.value
         conversation.escalation_scores = _jsonable(scores)
         conversation.escalated_at = datetime.now(UTC)
+        is_open, online = self.availability()
+        conversation.offline = not is_open or online == 0
         session.add(
             Handoff(
                 conversation_id=conversation.id,
@@ -315,19 +435,28 @@ class ConversationService:
         )
         await session.flush()
 
-    async def _state_event(self, session: AsyncSession, conversation: Conversation) -> Event:
+    async def state_event(self, session: AsyncSession, conversation: Conversation) -> Event:
+        """The conversation's state as the customer sees it (queue place while waiting)."""
+        agent = None
+        if conversation.state == ConversationState.AGENT and conversation.agent_id:
+            owner = await session.get(User, conversation.agent_id)
+            agent = owner.display_name if owner else None
         if conversation.state != ConversationState.WAITING:
-            return state_event(conversation)
-        ahead = await session.scalar(
-            select(func.count())
-            .select_from(Conversation)
-            .where(
-                Conversation.state == ConversationState.WAITING.value,
-                Conversation.escalated_at < conversation.escalated_at,
+            return {**state_event(conversation), "agent": agent}
+        if self.queue_position is not None:
+            position, wait = await self.queue_position(session, conversation)
+        else:
+            ahead = await session.scalar(
+                select(func.count())
+                .select_from(Conversation)
+                .where(
+                    Conversation.state == ConversationState.WAITING.value,
+                    Conversation.escalated_at < conversation.escalated_at,
+                )
             )
-        )
-        position = int(ahead or 0) + 1
-        return state_event(conversation, position, position * self.average_handle_seconds)
+            position = int(ahead or 0) + 1
+            wait = position * self.average_handle_seconds
+        return {**state_event(conversation, position, wait), "offline": conversation.offline}
 
 
 def _jsonable(value: Any) -> Any:

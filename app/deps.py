@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
+from app.auth import SESSION_COOKIE, Role, SignedIn, load_session, tokens_match
 from app.conversations import ConversationService
+from app.errors import Forbidden, NotSignedIn
 from app.services import Services
 from app.settings import Settings
 
@@ -28,3 +31,44 @@ def get_conversations(connection: HTTPConnection) -> ConversationService:
 ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ConversationsDep = Annotated[ConversationService, Depends(get_conversations)]
+
+
+async def get_signed_in(connection: HTTPConnection) -> SignedIn | None:
+    """The signed-in user of this request, if any (session cookie)."""
+    secret = connection.cookies.get(SESSION_COOKIE)
+    if not secret:
+        return None
+    async with get_services(connection).sessions() as session:
+        return await load_session(session, secret)
+
+
+MaybeUserDep = Annotated[SignedIn | None, Depends(get_signed_in)]
+
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def require(*roles: Role) -> Callable[..., Awaitable[SignedIn]]:
+    """A dependency that admits these roles (and admins), checking CSRF on writes."""
+
+    async def dependency(connection: HTTPConnection, signed: MaybeUserDep) -> SignedIn:
+        if signed is None:
+            raise NotSignedIn("sign in first")
+        if not signed.has_role(*roles):
+            raise Forbidden(f"this needs the role {' or '.join(roles)}")
+        if isinstance(connection, Request) and connection.method in _UNSAFE:
+            token = connection.headers.get("x-csrf-token")
+            if token is None and connection.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")
+            ):
+                token = (await connection.form()).get("csrf_token")  # type: ignore[assignment]
+            if not tokens_match(signed.csrf_token, token):
+                raise Forbidden("missing or wrong CSRF token", code="csrf_failed")
+        return signed
+
+    return dependency
+
+
+AgentDep = Annotated[SignedIn, Depends(require(Role.AGENT))]
+EditorDep = Annotated[SignedIn, Depends(require(Role.EDITOR))]
+AdminDep = Annotated[SignedIn, Depends(require(Role.ADMIN))]
+SignedInDep = Annotated[SignedIn, Depends(require(Role.AGENT, Role.EDITOR))]

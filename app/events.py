@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from app.db.models import Conversation, Message
 from app.rendering import render_markdown, render_plain
 
 Event = dict[str, Any]
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything is stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def message_event(message: Message) -> Event:
@@ -25,7 +31,7 @@ def message_event(message: Message) -> Event:
         "author": message.author,
         "feedback": message.helpful,
         "lang": message.lang,
-        "created_at": message.created_at.isoformat(),
+        "created_at": utc(message.created_at).isoformat(),
     }
 
 

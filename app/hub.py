@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 Event = dict[str, Any]
+OVERFLOW = "_overflow"
 
 
 class Hub:
@@ -36,7 +37,12 @@ class Hub:
 
     async def publish(self, channel: str, event: Event) -> None:
         for queue in list(self._subscribers.get(channel, ())):
-            if queue.full():  # a stuck reader must not stall everyone; it resyncs by seq
+            if queue.full():
+                # A stuck reader must not stall everyone: drop what it has not read and
+                # tell it so; it reconnects and replays from the database by seq.
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait({"type": OVERFLOW})
                 continue
             queue.put_nowait(event)
 

@@ -11,14 +11,20 @@ import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from langchain_core.embeddings import Embeddings
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import errors
+from app.agents import AgentService
+from app.auth import Role, count_users, create_user, generate_password
 from app.bootstrap import build_bot, build_retriever, index_kb
 from app.conversations import ConversationService
 from app.db.engine import create_engine, migrate, session_factory
 from app.hub import Hub
-from app.routes import chat, pages
+from app.routes import admin, agent, chat, pages
+from app.routes import auth as auth_routes
 from app.services import Services
 from app.settings import Settings, get_settings, resolved_database_url
+from handoff.hours import BusinessHours
 
 log = logging.getLogger("kakehashi")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -52,15 +58,23 @@ def create_app(
         hub = Hub()
         bot = build_bot(retriever, settings)
         conversations = ConversationService(
-            sessions, hub, bot, average_handle_seconds=settings.average_handle_seconds
+            sessions,
+            hub,
+            bot,
+            average_handle_seconds=settings.average_handle_seconds,
+            hours_label=f"{settings.business_hours} ({settings.timezone})",
         )
+        hours = BusinessHours.parse(settings.business_hours, settings.timezone, settings.holidays)
+        agents = AgentService(sessions, hub, conversations, retriever, settings, hours)
+        await ensure_first_admin(sessions)
         app.state.services = Services(
-            settings, retriever, bot, engine, sessions, hub, conversations
+            settings, retriever, bot, engine, sessions, hub, conversations, agents
         )
         try:
             yield
         finally:
             await conversations.drain()
+            await agents.drain()
             await engine.dispose()
 
     app = FastAPI(
@@ -70,6 +84,26 @@ def create_app(
         summary="Customer-support chatbot with human handoff",
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    errors.install(app)
     app.include_router(pages.router)
     app.include_router(chat.router)
+    app.include_router(auth_routes.router)
+    app.include_router(agent.router)
+    app.include_router(admin.router)
     return app
+
+
+async def ensure_first_admin(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """On the very first start, create an admin with a one-time password and print it."""
+    async with sessions.begin() as session:
+        if await count_users(session):
+            return
+        password = generate_password()
+        await create_user(session, "admin", password, Role.ADMIN, "Administrator")
+    banner = (
+        "\n" + "=" * 72 + "\n"
+        "  First start: an administrator account was created.\n"
+        f"  Sign in at /login as  admin  with the one-time password:  {password}\n"
+        "  Change it with:  kakehashi user passwd admin\n" + "=" * 72 + "\n"
+    )
+    print(banner, flush=True)  # noqa: T201 - the operator must see it on the console

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.agents import AgentService
 from app.conversations import ConversationService
 from app.hub import Hub
 from app.settings import Settings
@@ -22,3 +23,4 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     hub: Hub
     conversations: ConversationService
+    agents: AgentService

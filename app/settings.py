@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from retrieval.embeddings import DEFAULT_MODEL
@@ -35,13 +35,42 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(default=4000, ge=1, le=100_000)
     average_handle_seconds: int = Field(default=240, ge=10, le=36_000)
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    cookie_secure: bool = False
+    business_hours: str = "mon-fri 09:00-18:00"
+    timezone: str = "Asia/Tokyo"
+    holidays: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    sla_seconds_frustration: int = Field(default=120, ge=10)
+    sla_seconds_low_confidence: int = Field(default=300, ge=10)
+    sla_seconds_customer_request: int = Field(default=300, ge=10)
+    queue_aging_per_minute: float = Field(default=10.0, ge=0)
+    agent_grace_seconds: int = Field(default=60, ge=0, le=3600)
+    auto_assign: bool = False
+    default_max_open_chats: int = Field(default=3, ge=1, le=50)
 
-    @field_validator("embedding_languages", "allowed_origins", mode="before")
+    @field_validator("embedding_languages", "allowed_origins", "holidays", mode="before")
     @classmethod
     def _split_languages(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().startswith("["):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production":
+            if not self.cookie_secure:
+                raise ValueError("production needs KAKEHASHI_COOKIE_SECURE=true (serve over https)")
+            if "*" in self.allowed_origins:
+                raise ValueError("production refuses KAKEHASHI_ALLOWED_ORIGINS=*: list your sites")
+        return self
+
+    @property
+    def sla_targets(self) -> dict[str, int]:
+        return {
+            "frustration": self.sla_seconds_frustration,
+            "low_confidence": self.sla_seconds_low_confidence,
+            "customer_request": self.sla_seconds_customer_request,
+        }
 
 
 def get_settings() -> Settings:

@@ -68,6 +68,20 @@ _EN: dict[str, str] = {
     "handed_back": (
         "You're now chatting with the automated assistant again. If you need a person, just ask."
     ),
+    "agent_disconnected": (
+        "Your agent lost their connection, so you're back in the queue. "
+        "The next available member of our team will continue from here."
+    ),
+    "conversation_closed": "This conversation has been closed. Thank you for contacting us.",
+    "contact_thanks": (
+        "Thank you. We have your message and will reply to {email} as soon as we can."
+    ),
+    "contact_invalid_email": "That e-mail address doesn't look right. Please check it.",
+    "clarify": "Could you tell me a little more about what you need help with?",
+    "bot_error": (
+        "Sorry, something went wrong on our side and I couldn't answer that. "
+        "Please try again, or ask to talk to a person."
+    ),
 }
 
 _JA: dict[str, str] = {
@@ -124,6 +138,22 @@ _JA: dict[str, str] = {
     "handed_back": (
         "ここからは再び自動アシスタントがご対応いたします。"
         "担当者との会話をご希望の際は、いつでもお申し付けください。"
+    ),
+    "agent_disconnected": (
+        "担当者との接続が切れたため、順番待ちに戻りました。"
+        "次に対応可能な担当者が、これまでの内容を引き継いでご対応いたします。"
+    ),
+    "conversation_closed": (
+        "このチャットは終了しました。お問い合わせいただきありがとうございました。"
+    ),
+    "contact_thanks": (
+        "ありがとうございます。ご用件を承りました。{email} 宛てにできるだけ早くご返信いたします。"
+    ),
+    "contact_invalid_email": "メールアドレスの形式が正しくないようです。ご確認ください。",
+    "clarify": "恐れ入りますが、どのようなことでお困りか、もう少し詳しくお聞かせいただけますか？",
+    "bot_error": (
+        "申し訳ございません。システムの不具合によりお答えできませんでした。"
+        "もう一度お試しいただくか、担当者との会話をお申し付けください。"
     ),
 }
 

@@ -20,6 +20,7 @@ from bot.compose import excerpt
 from bot.frustration import DEFAULT_THRESHOLD, ConversationSignals, FrustrationScore
 from bot.frustration import score_frustration as _score_frustration
 from bot.intents import is_handoff_request, smalltalk
+from retrieval.analysis import get_analyzer
 from retrieval.hybrid import HybridRetriever
 from retrieval.types import RetrievalResult
 
@@ -168,6 +169,15 @@ class Bot:
                 scores=scores,
             )
 
+        if not get_analyzer(lang).analyze(text):
+            # "ok", "no", "?": nothing to look up, and not a miss either
+            return Decision(
+                DecisionKind.SMALLTALK,
+                lang,
+                messages.text("clarify", lang),
+                frustration=frustration,
+                scores=scores,
+            )
         result = self._retrieve(text, lang, history)
         outcome = decide_answer(result, self.thresholds)
         scores.update(

@@ -15,14 +15,15 @@ from starlette import status
 from app.conversations import ChatError, ConversationRef, ConversationService
 from app.deps import ServicesDep
 from app.events import Event, error_event
-from app.hub import Hub
+from app.hub import OVERFLOW, Hub
 from app.settings import Settings
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
-CLIENT_TYPES = ("hello", "message", "feedback", "handoff_request", "typing")
+CLIENT_TYPES = ("hello", "message", "feedback", "handoff_request", "typing", "contact")
 MAX_CLIENT_ID = 64
+MAX_INT = 2**31
 
 
 def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
@@ -85,6 +86,17 @@ class ChatSession:
                 await self.handle(raw)
             except ChatError as exc:
                 await self.send(error_event(exc.code, exc.message, self._client_id(raw)))
+            except (WebSocketDisconnect, asyncio.CancelledError):
+                raise
+            except Exception:  # never let one bad event take the connection down
+                log.exception("chat event failed: %.200s", raw)
+                await self.send(
+                    error_event(
+                        "internal",
+                        "something went wrong on our side; please try again",
+                        self._client_id(raw),
+                    )
+                )
 
     async def close(self) -> None:
         if self._forwarder is not None:
@@ -106,7 +118,7 @@ class ChatSession:
     async def handle(self, raw: str) -> None:
         try:
             event = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ChatError("invalid_json", "the frame is not valid JSON") from None
         if not isinstance(event, dict):
             raise ChatError("invalid_json", "an event must be a JSON object with a 'type'")
@@ -126,19 +138,32 @@ class ChatSession:
         elif kind == "feedback":
             seq = _field(event, "seq", int)
             helpful = _field(event, "helpful", bool)
-            await self.send(await self.conversations.feedback(self.ref, seq, helpful))
+            await self.conversations.feedback(self.ref, seq, helpful)  # acknowledged via the hub
         elif kind == "handoff_request":
             await self.conversations.request_handoff(self.ref)
         elif kind == "typing":
-            _field(event, "typing", bool)  # validated; agents see it once they exist
+            await self.conversations.customer_typing(self.ref, _field(event, "typing", bool))
+        elif kind == "contact":
+            email = _field(event, "email", str)
+            text = event.get("message") or ""
+            if not isinstance(text, str) or len(text) > self.max_chars:
+                raise ChatError(
+                    "invalid_field",
+                    f"'message' must be text of at most {self.max_chars} characters",
+                )
+            await self.conversations.contact(self.ref, email, text)
 
     async def hello(self, event: dict[str, Any]) -> None:
         token = event.get("token")
         last_seq = event.get("last_seq", 0) or 0
         lang = event.get("lang")
-        if token is not None and not isinstance(token, str):
+        if token is not None and not (isinstance(token, str) and _clean_text(token)):
             raise ChatError("invalid_field", "'token' must be a string or null")
-        if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
+        if (
+            not isinstance(last_seq, int)
+            or isinstance(last_seq, bool)
+            or not 0 <= last_seq < MAX_INT
+        ):
             raise ChatError("invalid_field", "'last_seq' must be a whole number ≥ 0")
         if lang is not None and lang not in ("en", "ja"):
             lang = None
@@ -201,7 +226,13 @@ class ChatSession:
     async def _forward(self, queue: asyncio.Queue[Event]) -> None:
         try:
             while True:
-                await self.send(await queue.get())
+                event = await queue.get()
+                if event.get("type") == OVERFLOW:
+                    # This reader fell too far behind and missed events: make the client
+                    # reconnect, and the replay from its last seq fills the gap.
+                    await self.websocket.close(code=status.WS_1013_TRY_AGAIN_LATER)
+                    return
+                await self.send(event)
         except (WebSocketDisconnect, RuntimeError):
             return  # the socket is gone; the reader ends the session
 
@@ -214,10 +245,23 @@ class ChatSession:
         return value if isinstance(value, str) else None
 
 
+def _clean_text(value: str) -> bool:
+    """Storable text: valid Unicode (no lone surrogates) and no NUL characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
 def _field(event: dict[str, Any], name: str, kind: type) -> Any:
     if name not in event:
         raise ChatError("missing_field", f"'{event.get('type')}' needs the field '{name}'")
-    value = event[name]
+    value: Any = event[name]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ChatError("invalid_field", f"'{name}' must be a {kind.__name__}")
+    if isinstance(value, int) and not 0 <= value < MAX_INT:
+        raise ChatError("invalid_field", f"'{name}' is out of range")
+    if isinstance(value, str) and not _clean_text(value):
+        raise ChatError("invalid_field", f"'{name}' contains characters that are not text")
     return value

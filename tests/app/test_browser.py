@@ -50,7 +50,10 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = (data / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -129,9 +132,7 @@ def test_a_shop_on_another_origin_gets_answers_with_source_links(
     citation = answer.get_by_test_id("citation").first
     assert citation.get_attribute("href") == "https://help.miraimart.example/en/return-item"
     # the customer's own bubble is there once, confirmed with its seq
-    mine = page.locator("kakehashi-widget").locator(
-        '[data-testid="message"][data-role="customer"]'
-    )
+    mine = page.locator("kakehashi-widget").locator('[data-testid="message"][data-role="customer"]')
     assert mine.count() == 1 and mine.first.get_attribute("data-seq") == "1"
     page.close()
 

@@ -15,7 +15,7 @@ def test_a_question_gets_an_answer_citing_its_article(client: TestClient) -> Non
     with client.websocket_connect("/ws/chat") as ws:
         welcome, replay = open_chat(ws)
         assert welcome["token"] and welcome["state"] == "bot"
-        assert replay == [{"type": "state", "state": "bot", "reason": None}]
+        assert replay == [{"type": "state", "state": "bot", "reason": None, "agent": None}]
 
         ws.send_json({"type": "message", "client_id": "c1", "text": "How do I return an item?"})
         echo = ws.receive_json()

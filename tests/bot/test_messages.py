@@ -16,6 +16,7 @@ SAMPLE_PARAMS = {
     "position": 3,
     "hours": "9:00-18:00",
     "name": "Aiko",
+    "email": "customer@example.com",
 }
 
 

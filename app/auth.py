@@ -1,0 +1,163 @@
+"""Accounts and sign-in: Argon2 password hashes, server-side sessions, CSRF tokens.
+
+The session cookie holds a random secret; the database stores only its SHA-256, so a
+leaked database cannot be used to sign in. Every state-changing request carries the
+session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import User, UserSession
+
+SESSION_COOKIE = "kakehashi_session"
+LOGIN_CSRF_COOKIE = "kakehashi_login_csrf"
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+class AccountError(ValueError):
+    """An account operation that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The user behind a request, with their session's CSRF token."""
+
+    user: User
+    session_id: str
+    csrf_token: str
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.user.role == Role.ADMIN or self.user.role in roles
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+async def create_user(
+    session: AsyncSession,
+    username: str,
+    password: str,
+    role: Role | str,
+    display_name: str | None = None,
+    max_open_chats: int = 3,
+) -> User:
+    username = username.strip()
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ):
+        raise AccountError(f"user name {username!r}: use letters, digits, '.', '-' or '_'")
+    if role not in set(Role):
+        raise AccountError(f"role {role!r} is not one of: {', '.join(Role)}")
+    if await session.scalar(select(User).where(User.username == username)) is not None:
+        raise AccountError(f"there is already a user {username!r}")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        role=str(role),
+        password_hash=hash_password(password),
+        max_open_chats=max_open_chats,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def set_password(session: AsyncSession, username: str, password: str) -> User:
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AccountError(f"there is no user {username!r}")
+    user.password_hash = hash_password(password)
+    await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    return user
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same answer for either mistake)."""
+    user = await session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.is_active:
+        _hasher.hash(password)  # spend the same time as a real check
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = datetime.now(UTC)
+    return user
+
+
+async def start_session(session: AsyncSession, user: User, hours: int) -> tuple[str, str]:
+    """A new session: returns (cookie secret, CSRF token)."""
+    secret = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session.add(
+        UserSession(
+            id=_digest(secret),
+            user_id=user.id,
+            csrf_token=csrf,
+            expires_at=datetime.now(UTC) + timedelta(hours=hours),
+        )
+    )
+    await session.flush()
+    return secret, csrf
+
+
+async def load_session(session: AsyncSession, secret: str | None) -> SignedIn | None:
+    if not secret:
+        return None
+    row = await session.get(UserSession, _digest(secret))
+    if row is None:
+        return None
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    if expires <= datetime.now(UTC):
+        await session.delete(row)
+        await session.commit()
+        return None
+    user = await session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return SignedIn(user=user, session_id=row.id, csrf_token=row.csrf_token)
+
+
+async def end_session(session: AsyncSession, session_id: str) -> None:
+    await session.execute(delete(UserSession).where(UserSession.id == session_id))
+
+
+def tokens_match(expected: str | None, given: str | None) -> bool:
+    return bool(expected) and bool(given) and secrets.compare_digest(str(expected), str(given))

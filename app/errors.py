@@ -1,0 +1,60 @@
+"""HTTP errors and where they are turned into JSON, redirects or pages."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette import status
+
+
+class HTTPError(Exception):
+    """Base of the web layer's errors: a status, a stable code and a message."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "bad_request"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class NotSignedIn(HTTPError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "not_signed_in"
+
+
+class Forbidden(HTTPError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "forbidden"
+
+
+class NotFound(HTTPError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+class Conflict(HTTPError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+
+
+def _wants_html(request: Request) -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+async def _handle(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPError)
+    if isinstance(exc, NotSignedIn) and _wants_html(request):
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return RedirectResponse(f"/login?next={target}", status.HTTP_303_SEE_OTHER)
+    return JSONResponse(
+        {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status_code
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPError, _handle)

@@ -1,0 +1,328 @@
+"""The agent console: the page, its websocket (`/ws/agent`), canned responses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from contextlib import AsyncExitStack
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Body, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette import status
+
+from app.agents import AGENTS_CHANNEL, AgentService, notes_channel
+from app.auth import Role, SignedIn
+from app.conversations import ChatError
+from app.db.models import CannedResponse
+from app.deps import AgentDep, ServicesDep, get_signed_in
+from app.errors import NotFound
+from app.events import Event, error_event
+from app.routes.templates import templates
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+AGENT_TYPES = (
+    "open",
+    "claim",
+    "message",
+    "note",
+    "typing",
+    "transfer",
+    "hand_back",
+    "close",
+    "presence",
+)
+
+
+class CannedIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=4000)
+    lang: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    team: str = Field(default="support", min_length=1, max_length=64)
+
+
+def _canned_dict(c: CannedResponse) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "team": c.team,
+        "title": c.title,
+        "text": c.text,
+        "lang": c.lang,
+        "updated_by": c.updated_by,
+        "updated_at": c.updated_at.isoformat(),
+    }
+
+
+async def _canned(services: Any, team: str) -> list[CannedResponse]:
+    async with services.sessions() as session:
+        return list(
+            await session.scalars(
+                select(CannedResponse)
+                .where(CannedResponse.team == team)
+                .order_by(CannedResponse.title)
+            )
+        )
+
+
+@router.get("/agent", response_class=HTMLResponse)
+async def agent_console(
+    request: Request, services: ServicesDep, signed: AgentDep, lang: str = "en"
+) -> Response:
+    """The live queue and conversations."""
+    canned = await _canned(services, signed.user.team)
+    return templates.TemplateResponse(
+        request,
+        "agent.html",
+        {
+            "user": signed.user,
+            "csrf_token": signed.csrf_token,
+            "title": "Agent console",
+            "lang": "ja" if lang == "ja" else "en",
+            "canned": canned,
+        },
+    )
+
+
+@router.get("/api/canned")
+async def list_canned(services: ServicesDep, signed: AgentDep) -> list[dict[str, Any]]:
+    """The team's canned responses."""
+    return [_canned_dict(c) for c in await _canned(services, signed.user.team)]
+
+
+@router.post("/api/canned", status_code=status.HTTP_201_CREATED)
+async def create_canned(
+    services: ServicesDep, signed: AgentDep, body: Annotated[CannedIn, Body()]
+) -> dict[str, Any]:
+    """Add a canned response."""
+    async with services.sessions.begin() as session:
+        canned = CannedResponse(**body.model_dump(), updated_by=signed.user.display_name)
+        session.add(canned)
+        await session.flush()
+        return _canned_dict(canned)
+
+
+@router.put("/api/canned/{canned_id}")
+async def update_canned(
+    canned_id: int, services: ServicesDep, signed: AgentDep, body: Annotated[CannedIn, Body()]
+) -> dict[str, Any]:
+    """Edit a canned response."""
+    async with services.sessions.begin() as session:
+        canned = await session.get(CannedResponse, canned_id)
+        if canned is None:
+            raise NotFound(f"no canned response {canned_id}")
+        for name, value in body.model_dump().items():
+            setattr(canned, name, value)
+        canned.updated_by = signed.user.display_name
+        await session.flush()
+        return _canned_dict(canned)
+
+
+@router.delete("/api/canned/{canned_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_canned(canned_id: int, services: ServicesDep, signed: AgentDep) -> Response:
+    """Remove a canned response."""
+    async with services.sessions.begin() as session:
+        canned = await session.get(CannedResponse, canned_id)
+        if canned is None:
+            raise NotFound(f"no canned response {canned_id}")
+        await session.delete(canned)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/api/queue")
+async def queue(services: ServicesDep, signed: AgentDep) -> Event:
+    """The queue as the signed-in agent sees it."""
+    return await services.agents.snapshot(signed.user.id)
+
+
+@router.get("/api/conversations/{conversation_id}")
+async def conversation_context(
+    conversation_id: str, services: ServicesDep, signed: AgentDep
+) -> Event:
+    """A conversation's transcript, notes, handoff reason, summary and suggested articles."""
+    try:
+        return await services.agents.context(conversation_id)
+    except ChatError as exc:
+        raise NotFound(exc.message) from None
+
+
+@router.websocket("/ws/agent")
+async def agent_socket(websocket: WebSocket, services: ServicesDep) -> None:
+    """An agent's live connection: the queue and the conversations they open."""
+    origin = websocket.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != websocket.headers.get("host"):
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="cross-origin")
+        return
+    signed = await get_signed_in(websocket)
+    if signed is None or not signed.has_role(Role.AGENT):
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="sign in as an agent")
+        return
+    await websocket.accept()
+    session = AgentSession(websocket, services.agents, signed)
+    try:
+        await session.run()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await session.close()
+
+
+class AgentSession:
+    """One console connection."""
+
+    def __init__(self, websocket: WebSocket, agents: AgentService, signed: SignedIn) -> None:
+        self.websocket = websocket
+        self.agents = agents
+        self.user = signed.user
+        self.csrf = signed.csrf_token
+        self._send_lock = asyncio.Lock()
+        self._stack = AsyncExitStack()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._watching: dict[str, int] = {}  # conversation id -> last seq sent
+        self._connected = False
+
+    async def run(self) -> None:
+        presence = await self.agents.connect(self.user)
+        self._connected = True
+        queue = await self._stack.enter_async_context(self.agents.hub.subscribe(AGENTS_CHANNEL))
+        self._tasks.append(asyncio.create_task(self._forward(queue, None)))
+        await self.send(
+            {
+                "type": "welcome",
+                "presence": presence.status,
+                "max_open_chats": self.user.max_open_chats,
+                "csrf_token": self.csrf,
+                "user": {
+                    "id": self.user.id,
+                    "username": self.user.username,
+                    "display_name": self.user.display_name,
+                    "role": self.user.role,
+                },
+            }
+        )
+        await self.send(await self.agents.snapshot(self.user.id))
+        while True:
+            frame = await self.websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                return
+            raw = frame.get("text") or (frame.get("bytes") or b"").decode("utf-8", "replace")
+            try:
+                await self.handle(raw)
+            except ChatError as exc:
+                event = error_event(exc.code, exc.message)
+                event["conversation_id"] = _conversation_id(raw)
+                await self.send(event)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self._stack.aclose()
+        if self._connected:
+            await self.agents.disconnect(self.user.id)
+
+    async def send(self, event: Event) -> None:
+        async with self._send_lock:
+            pid = event.get("conversation_id")
+            if event.get("type") == "message" and pid in self._watching:
+                if event["seq"] <= self._watching[pid]:
+                    return
+                self._watching[pid] = event["seq"]
+            await self.websocket.send_text(json.dumps(event, ensure_ascii=False))
+
+    async def handle(self, raw: str) -> None:
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            raise ChatError("invalid_json", "the frame is not valid JSON") from None
+        if not isinstance(event, dict) or event.get("type") not in AGENT_TYPES:
+            raise ChatError("unknown_type", f"expected one of {', '.join(AGENT_TYPES)}")
+        kind = event["type"]
+        if kind == "presence":
+            await self.agents.set_status(self.user.id, _get(event, "status", str))
+            return
+        pid = _get(event, "conversation_id", str)
+        uid = self.user.id
+        if kind == "open":
+            last_seq = event.get("last_seq")
+            await self.open(pid, last_seq if isinstance(last_seq, int) else None)
+        elif kind == "claim":
+            await self.agents.claim(uid, pid)
+            await self.send({"type": "claimed", "conversation_id": pid})
+            await self.open(pid, self._watching.get(pid))
+        elif kind == "message":
+            text = _get(event, "text", str)
+            if not text.strip():
+                raise ChatError("empty_text", "the message is empty")
+            await self.agents.reply(uid, pid, _get(event, "client_id", str)[:64], text.strip())
+        elif kind == "note":
+            text = _get(event, "text", str)
+            if not text.strip():
+                raise ChatError("empty_text", "the note is empty")
+            await self.agents.note(uid, pid, text.strip())
+        elif kind == "typing":
+            await self.agents.typing(uid, pid, _get(event, "typing", bool))
+        elif kind == "transfer":
+            await self.agents.transfer(uid, pid, _get(event, "to_user_id", int))
+        elif kind == "hand_back":
+            await self.agents.hand_back(uid, pid)
+        elif kind == "close":
+            tags = event.get("tags") or []
+            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+                raise ChatError("invalid_field", "'tags' must be a list of words")
+            await self.agents.close(uid, pid, _get(event, "outcome", str), tags)
+
+    async def open(self, pid: str, last_seq: int | None) -> None:
+        """Subscribe to a conversation (once) and send its context."""
+        if pid not in self._watching:
+            # Subscribe before reading, so nothing stored in between is missed.
+            self._watching[pid] = 0
+            for channel in (f"conversation:{pid}", notes_channel(pid)):
+                queue = await self._stack.enter_async_context(self.agents.hub.subscribe(channel))
+                self._tasks.append(asyncio.create_task(self._forward(queue, pid)))
+        try:
+            context = await self.agents.context(pid, last_seq)
+        except ChatError:
+            self._watching.pop(pid, None)
+            raise
+        async with self._send_lock:
+            seqs = [m["seq"] for m in context["messages"]]
+            self._watching[pid] = (
+                max([self._watching[pid], *seqs])
+                if seqs
+                else max(self._watching[pid], last_seq or 0)
+            )
+            await self.websocket.send_text(json.dumps(context, ensure_ascii=False))
+
+    async def _forward(self, queue: asyncio.Queue[Event], pid: str | None) -> None:
+        try:
+            while True:
+                event = await queue.get()
+                if pid is None:
+                    if event.get("type") == "queue_changed":
+                        await self.send(await self.agents.snapshot(self.user.id))
+                    continue
+                await self.send({**event, "conversation_id": pid})
+        except (WebSocketDisconnect, RuntimeError):
+            return
+
+
+def _get(event: dict[str, Any], name: str, kind: type) -> Any:
+    if name not in event:
+        raise ChatError("missing_field", f"'{event.get('type')}' needs the field '{name}'")
+    value = event[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ChatError("invalid_field", f"'{name}' must be a {kind.__name__}")
+    return value
+
+
+def _conversation_id(raw: str) -> str | None:
+    try:
+        value = json.loads(raw).get("conversation_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None

@@ -1,0 +1,102 @@
+"""Signing in and out (agents, editors, admins)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette import status
+
+from app.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Role,
+    authenticate,
+    end_session,
+    start_session,
+    tokens_match,
+)
+from app.deps import MaybeUserDep, ServicesDep, SignedInDep
+from app.routes.templates import templates
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None, role: str) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/editor" if role == Role.EDITOR else "/agent"
+
+
+def _login_page(request: Request, next_url: str, error: str | None, code: int) -> Response:
+    csrf = secrets.token_urlsafe(32)
+    response = templates.TemplateResponse(
+        request,
+        "login.html",
+        {"error": error, "next": next_url, "csrf_token": csrf, "user": None, "title": "Sign in"},
+        status_code=code,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        csrf,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.services.settings.cookie_secure,
+        path="/login",
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, signed: MaybeUserDep, next: str = "") -> Response:
+    """The sign-in form."""
+    if signed is not None:
+        return RedirectResponse(_safe_next(next, signed.user.role), status.HTTP_303_SEE_OTHER)
+    return _login_page(request, next, None, status.HTTP_200_OK)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    services: ServicesDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the credentials; start a session."""
+    if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
+        return _login_page(
+            request, next, "The form expired. Please try again.", status.HTTP_403_FORBIDDEN
+        )
+    async with services.sessions.begin() as session:
+        user = await authenticate(session, username, password)
+        if user is None:
+            return _login_page(
+                request, next, "Wrong user name or password.", status.HTTP_401_UNAUTHORIZED
+            )
+        secret, _csrf = await start_session(session, user, services.settings.session_hours)
+        role = user.role
+    response = RedirectResponse(_safe_next(next, role), status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="lax",
+        secure=services.settings.cookie_secure,
+        max_age=services.settings.session_hours * 3600,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(services: ServicesDep, signed: SignedInDep) -> Response:
+    """End the session."""
+    async with services.sessions.begin() as session:
+        await end_session(session, signed.session_id)
+    response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

@@ -1,0 +1,81 @@
+"""Queue order, SLA state and the customer's estimated wait.
+
+Priority starts from the handoff reason (frustration above low confidence above a
+customer's own request) and grows with waiting time, so no conversation starves: after
+`aging_per_minute` points a minute, a plain request that has waited long enough overtakes
+a fresh frustrated one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+BASE_PRIORITY: Mapping[str, float] = {
+    "frustration": 300.0,
+    "low_confidence": 200.0,
+    "customer_request": 100.0,
+}
+DEFAULT_SLA_SECONDS: Mapping[str, int] = {
+    "frustration": 120,
+    "low_confidence": 300,
+    "customer_request": 300,
+}
+NEAR_SLA_SHARE = 0.75
+
+
+class SlaState(StrEnum):
+    OK = "ok"
+    NEAR = "near"
+    BREACHED = "breached"
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A conversation waiting for a person."""
+
+    conversation_id: str
+    reason: str
+    escalated_at: datetime
+
+    def waited(self, now: datetime) -> float:
+        return max(0.0, (now - self.escalated_at).total_seconds())
+
+
+def priority(reason: str, waited_seconds: float, aging_per_minute: float = 10.0) -> float:
+    """Higher is served first."""
+    return BASE_PRIORITY.get(reason, 100.0) + aging_per_minute * waited_seconds / 60
+
+
+def sla_state(
+    reason: str, waited_seconds: float, targets: Mapping[str, int] = DEFAULT_SLA_SECONDS
+) -> SlaState:
+    target = targets.get(reason, max(targets.values()))
+    if waited_seconds >= target:
+        return SlaState.BREACHED
+    if waited_seconds >= NEAR_SLA_SHARE * target:
+        return SlaState.NEAR
+    return SlaState.OK
+
+
+def ordered(
+    entries: Iterable[QueueEntry], now: datetime, aging_per_minute: float = 10.0
+) -> list[QueueEntry]:
+    """Highest priority first; ties go to whoever waited longest."""
+    return sorted(
+        entries,
+        key=lambda e: (-priority(e.reason, e.waited(now), aging_per_minute), e.escalated_at),
+    )
+
+
+def estimated_wait_seconds(
+    position: int, agents_available: int, average_handle_seconds: int
+) -> int:
+    """Rough wait for the customer at `position` (1 = next) with that many free agents."""
+    if position <= 0:
+        return 0
+    servers = max(1, agents_available)
+    return int(math.ceil(position / servers) * average_handle_seconds)
