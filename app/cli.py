@@ -20,6 +20,8 @@ cli = typer.Typer(
 )
 kb_cli = typer.Typer(help="Knowledge-base tools.", no_args_is_help=True)
 cli.add_typer(kb_cli, name="kb")
+user_cli = typer.Typer(help="Accounts of agents, editors and admins.", no_args_is_help=True)
+cli.add_typer(user_cli, name="user")
 
 KbOption = Annotated[
     Path | None,
@@ -259,6 +261,84 @@ def bench(
     if json_out is not None:
         json_out.write_text(text + "\n", encoding="utf-8")
     typer.echo(text)
+
+
+def _run_db(settings: Settings, work: Any) -> Any:
+    """Run `work(session)` in one transaction on the configured (migrated) database."""
+    import asyncio
+
+    from app.db.engine import create_engine, migrate, session_factory
+    from app.settings import resolved_database_url
+
+    async def go() -> Any:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(resolved_database_url(settings))
+        try:
+            await migrate(engine)
+            async with session_factory(engine).begin() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _new_password(generate: bool) -> tuple[str, bool]:
+    if generate:
+        from app.auth import generate_password
+
+        return generate_password(), True
+    password = typer.prompt("Password (10+ characters)", hide_input=True, confirmation_prompt=True)
+    return password, False
+
+
+@user_cli.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="Sign-in name, e.g. aiko.")],
+    role: Annotated[str, typer.Option("--role", help="agent, editor or admin.")] = "agent",
+    display_name: Annotated[str | None, typer.Option("--name", help="Shown to customers.")] = None,
+    max_open_chats: Annotated[int, typer.Option("--max-chats", min=1, max=50)] = 3,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate and print a password.")
+    ] = False,
+) -> None:
+    """Create an account (asks for the password unless --generate)."""
+    from app.auth import AccountError, create_user
+
+    password, generated = _new_password(generate)
+
+    async def work(session: Any) -> None:
+        await create_user(session, username, password, role, display_name, max_open_chats)
+
+    try:
+        _run_db(_settings(), work)
+    except AccountError as exc:
+        raise _fail(str(exc), 2) from None
+    typer.echo(f"Created {role} {username!r}." + (f" Password: {password}" if generated else ""))
+
+
+@user_cli.command("passwd")
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate and print a password.")
+    ] = False,
+) -> None:
+    """Set a new password (signs the user out everywhere)."""
+    from app.auth import AccountError, set_password
+
+    password, generated = _new_password(generate)
+
+    async def work(session: Any) -> None:
+        await set_password(session, username, password)
+
+    try:
+        _run_db(_settings(), work)
+    except AccountError as exc:
+        raise _fail(str(exc), 2) from None
+    typer.echo(
+        f"Password of {username!r} changed." + (f" New password: {password}" if generated else "")
+    )
 
 
 def main() -> None:

@@ -89,6 +89,21 @@ async def agent_console(
     )
 
 
+@router.get("/agent/canned", response_class=HTMLResponse)
+async def canned_page(request: Request, services: ServicesDep, signed: AgentDep) -> Response:
+    """Manage the team's canned responses."""
+    return templates.TemplateResponse(
+        request,
+        "canned.html",
+        {
+            "user": signed.user,
+            "csrf_token": signed.csrf_token,
+            "title": "Canned responses",
+            "canned": await _canned(services, signed.user.team),
+        },
+    )
+
+
 @router.get("/api/canned")
 async def list_canned(services: ServicesDep, signed: AgentDep) -> list[dict[str, Any]]:
     """The team's canned responses."""

@@ -57,6 +57,10 @@
         (pos && mins ? ", " : "") +
         (mins ? `about ${mins} ${mins === 1 ? "minute" : "minutes"}` : ""),
       agentState: "You're chatting with a person",
+      contactIntro: "Nobody can chat right now. Leave your e-mail and we'll reply:",
+      contactEmail: "Your e-mail address",
+      contactMessage: "Anything to add (optional)",
+      contactSend: "Send",
       closed: "This conversation has ended",
       newConversation: "Start a new conversation",
       counter: (n, max) => `${n} / ${max}`,
@@ -100,6 +104,10 @@
         (pos ? `現在 ${pos} 番目で、` : "") +
         (mins ? `待ち時間は約 ${mins} 分です。` : "しばらくお待ちください。"),
       agentState: "担当者とチャット中です",
+      contactIntro: "ただいまチャットで対応できる担当者がおりません。メールアドレスを残していただければご返信いたします：",
+      contactEmail: "メールアドレス",
+      contactMessage: "補足があればご記入ください（任意）",
+      contactSend: "送信",
       closed: "このチャットは終了しました",
       newConversation: "新しいチャットを始める",
       counter: (n, max) => `${n} / ${max}`,
@@ -193,6 +201,7 @@
     unread: 0,
     handoffRequested: false,
     typingSentAt: 0,
+    contactSent: false,
     typingActive: false,
     typingIdleTimer: null,
     peerTypingTimer: null,
@@ -391,6 +400,8 @@ button:disabled { cursor: default; }
 .kk-msg[data-status="failed"] .kk-status { color: #b91c1c; }
 .kk-status button { color: #1d4ed8; text-decoration: underline; font-weight: 600; margin-left: 6px; padding: 2px; }
 
+.kk-contact { display: flex; flex-direction: column; gap: 6px; }
+.kk-contact .kk-input { width: 100%; box-sizing: border-box; }
 .kk-typing { display: flex; gap: 4px; align-items: center; width: max-content; margin-top: 12px;
   padding: 12px 14px; border-radius: 16px 16px 16px 4px; background: #f1f5f9; }
 .kk-dot { width: 7px; height: 7px; border-radius: 50%; background: #4b5563; animation: kk-bounce 1.2s infinite ease-in-out; }
@@ -461,6 +472,16 @@ button:disabled { cursor: default; }
     const newBtn = el("button", { type: "button", "data-testid": "new-conversation", hidden: true, text: t.newConversation });
     const stateBanner = el("div", { class: "kk-banner kk-state", role: "status", "data-testid": "state-banner", hidden: true },
       [stateText, el("br"), newBtn]);
+    // Offline follow-up: outside business hours or with nobody online, the customer can
+    // leave an e-mail address; the conversation stays in the queue.
+    const contactEmail = el("input", { type: "email", class: "kk-input", required: true,
+      "aria-label": t.contactEmail, placeholder: t.contactEmail, "data-testid": "contact-email" });
+    const contactMessage = el("textarea", { class: "kk-input", rows: 2, "aria-label": t.contactMessage,
+      placeholder: t.contactMessage, "data-testid": "contact-message" });
+    const contactSend = el("button", { type: "submit", class: "kk-send", text: t.contactSend,
+      "data-testid": "contact-send" });
+    const contactForm = el("form", { class: "kk-banner kk-contact", "data-testid": "contact-form", hidden: true },
+      [el("p", { text: t.contactIntro }), contactEmail, contactMessage, contactSend]);
 
     const log = el("div", { class: "kk-log", role: "log", "aria-live": "polite", "aria-label": t.log, "data-testid": "log" });
     const typingText = el("span", { class: "kk-sr", text: t.typingBot });
@@ -483,7 +504,7 @@ button:disabled { cursor: default; }
     const panel = el("div", {
       class: "kk-panel", id: "kk-panel", role: "dialog", "aria-label": attr("data-title") || t.dialog,
       "data-testid": "panel", hidden: true,
-    }, [header, connBanner, stateBanner, body, composer]);
+    }, [header, connBanner, stateBanner, contactForm, body, composer]);
 
     wrap.appendChild(launcher);
     wrap.appendChild(panel);
@@ -491,7 +512,18 @@ button:disabled { cursor: default; }
     document.body.appendChild(host);
 
     ui = { host, root, launcher, badge, panel, closeBtn, connBanner, stateBanner, stateText, newBtn,
-      body, empty, log, typing, typingText, handoff, input, send, counter };
+      body, empty, log, typing, typingText, handoff, input, send, counter, contactForm, contactEmail,
+      contactMessage };
+
+    contactForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const email = contactEmail.value.trim();
+      if (!email) return;
+      if (sendRaw({ type: "contact", email, message: contactMessage.value.trim() })) {
+        S.contactSent = true;
+        contactForm.hidden = true;
+      }
+    });
 
     launcher.addEventListener("click", () => (S.open ? closePanel(true) : openPanel()));
     closeBtn.addEventListener("click", () => closePanel(true));
@@ -772,6 +804,7 @@ button:disabled { cursor: default; }
       ui.stateText.textContent = "";
     }
     banner.hidden = !(ev.state === "waiting" || ev.state === "agent" || ev.state === "closed");
+    ui.contactForm.hidden = !(ev.state === "waiting" && ev.offline === true && !S.contactSent);
     updateChrome();
   }
 
@@ -1011,6 +1044,8 @@ button:disabled { cursor: default; }
   function startNewConversation() {
     S.token = null;
     S.conversationState = null;
+    S.contactSent = false;
+    ui.contactForm.hidden = true;
     resetTranscript(true);
     saveStored();
     ui.stateBanner.hidden = true;

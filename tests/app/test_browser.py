@@ -46,7 +46,29 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "KAKEHASHI_DATA_DIR": str(data),
         "KAKEHASHI_KB_DIR": str(SAMPLE_KB),
         "KAKEHASHI_ALLOWED_ORIGINS": f"http://127.0.0.1:{shop_port}",
+        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-23:59",
     }
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "user",
+            "create",
+            "aiko",
+            "--role",
+            "agent",
+            "--name",
+            "Aiko",
+            "--generate",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (data / "agent-password").write_text(created.stdout.rsplit("Password: ", 1)[1].strip())
     log = (data / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -145,3 +167,42 @@ def test_the_demo_page_answers_japanese(browser: Browser, chat_server: str) -> N
     citation = answer.get_by_test_id("citation").first
     assert citation.get_attribute("href") == "https://help.miraimart.example/ja/return-item-ja"
     page.close()
+
+
+def test_an_agent_claims_a_widget_conversation_and_the_customer_sees_the_reply(
+    browser: Browser,
+    shop_page: str,
+    chat_server: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    base = chat_server.split("|")[0]
+    password = next(Path(tmp_path_factory.getbasetemp()).glob("server-data*/agent-password"))
+    customer = browser.new_context().new_page()
+    customer.goto(shop_page)
+    widget = customer.locator("kakehashi-widget")
+    widget.get_by_test_id("launcher").click()
+    widget.get_by_test_id("input").fill("I'd like to talk to a person please")
+    widget.get_by_test_id("send").click()
+    widget.locator('[data-testid="state-banner"][data-state="waiting"]').wait_for(timeout=30_000)
+
+    agent = browser.new_context().new_page()
+    agent.goto(f"{base}/agent")  # redirected to the sign-in form
+    agent.get_by_test_id("username").fill("aiko")
+    agent.get_by_test_id("password").fill(password.read_text())
+    agent.get_by_test_id("login-submit").click()
+    agent.wait_for_url(f"{base}/agent")
+    entry = agent.get_by_test_id("queue-entry").first
+    entry.wait_for(timeout=15_000)
+    assert entry.get_attribute("data-reason") == "customer_request"
+    entry.get_by_test_id("claim").click()
+    composer = agent.get_by_test_id("composer")
+    composer.fill("Hello, this is Aiko. How can I help?")
+    agent.get_by_test_id("send").click()
+
+    reply = widget.locator('[data-testid="message"][data-role="agent"]').last
+    reply.wait_for(timeout=15_000)
+    assert "this is Aiko" in reply.inner_text()
+    joined = widget.locator('[data-testid="message"][data-role="system"]')
+    assert any("Aiko" in text for text in joined.all_inner_texts())
+    customer.close()
+    agent.close()
