@@ -54,7 +54,8 @@ _EN_REQUESTS = [
     # connect / transfer / put through / hand over to a person
     re.compile(
         rf"\b(?:connect|transfer|put|pass|hand|switch|forward|route)(?:r?ed|r?ing)?"
-        rf"\s+(?:me\s+|us\s+|this\s+(?:chat\s+)?)?(?:over\s+|through\s+|across\s+|in touch\s+)?"
+        rf"\s+(?:me\s+|us\s+|this\s+(?:(?:chat|conversation|case|ticket)\s+)?|it\s+)?"
+        rf"(?:over\s+|through\s+|across\s+|in touch\s+)?"
         rf"(?:to|with)\s+{_PERSON_NP}"
     ),
     # get / give me a person (the phrase ends the sentence, so "get a staff discount" is out)
@@ -65,6 +66,12 @@ _EN_REQUESTS = [
     re.compile(
         r"\bescalat\w*\s+(?:this\s+|it\s+|me\s+)?to\s+(?:a\s+|an\s+)?(?:real\s+|live\s+)?"
         r"(?:human|person|agent|operator|someone|somebody)\b"
+    ),
+    # is anyone from your team available to chat (with me)?
+    re.compile(
+        r"\b(?:is|are)\s+(?:there\s+)?(?:any ?one|some ?one|any ?body|some ?body|"
+        r"a (?:real |live )?(?:person|human))\b[^.?!]{0,40}\b(?:available|free|around|online)\b"
+        r"[^.?!]{0,30}\b(?:chat|talk|speak)\b"
     ),
     # a person who can take over / whom I can chat with
     re.compile(rf"{_PERSON_NP}\s+(?:to\s+)?take\s+over\b"),
@@ -111,8 +118,16 @@ def _within_one_edit(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
+# Request verbs, fixed the same way from four letters on ("tlak to a human").
+_FUZZY_VERBS: tuple[str, ...] = ("talk", "speak")
+
+
 @cache
 def _fix_typo(word: str) -> str:
+    if len(word) >= 4 and word not in _FUZZY_VERBS:
+        for verb in _FUZZY_VERBS:
+            if len(word) == len(verb) and _within_one_edit(word, verb):
+                return verb
     if len(word) < 5 or word in _FUZZY_PERSON_WORDS:
         return word
     for target in _FUZZY_PERSON_WORDS:
@@ -144,7 +159,7 @@ _JA_PERSON = (
     rf"(?<![{_KANJI}ァ-ヺ])人|(?<![{_KANJI}ぁ-ゖァ-ヺ])ひと|"  # not 受取人 / 個人 / 他人
     r"(?:中|係|窓口|サポート|カスタマーサポート|サポートセンター|お店|店|本物|生身|"
     r"誰か|だれか|係員|社員)の(?:人間|人|ひと|方|かた)|"
-    r"サポート(?:担当|窓口|チーム)|係員|社員の方)"
+    r"サポート(?:担当|窓口|チーム)|係員|社員の方|責任者)"
     r"(?:さん|様|さま)?(?:の方|のかた)?"
 )
 _JA_END = (  # what may follow a request verb: "につないで[ください|もらえますか|!]"
@@ -164,8 +179,14 @@ _JA_REQUESTS = [
     re.compile(rf"(?:じゃなく|ではなく)て?、?{_JA_PERSON}(?:が|の方が|のほうが)(?:いい|良い)"),
     # と話したい / と話せますか / とお話しさせて / と話をさせて
     re.compile(
-        rf"{_JA_PERSON}と(?:お?話|お?はな)(?:し|を|が)?(?:したい|させ|せ|したく|しをさせ|をさせ|"
-        rf"がしたい|しがしたい|をしたい|させて|させていただ|さして)"
+        rf"{_JA_PERSON}と(?:直接|ちょくせつ)?(?:お?話|お?はな)(?:し|を|が)?"
+        rf"(?:したい|させ|せ|したく|しをさせ|をさせ|がしたい|しがしたい|をしたい|させて|"
+        rf"させていただ|さして)"
+    ),
+    # とチャットできますか / と直接やりとりしたい
+    re.compile(
+        rf"{_JA_PERSON}と(?:直接|ちょくせつ)?(?:チャット|やりとり|やり取り|会話)"
+        rf"(?:を)?(?:でき|したい|させ|お願い|おねがい)"
     ),
     # に対応してほしい / に対応をお願い / に対応してもらえますか / に相談したい
     re.compile(
