@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import User, UserSession
+from app.db.models import ApiToken, User, UserSession
 
 SESSION_COOKIE = "kakehashi_session"
 LOGIN_CSRF_COOKIE = "kakehashi_login_csrf"
@@ -43,6 +43,7 @@ class SignedIn:
     user: User
     session_id: str
     csrf_token: str
+    via_token: bool = False
 
     def has_role(self, *roles: Role) -> bool:
         return self.user.role == Role.ADMIN or self.user.role in roles
@@ -161,3 +162,24 @@ async def end_session(session: AsyncSession, session_id: str) -> None:
 
 def tokens_match(expected: str | None, given: str | None) -> bool:
     return bool(expected) and bool(given) and secrets.compare_digest(str(expected), str(given))
+
+
+async def issue_token(session: AsyncSession, user: User, name: str) -> str:
+    """A new API token for `user` (shown once; only its hash is kept)."""
+    secret = "kk_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(token_hash=_digest(secret), user_id=user.id, name=name[:200]))
+    await session.flush()
+    return secret
+
+
+async def load_token(session: AsyncSession, secret: str) -> SignedIn | None:
+    """The user behind an API token (tokens need no CSRF token: no cookie is involved)."""
+    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    if row is None:
+        return None
+    user = await session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    row.last_used_at = datetime.now(UTC)
+    await session.commit()
+    return SignedIn(user=user, session_id="", csrf_token="", via_token=True)

@@ -89,6 +89,55 @@ def kb_check(directory: Annotated[Path, typer.Argument(help="Knowledge-base fold
         raise typer.Exit(1)
 
 
+def _articles_db(settings: Settings, work: Any) -> Any:
+    """Run `work(ArticleService)` against the configured database."""
+    import asyncio
+
+    from app.articles import ArticleService
+    from app.db.engine import create_engine, migrate, session_factory
+    from app.settings import resolved_database_url
+
+    async def go() -> Any:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(resolved_database_url(settings))
+        try:
+            await migrate(engine)
+            return await work(ArticleService(session_factory(engine)))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+@kb_cli.command("import")
+def kb_import(directory: Annotated[Path, typer.Argument(help="Knowledge-base folder.")]) -> None:
+    """Import a KB folder into the database (by id: unchanged articles are left alone,
+    changed ones get a revision). A running server picks the changes up on restart."""
+    from retrieval.errors import KBError
+
+    try:
+        report = _articles_db(_settings(), lambda service: service.import_dir(directory))
+    except KBError as exc:
+        raise _fail(str(exc)) from None
+    for problem in report.problems:
+        typer.secho(f"skipped {problem}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(
+        f"{len(report.created)} created, {len(report.updated)} updated, "
+        f"{report.unchanged} unchanged, {len(report.problems)} problems"
+    )
+
+
+@kb_cli.command("export")
+def kb_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write (created if missing).")],
+    drafts: Annotated[bool, typer.Option("--drafts", help="Also export drafts.")] = False,
+) -> None:
+    """Write the published articles in the KB format (an import round-trips byte for byte)."""
+    statuses = ("published", "draft") if drafts else ("published",)
+    written = _articles_db(_settings(), lambda service: service.export_dir(directory, statuses))
+    typer.echo(f"{len(written)} articles written to {directory}")
+
+
 @cli.command()
 def index(kb: KbOption = None) -> None:
     """Build or update the search index of a knowledge base (only changed articles are embedded)."""

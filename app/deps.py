@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from app.auth import SESSION_COOKIE, Role, SignedIn, load_session, tokens_match
+from app.auth import SESSION_COOKIE, Role, SignedIn, load_session, load_token, tokens_match
 from app.conversations import ConversationService
 from app.errors import Forbidden, NotSignedIn
 from app.services import Services
@@ -34,7 +34,11 @@ ConversationsDep = Annotated[ConversationService, Depends(get_conversations)]
 
 
 async def get_signed_in(connection: HTTPConnection) -> SignedIn | None:
-    """The signed-in user of this request, if any (session cookie)."""
+    """The signed-in user of this request, if any (session cookie or API bearer token)."""
+    authorization = connection.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        async with get_services(connection).sessions() as session:
+            return await load_token(session, authorization[7:].strip())
     secret = connection.cookies.get(SESSION_COOKIE)
     if not secret:
         return None
@@ -55,7 +59,11 @@ def require(*roles: Role) -> Callable[..., Awaitable[SignedIn]]:
             raise NotSignedIn("sign in first")
         if not signed.has_role(*roles):
             raise Forbidden(f"this needs the role {' or '.join(roles)}")
-        if isinstance(connection, Request) and connection.method in _UNSAFE:
+        if (
+            isinstance(connection, Request)
+            and connection.method in _UNSAFE
+            and not signed.via_token
+        ):
             token = connection.headers.get("x-csrf-token")
             if token is None and connection.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import errors
 from app.agents import AgentService
+from app.articles import ArticleService
 from app.auth import Role, count_users, create_user, generate_password
-from app.bootstrap import build_bot, build_retriever, index_kb
+from app.bootstrap import build_bot, build_retriever
 from app.conversations import ConversationService
 from app.db.engine import create_engine, migrate, session_factory
 from app.hub import Hub
-from app.routes import admin, agent, chat, pages
+from app.reindex import Reindexer
+from app.routes import admin, agent, chat, editor, pages
 from app.routes import auth as auth_routes
 from app.services import Services
 from app.settings import Settings, get_settings, resolved_database_url
@@ -48,13 +50,25 @@ def create_app(
         retriever = await anyio.to_thread.run_sync(
             lambda: build_retriever(settings, embeddings=embeddings)
         )
-        loaded, report = await anyio.to_thread.run_sync(index_kb, retriever, settings)
-        for problem in loaded.problems:
-            log.warning("knowledge base: skipped %s", problem)
-        log.info("knowledge base: %d articles (%d embedded)", len(loaded.articles), report.embedded)
         engine = create_engine(resolved_database_url(settings))
         await migrate(engine)
         sessions = session_factory(engine)
+        reindexer = Reindexer(retriever)
+        articles = ArticleService(sessions, on_change=reindexer.schedule)
+        reindexer.articles = articles
+        if not await articles.count():  # first start: the sample (or configured) KB folder
+            imported = await articles.import_dir(settings.kb_dir)
+            for problem in imported.problems:
+                log.warning("knowledge base: skipped %s", problem)
+            log.info(
+                "knowledge base: imported %d articles from %s",
+                len(imported.created),
+                settings.kb_dir,
+            )
+        report = await anyio.to_thread.run_sync(retriever.sync, await articles.published())
+        log.info(
+            "knowledge base: %d published articles (%d embedded)", len(retriever), report.embedded
+        )
         hub = Hub()
         bot = build_bot(retriever, settings)
         conversations = ConversationService(
@@ -68,13 +82,23 @@ def create_app(
         agents = AgentService(sessions, hub, conversations, retriever, settings, hours)
         await ensure_first_admin(sessions)
         app.state.services = Services(
-            settings, retriever, bot, engine, sessions, hub, conversations, agents
+            settings,
+            retriever,
+            bot,
+            engine,
+            sessions,
+            hub,
+            conversations,
+            agents,
+            articles,
+            reindexer,
         )
         try:
             yield
         finally:
             await conversations.drain()
             await agents.drain()
+            await reindexer.drain()
             await engine.dispose()
 
     app = FastAPI(
@@ -90,6 +114,7 @@ def create_app(
     app.include_router(auth_routes.router)
     app.include_router(agent.router)
     app.include_router(admin.router)
+    app.include_router(editor.router)
     return app
 
 

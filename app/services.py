@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.agents import AgentService
+from app.articles import ArticleService
 from app.conversations import ConversationService
 from app.hub import Hub
+from app.reindex import Reindexer
 from app.settings import Settings
 from bot.policy import Bot
 from retrieval.hybrid import HybridRetriever
@@ -24,3 +26,5 @@ class Services:
     hub: Hub
     conversations: ConversationService
     agents: AgentService
+    articles: ArticleService
+    reindexer: Reindexer

@@ -1,0 +1,393 @@
+"""Articles in the database: revisions, publishing, import and export of the KB format.
+
+Every save is a revision (author, time, note). Only published articles are retrieved;
+after a change the caller re-indexes just that article (`on_change`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.models import ArticleRecord, ArticleRevision
+from retrieval.errors import KBError
+from retrieval.kb import ARTICLE_ID, LANG_TAG, Article, load_kb, parse_article, render_article
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("draft", "published", "archived")
+CONTENT_FIELDS = ("title", "lang", "tags", "url", "body")
+
+
+class ArticleError(ValueError):
+    """A request about articles that cannot be carried out; `code` says which kind."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: list[str]
+    updated: list[str]
+    unchanged: int
+    problems: list[str]
+
+
+def to_article(record: ArticleRecord | ArticleRevision, article_id: str | None = None) -> Article:
+    return Article(
+        id=article_id or getattr(record, "article_id", None) or record.id,  # type: ignore[arg-type]
+        title=record.title,
+        lang=record.lang,
+        body=record.body,
+        tags=tuple(record.tags or ()),
+        url=record.url,
+    )
+
+
+def article_dict(record: ArticleRecord, with_body: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": record.id,
+        "title": record.title,
+        "lang": record.lang,
+        "tags": list(record.tags or []),
+        "url": record.url,
+        "status": record.status,
+        "revision": record.revision,
+        "updated_at": _utc(record.updated_at).isoformat(),
+        "updated_by": record.updated_by,
+    }
+    if with_body:
+        data["body"] = record.body
+    return data
+
+
+def revision_dict(revision: ArticleRevision) -> dict[str, Any]:
+    return {
+        "number": revision.number,
+        "title": revision.title,
+        "lang": revision.lang,
+        "tags": list(revision.tags or []),
+        "url": revision.url,
+        "body": revision.body,
+        "status": revision.status,
+        "author": revision.author,
+        "note": revision.note,
+        "created_at": _utc(revision.created_at).isoformat(),
+    }
+
+
+def validate(data: dict[str, Any]) -> dict[str, Any]:
+    """Check article fields with the KB format's rules; returns the cleaned values."""
+    try:
+        article = parse_article(
+            render_article(
+                Article(
+                    id=str(data.get("id") or "draft"),
+                    title=str(data.get("title") or "").strip(),
+                    lang=str(data.get("lang") or "").strip(),
+                    body=str(data.get("body") or ""),
+                    tags=tuple(str(t).strip() for t in data.get("tags") or () if str(t).strip()),
+                    url=(str(data["url"]).strip() or None) if data.get("url") else None,
+                )
+            )
+        )
+    except KBError as exc:
+        raise ArticleError("invalid_article", str(exc)) from None
+    return {
+        "title": article.title,
+        "lang": article.lang,
+        "tags": list(article.tags),
+        "url": article.url,
+        "body": article.body,
+    }
+
+
+class ArticleService:
+    """Editors' changes to articles, each one a revision."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        on_change: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.on_change = on_change
+
+    async def _changed(self, article_id: str) -> None:
+        if self.on_change is not None:
+            await self.on_change(article_id)
+
+    # ------------------------------------------------------------------ reading
+    async def count(self) -> int:
+        async with self.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(ArticleRecord)) or 0)
+
+    async def published(self) -> list[Article]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(ArticleRecord).where(ArticleRecord.status == "published")
+            )
+            return [to_article(r) for r in rows]
+
+    async def get(self, article_id: str) -> ArticleRecord:
+        async with self.sessions() as session:
+            record = await session.get(ArticleRecord, article_id)
+        if record is None:
+            raise ArticleError("not_found", f"no article {article_id!r}")
+        return record
+
+    async def search(
+        self,
+        *,
+        q: str | None = None,
+        lang: str | None = None,
+        tag: str | None = None,
+        status: str | None = None,
+        updated_since: datetime | None = None,
+        limit: int = 500,
+    ) -> list[ArticleRecord]:
+        query = select(ArticleRecord)
+        if q:
+            like = f"%{q}%"
+            query = query.where(
+                or_(
+                    ArticleRecord.title.ilike(like),
+                    ArticleRecord.id.ilike(like),
+                    ArticleRecord.body.ilike(like),
+                )
+            )
+        if lang:
+            query = query.where(ArticleRecord.lang == lang)
+        if status:
+            query = query.where(ArticleRecord.status == status)
+        if updated_since is not None:
+            query = query.where(ArticleRecord.updated_at >= updated_since)
+        query = query.order_by(ArticleRecord.updated_at.desc()).limit(limit)
+        async with self.sessions() as session:
+            rows = list(await session.scalars(query))
+        return [r for r in rows if not tag or tag in (r.tags or [])]
+
+    async def revisions(self, article_id: str) -> list[ArticleRevision]:
+        await self.get(article_id)
+        async with self.sessions() as session:
+            return list(
+                await session.scalars(
+                    select(ArticleRevision)
+                    .where(ArticleRevision.article_id == article_id)
+                    .order_by(ArticleRevision.number.desc())
+                )
+            )
+
+    async def diff(self, article_id: str, a: int, b: int) -> str:
+        """A unified diff between two revisions, in the KB file format."""
+        async with self.sessions() as session:
+            found = {
+                r.number: r
+                for r in await session.scalars(
+                    select(ArticleRevision).where(
+                        ArticleRevision.article_id == article_id, ArticleRevision.number.in_([a, b])
+                    )
+                )
+            }
+        for number in (a, b):
+            if number not in found:
+                raise ArticleError("not_found", f"article {article_id!r} has no revision {number}")
+        old, new = (
+            render_article(to_article(found[n], article_id)).splitlines(keepends=True)
+            for n in (a, b)
+        )
+        return "".join(difflib.unified_diff(old, new, f"revision {a}", f"revision {b}"))
+
+    # ------------------------------------------------------------------ writing
+    async def create(
+        self,
+        article_id: str,
+        data: dict[str, Any],
+        author: str,
+        note: str = "created",
+        status: str = "draft",
+        path: str | None = None,
+        source: str | None = None,
+    ) -> ArticleRecord:
+        if not ARTICLE_ID.match(article_id or ""):
+            raise ArticleError(
+                "invalid_article", f"id {article_id!r}: use lower-case letters, digits, '-' and '_'"
+            )
+        fields = validate({**data, "id": article_id})
+        async with self.sessions.begin() as session:
+            if await session.get(ArticleRecord, article_id) is not None:
+                raise ArticleError("conflict", f"there is already an article {article_id!r}")
+            record = ArticleRecord(
+                id=article_id, status=status, revision=0, path=path, source=source, **fields
+            )
+            session.add(record)
+            await self._revise(session, record, author, note)
+        if status == "published":
+            await self._changed(article_id)
+        return record
+
+    async def update(
+        self,
+        article_id: str,
+        data: dict[str, Any],
+        author: str,
+        note: str = "",
+        expected_revision: int | None = None,
+    ) -> ArticleRecord:
+        async with self.sessions.begin() as session:
+            record = await self._locked(session, article_id)
+            if expected_revision is not None and expected_revision != record.revision:
+                raise ArticleError(
+                    "conflict",
+                    f"article {article_id!r} is at revision {record.revision}, "
+                    f"not {expected_revision}: someone else saved it; reload and merge",
+                )
+            fields = validate({**article_dict(record), **data, "id": article_id})
+            if all(getattr(record, k) == v for k, v in fields.items()):
+                return record  # nothing changed: no new revision
+            for name, value in fields.items():
+                setattr(record, name, value)
+            record.source = None
+            await self._revise(session, record, author, note or "edited")
+            live = record.status == "published"
+        if live:
+            await self._changed(article_id)
+        return record
+
+    async def set_status(
+        self, article_id: str, status: str, author: str, note: str = ""
+    ) -> ArticleRecord:
+        if status not in STATUSES:
+            raise ArticleError("invalid_article", f"status must be one of {', '.join(STATUSES)}")
+        async with self.sessions.begin() as session:
+            record = await self._locked(session, article_id)
+            if record.status == status:
+                return record
+            record.status = status
+            await self._revise(session, record, author, note or status)
+        await self._changed(article_id)
+        return record
+
+    async def revert(self, article_id: str, number: int, author: str) -> ArticleRecord:
+        """A new revision with the content of revision `number` (status unchanged)."""
+        async with self.sessions() as session:
+            old = await session.scalar(
+                select(ArticleRevision).where(
+                    ArticleRevision.article_id == article_id, ArticleRevision.number == number
+                )
+            )
+        if old is None:
+            raise ArticleError("not_found", f"article {article_id!r} has no revision {number}")
+        data = {name: getattr(old, name) for name in CONTENT_FIELDS}
+        return await self.update(article_id, data, author, note=f"reverted to revision {number}")
+
+    async def _locked(self, session: AsyncSession, article_id: str) -> ArticleRecord:
+        record = await session.get(ArticleRecord, article_id, with_for_update=True)
+        if record is None:
+            raise ArticleError("not_found", f"no article {article_id!r}")
+        return record
+
+    @staticmethod
+    async def _revise(session: AsyncSession, record: ArticleRecord, author: str, note: str) -> None:
+        record.revision += 1
+        record.updated_at = datetime.now(UTC)
+        record.updated_by = author
+        session.add(
+            ArticleRevision(
+                article_id=record.id,
+                number=record.revision,
+                title=record.title,
+                lang=record.lang,
+                tags=list(record.tags or []),
+                url=record.url,
+                body=record.body,
+                status=record.status,
+                author=author,
+                note=note[:500],
+            )
+        )
+        await session.flush()
+
+    # ------------------------------------------------------------------ KB files
+    async def import_dir(self, root: str | Path, author: str = "import") -> ImportReport:
+        """Import a KB folder: new articles are published, changed ones get a revision."""
+        root = Path(root)
+        loaded = load_kb(root)
+        created: list[str] = []
+        updated: list[str] = []
+        unchanged = 0
+        for article in loaded.articles:
+            path = Path(article.path or "")
+            relative = (
+                str(path.relative_to(root))
+                if path.is_absolute() or str(path).startswith(str(root))
+                else str(path)
+            )
+            source = path.read_text(encoding="utf-8") if path.is_file() else None
+            data = {
+                "title": article.title,
+                "lang": article.lang,
+                "tags": list(article.tags),
+                "url": article.url,
+                "body": article.body,
+            }
+            try:
+                existing = await self.get(article.id)
+            except ArticleError:
+                await self.create(
+                    article.id, data, author, "imported", "published", relative, source
+                )
+                created.append(article.id)
+                continue
+            if all(getattr(existing, k) == v for k, v in validate(data).items()):
+                unchanged += 1
+                continue
+            await self.update(article.id, data, author, "imported")
+            async with self.sessions.begin() as session:
+                record = await self._locked(session, article.id)
+                record.source, record.path = source, relative
+            updated.append(article.id)
+        return ImportReport(created, updated, unchanged, [str(p) for p in loaded.problems])
+
+    async def export_dir(
+        self, root: str | Path, statuses: Sequence[str] = ("published",)
+    ) -> list[Path]:
+        """Write articles in the KB format; an imported, unchanged article is written back
+        exactly as it was read."""
+        root = Path(root)
+        written: list[Path] = []
+        async with self.sessions() as session:
+            rows = list(
+                await session.scalars(
+                    select(ArticleRecord)
+                    .where(ArticleRecord.status.in_(list(statuses)))
+                    .order_by(ArticleRecord.id)
+                )
+            )
+        for record in rows:
+            target = root / (record.path or f"{record.lang}/{record.id}.md")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = (
+                record.source if record.source is not None else render_article(to_article(record))
+            )
+            target.write_text(text, encoding="utf-8")
+            written.append(target)
+        return written
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+__all__ = ["LANG_TAG", "ArticleError", "ArticleService", "ImportReport", "article_dict"]

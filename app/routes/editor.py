@@ -1,0 +1,403 @@
+"""Content editors: the article API (/api/articles), the editor pages, knowledge gaps."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette import status
+
+from app.articles import ArticleError, article_dict, revision_dict
+from app.auth import issue_token
+from app.db.models import Conversation, Message, User
+from app.deps import AdminDep, EditorDep, ServicesDep, SignedInDep
+from app.errors import Conflict, HTTPError, NotFound
+from app.gaps import GapQuestion, group
+from app.rendering import render_markdown
+from app.routes.templates import templates
+from bot.answer import decide_answer
+
+router = APIRouter()
+
+
+class ArticleIn(BaseModel):
+    title: str = Field(min_length=1, max_length=500)
+    lang: str = Field(pattern=r"^[a-z]{2,3}$")
+    body: str = Field(min_length=1, max_length=200_000)
+    tags: list[str] = Field(default_factory=list, max_length=30)
+    url: str | None = Field(default=None, max_length=1000)
+    note: str = Field(default="", max_length=500)
+
+
+class ArticleCreate(ArticleIn):
+    id: str = Field(min_length=1, max_length=200)
+
+
+class ArticleUpdate(ArticleIn):
+    expected_revision: int | None = None
+
+
+class Bad(HTTPError):
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    code = "invalid_article"
+
+
+def _raise(exc: ArticleError) -> HTTPError:
+    if exc.code == "not_found":
+        return NotFound(exc.message)
+    if exc.code == "conflict":
+        return Conflict(exc.message)
+    return Bad(exc.message)
+
+
+def _content(body: ArticleIn) -> dict[str, Any]:
+    return body.model_dump(include={"title", "lang", "body", "tags", "url"})
+
+
+# ------------------------------------------------------------------------------- API
+@router.get("/api/articles")
+async def list_articles(
+    services: ServicesDep,
+    signed: EditorDep,
+    q: str | None = None,
+    lang: str | None = None,
+    tag: str | None = None,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    updated_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
+) -> list[dict[str, Any]]:
+    """Articles, newest change first, filtered by text, language, tag, status, age."""
+    since = datetime.now(UTC) - timedelta(days=updated_days) if updated_days else None
+    rows = await services.articles.search(
+        q=q, lang=lang, tag=tag, status=status_, updated_since=since
+    )
+    return [article_dict(r, with_body=False) for r in rows]
+
+
+@router.get("/api/articles/{article_id}")
+async def get_article(article_id: str, services: ServicesDep, signed: EditorDep) -> dict[str, Any]:
+    """One article with its body."""
+    try:
+        return article_dict(await services.articles.get(article_id))
+    except ArticleError as exc:
+        raise _raise(exc) from None
+
+
+@router.post("/api/articles", status_code=status.HTTP_201_CREATED)
+async def create_article(
+    services: ServicesDep, signed: EditorDep, body: Annotated[ArticleCreate, Body()]
+) -> dict[str, Any]:
+    """A new draft."""
+    try:
+        record = await services.articles.create(
+            body.id, _content(body), signed.user.display_name, body.note or "created"
+        )
+    except ArticleError as exc:
+        raise _raise(exc) from None
+    return article_dict(record)
+
+
+@router.put("/api/articles/{article_id}")
+async def update_article(
+    article_id: str,
+    services: ServicesDep,
+    signed: EditorDep,
+    body: Annotated[ArticleUpdate, Body()],
+) -> dict[str, Any]:
+    """Save a new revision (a published article is re-indexed at once)."""
+    try:
+        record = await services.articles.update(
+            article_id, _content(body), signed.user.display_name, body.note, body.expected_revision
+        )
+    except ArticleError as exc:
+        raise _raise(exc) from None
+    return article_dict(record)
+
+
+@router.post("/api/articles/{article_id}/publish")
+async def publish_article(
+    article_id: str, services: ServicesDep, signed: EditorDep
+) -> dict[str, Any]:
+    """Make it visible to the bot (indexed in the background within a second)."""
+    return await _status(services, signed, article_id, "published")
+
+
+@router.post("/api/articles/{article_id}/archive")
+async def archive_article(
+    article_id: str, services: ServicesDep, signed: EditorDep
+) -> dict[str, Any]:
+    """Take it out of the bot's answers."""
+    return await _status(services, signed, article_id, "archived")
+
+
+async def _status(services: Any, signed: Any, article_id: str, target: str) -> dict[str, Any]:
+    try:
+        record = await services.articles.set_status(article_id, target, signed.user.display_name)
+    except ArticleError as exc:
+        raise _raise(exc) from None
+    return article_dict(record)
+
+
+@router.get("/api/articles/{article_id}/revisions")
+async def article_revisions(
+    article_id: str, services: ServicesDep, signed: EditorDep
+) -> list[dict[str, Any]]:
+    """Every revision, newest first."""
+    try:
+        return [revision_dict(r) for r in await services.articles.revisions(article_id)]
+    except ArticleError as exc:
+        raise _raise(exc) from None
+
+
+@router.get("/api/articles/{article_id}/diff")
+async def article_diff(
+    article_id: str, a: int, b: int, services: ServicesDep, signed: EditorDep
+) -> dict[str, Any]:
+    """A unified diff between revisions a and b."""
+    try:
+        return {"a": a, "b": b, "diff": await services.articles.diff(article_id, a, b)}
+    except ArticleError as exc:
+        raise _raise(exc) from None
+
+
+@router.post("/api/articles/{article_id}/revert")
+async def revert_article(
+    article_id: str,
+    services: ServicesDep,
+    signed: EditorDep,
+    revision: Annotated[int, Body(embed=True)],
+) -> dict[str, Any]:
+    """A new revision with an old revision's content."""
+    try:
+        record = await services.articles.revert(article_id, revision, signed.user.display_name)
+    except ArticleError as exc:
+        raise _raise(exc) from None
+    return article_dict(record)
+
+
+@router.post("/api/preview")
+async def preview(
+    signed: EditorDep, markdown: Annotated[str, Body(embed=True, max_length=200_000)]
+) -> dict[str, str]:
+    """Markdown rendered exactly as the widget shows answers (sanitised)."""
+    return {"html": render_markdown(markdown)}
+
+
+@router.post("/api/try")
+async def try_question(
+    services: ServicesDep,
+    signed: EditorDep,
+    question: Annotated[str, Body(embed=True, min_length=1, max_length=4000)],
+) -> dict[str, Any]:
+    """What the bot would answer now, with the ranked articles, scores and confidence."""
+    bot = services.bot
+    decision = bot.respond(question)
+    result = services.retriever.retrieve(question, lang=decision.lang, k=5)
+    return {
+        "decision": decision.kind.value,
+        "lang": decision.lang,
+        "text": decision.text,
+        "html": render_markdown(decision.text),
+        "confidence": result.confidence,
+        "would_answer": decide_answer(result, bot.thresholds).value,
+        "articles": [
+            {
+                "article_id": a.article_id,
+                "title": a.title,
+                "score": a.score,
+                "dense": a.dense_score,
+                "lexical": a.lexical_score,
+            }
+            for a in result.articles
+        ],
+        "signals": result.signals,
+    }
+
+
+@router.get("/api/gaps")
+async def knowledge_gaps(
+    services: ServicesDep, signed: EditorDep, days: Annotated[int, Query(ge=1, le=3650)] = 30
+) -> dict[str, Any]:
+    """Questions the knowledge base could not answer, grouped into topics, newest first."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    questions = await _gap_questions(services, since)
+    return {
+        "days": days,
+        "questions": len(questions),
+        "topics": [t.as_dict() for t in group(questions)],
+    }
+
+
+async def _gap_questions(services: Any, since: datetime) -> list[GapQuestion]:
+    async with services.sessions() as session:
+        replies = list(
+            await session.scalars(
+                select(Message).where(
+                    Message.role == "bot",
+                    Message.created_at >= since,
+                    (Message.kind == "decline")
+                    | (Message.helpful.is_(False))
+                    | (
+                        (Message.kind == "handoff")
+                        & (Message.meta["scores"]["consecutive_misses"].as_integer() >= 1)
+                    ),
+                )
+            )
+        )
+        asked: list[GapQuestion] = []
+        for reply in replies:
+            seq = (reply.meta or {}).get("reply_to")
+            question = (
+                await session.scalar(
+                    select(Message).where(
+                        Message.conversation_id == reply.conversation_id, Message.seq == seq
+                    )
+                )
+                if seq
+                else None
+            )
+            if question is None:
+                continue
+            reason = (
+                "unhelpful"
+                if reply.helpful is False
+                else "low_confidence"
+                if reply.kind == "handoff"
+                else "declined"
+            )
+            created = (
+                reply.created_at
+                if reply.created_at.tzinfo
+                else reply.created_at.replace(tzinfo=UTC)
+            )
+            asked.append(GapQuestion(question.text, reply.lang or "en", reason, created))
+    return asked
+
+
+@router.post("/api/gaps/draft", status_code=status.HTTP_201_CREATED)
+async def draft_from_gap(
+    services: ServicesDep,
+    signed: EditorDep,
+    questions: Annotated[list[str], Body(embed=True, min_length=1, max_length=50)],
+    lang: Annotated[str, Body(embed=True, pattern=r"^[a-z]{2,3}$")] = "en",
+) -> dict[str, Any]:
+    """A new draft pre-filled with the customers' questions of a topic."""
+    lines = "\n".join(f"- {q.strip()}" for q in questions if q.strip())
+    heading = "お客さまからのご質問" if lang == "ja" else "What customers asked"
+    body = f"## {heading}\n\n{lines}\n\n## Answer\n\n(Write the answer here.)"
+    return await _new_draft(services, signed, questions[0][:80], lang, body, "from knowledge gaps")
+
+
+@router.post(
+    "/api/conversations/{conversation_id}/draft-article", status_code=status.HTTP_201_CREATED
+)
+async def draft_from_conversation(
+    conversation_id: str, services: ServicesDep, signed: SignedInDep
+) -> dict[str, Any]:
+    """Document a solved conversation: a draft with the question and the agent's replies."""
+    async with services.sessions() as session:
+        conversation = await session.scalar(
+            select(Conversation).where(Conversation.public_id == conversation_id)
+        )
+        if conversation is None:
+            raise NotFound(f"no conversation {conversation_id!r}")
+        rows = list(
+            await session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(Message.seq)
+            )
+        )
+    asked = [m.text for m in rows if m.role == "customer"]
+    replies = [m.text for m in rows if m.role == "agent"]
+    if not asked:
+        raise Bad("the conversation has no customer question to document")
+    body = (
+        "## Question\n\n"
+        + "\n\n".join(f"> {q}" for q in asked[:3])
+        + "\n\n## Answer\n\n"
+        + ("\n\n".join(replies) or "(Write the answer here.)")
+    )
+    return await _new_draft(
+        services,
+        signed,
+        asked[0][:80],
+        conversation.lang,
+        body,
+        f"from conversation {conversation_id}",
+    )
+
+
+async def _new_draft(
+    services: Any, signed: Any, title: str, lang: str, body: str, note: str
+) -> dict[str, Any]:
+    article_id = f"draft-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
+    try:
+        record = await services.articles.create(
+            article_id,
+            {"title": title.strip() or "New article", "lang": lang, "body": body},
+            signed.user.display_name,
+            note,
+        )
+    except ArticleError as exc:
+        raise _raise(exc) from None
+    return article_dict(record)
+
+
+@router.post("/api/tokens", status_code=status.HTTP_201_CREATED)
+async def create_token(
+    services: ServicesDep,
+    signed: AdminDep,
+    username: Annotated[str, Body(embed=True)],
+    name: Annotated[str, Body(embed=True, max_length=200)] = "api",
+) -> dict[str, str]:
+    """Issue an API token for a user (shown once)."""
+    async with services.sessions.begin() as session:
+        user = await session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        token = await issue_token(session, user, name)
+    return {"token": token, "username": username}
+
+
+# ------------------------------------------------------------------------------- pages
+def _page(request: Request, signed: Any, name: str, **extra: Any) -> Response:
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"user": signed.user, "csrf_token": signed.csrf_token, "title": "Editor", **extra},
+    )
+
+
+@router.get("/editor", response_class=HTMLResponse)
+async def editor_home(request: Request, signed: EditorDep) -> Response:
+    """Article list with search and filters."""
+    return _page(request, signed, "editor_list.html")
+
+
+@router.get("/editor/articles/{article_id}", response_class=HTMLResponse)
+async def editor_article(
+    article_id: str, request: Request, services: ServicesDep, signed: EditorDep
+) -> Response:
+    """Edit an article: live preview, save, publish, archive, history and diff."""
+    try:
+        await services.articles.get(article_id)
+    except ArticleError as exc:
+        raise _raise(exc) from None
+    return _page(request, signed, "editor_article.html", article_id=article_id)
+
+
+@router.get("/editor/new", response_class=HTMLResponse)
+async def editor_new(request: Request, signed: EditorDep) -> Response:
+    """A new article."""
+    return _page(request, signed, "editor_article.html", article_id=None)
+
+
+@router.get("/editor/gaps", response_class=HTMLResponse)
+async def editor_gaps(request: Request, signed: EditorDep) -> Response:
+    """Knowledge gaps report."""
+    return _page(request, signed, "editor_gaps.html")
