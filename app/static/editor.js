@@ -335,7 +335,7 @@
         loadHistory();
         return a;
       }).catch(function (err) {
-        if (err.status === 409) {
+        if (err.status === 409 && articleId) {
           say("Someone else saved this article meanwhile (" + err.message + "). Copy your changes, then reload the page to see theirs.", "error");
         } else {
           say(err.message, "error");
@@ -425,7 +425,7 @@
         if (!text.trim()) {
           diffPre.appendChild(el("span", { "class": "ed-diff-line" }, "(no differences)"));
         } else {
-          text.split("\n").forEach(function (line) {
+          text.replace(/\n$/, "").split("\n").forEach(function (line) {
             var cls = "ed-diff-line";
             if (line.indexOf("+++") === 0 || line.indexOf("---") === 0) cls += " ed-diff-file";
             else if (line.charAt(0) === "+") cls += " ed-diff-add";
