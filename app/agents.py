@@ -72,6 +72,7 @@ class AgentService:
         self.presence: dict[int, Presence] = {}
         self._dirty = False
         self._refresher: asyncio.Task[None] | None = None
+        self._agent_locks: dict[int, asyncio.Lock] = {}
         conversations.queue_changed = self._queue_changed_hook
         conversations.availability = self.availability
         conversations.queue_position = self.queue_position
@@ -211,10 +212,9 @@ class AgentService:
                 )
             )
             previews = await self._previews(session, [c.id for c in waiting + mine])
-            counts = {
-                p.user_id: await self._open_chats(session, p.user_id)
-                for p in self.presence.values()
-            }
+            counts = {}
+            for presence in list(self.presence.values()):  # may grow while we await
+                counts[presence.user_id] = await self._open_chats(session, presence.user_id)
         entries = ordered(
             [
                 QueueEntry(
@@ -422,7 +422,13 @@ class AgentService:
     # ------------------------------------------------------------------ actions
     async def claim(self, user_id: int, public_id: str, notify: bool = True) -> None:
         """Take a waiting conversation; exactly one of several simultaneous claims wins."""
-        async with self.conversations.lock_for(public_id), self.sessions.begin() as session:
+        # The agent's lock keeps two claims of different conversations from both passing
+        # the open-chats limit; the conversation's lock orders it with customer messages.
+        async with (
+            self._agent_lock(user_id),
+            self.conversations.lock_for(public_id),
+            self.sessions.begin() as session,
+        ):
             user = await session.get_one(User, user_id)
             conversation = await self._by_public_id(session, public_id)
             if await self._open_chats(session, user_id) >= user.max_open_chats:
@@ -521,7 +527,14 @@ class AgentService:
         await self.hub.publish(f"conversation:{public_id}", typing_event("agent", typing))
 
     async def transfer(self, user_id: int, public_id: str, to_user_id: int) -> None:
-        async with self.conversations.lock_for(public_id), self.sessions.begin() as session:
+        presence = self.presence.get(to_user_id)
+        if presence is None or not presence.connections:
+            raise ChatError("agent_offline", "that agent is not connected: pick someone online")
+        async with (
+            self._agent_lock(to_user_id),
+            self.conversations.lock_for(public_id),
+            self.sessions.begin() as session,
+        ):
             conversation = await self._owned(session, public_id, user_id, admin_ok=True)
             target = await session.get(User, to_user_id)
             if target is None or not target.is_active or target.role not in ("agent", "admin"):
@@ -606,6 +619,9 @@ class AgentService:
         self.queue_changed_soon()
 
     # ------------------------------------------------------------------ helpers
+    def _agent_lock(self, user_id: int) -> asyncio.Lock:
+        return self._agent_locks.setdefault(user_id, asyncio.Lock())
+
     async def _publish(self, public_id: str, events: Sequence[Event]) -> None:
         for event in events:
             await self.hub.publish(f"conversation:{public_id}", event)

@@ -456,7 +456,9 @@ class ConversationService:
             )
             position = int(ahead or 0) + 1
             wait = position * self.average_handle_seconds
-        return {**state_event(conversation, position, wait), "offline": conversation.offline}
+        is_open, online = self.availability()  # now, not when it was queued
+        offline = not is_open or online == 0
+        return {**state_event(conversation, position, wait), "offline": offline}
 
 
 def _jsonable(value: Any) -> Any:

@@ -83,8 +83,15 @@ class IndexStore:
                 for kind in KINDS
                 for lang in langs
             }
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError,
-                IndexMismatchError) as exc:
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RuntimeError,
+            IndexMismatchError,
+        ) as exc:
             log.warning(
                 "not using the saved index in %s (%s): it will be rebuilt", self.directory, exc
             )

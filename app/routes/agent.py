@@ -22,6 +22,7 @@ from app.db.models import CannedResponse
 from app.deps import AgentDep, ServicesDep, get_signed_in
 from app.errors import NotFound
 from app.events import Event, error_event
+from app.routes.chat import MAX_INT, clean_text
 from app.routes.templates import templates
 
 router = APIRouter()
@@ -232,6 +233,13 @@ class AgentSession:
                 event = error_event(exc.code, exc.message)
                 event["conversation_id"] = _conversation_id(raw)
                 await self.send(event)
+            except (WebSocketDisconnect, asyncio.CancelledError):
+                raise
+            except Exception:  # one bad event never takes the console down
+                log.exception("agent event failed: %.200s", raw)
+                event = error_event("internal", "something went wrong on our side; try again")
+                event["conversation_id"] = _conversation_id(raw)
+                await self.send(event)
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -329,9 +337,13 @@ class AgentSession:
 def _get(event: dict[str, Any], name: str, kind: type) -> Any:
     if name not in event:
         raise ChatError("missing_field", f"'{event.get('type')}' needs the field '{name}'")
-    value = event[name]
+    value: Any = event[name]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ChatError("invalid_field", f"'{name}' must be a {kind.__name__}")
+    if isinstance(value, int) and not 0 <= value < MAX_INT:
+        raise ChatError("invalid_field", f"'{name}' is out of range")
+    if isinstance(value, str) and not clean_text(value):
+        raise ChatError("invalid_field", f"'{name}' contains characters that are not text")
     return value
 
 

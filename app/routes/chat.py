@@ -157,7 +157,7 @@ class ChatSession:
         token = event.get("token")
         last_seq = event.get("last_seq", 0) or 0
         lang = event.get("lang")
-        if token is not None and not (isinstance(token, str) and _clean_text(token)):
+        if token is not None and not (isinstance(token, str) and clean_text(token)):
             raise ChatError("invalid_field", "'token' must be a string or null")
         if (
             not isinstance(last_seq, int)
@@ -245,7 +245,7 @@ class ChatSession:
         return value if isinstance(value, str) else None
 
 
-def _clean_text(value: str) -> bool:
+def clean_text(value: str) -> bool:
     """Storable text: valid Unicode (no lone surrogates) and no NUL characters."""
     try:
         value.encode("utf-8")
@@ -262,6 +262,6 @@ def _field(event: dict[str, Any], name: str, kind: type) -> Any:
         raise ChatError("invalid_field", f"'{name}' must be a {kind.__name__}")
     if isinstance(value, int) and not 0 <= value < MAX_INT:
         raise ChatError("invalid_field", f"'{name}' is out of range")
-    if isinstance(value, str) and not _clean_text(value):
+    if isinstance(value, str) and not clean_text(value):
         raise ChatError("invalid_field", f"'{name}' contains characters that are not text")
     return value

@@ -69,6 +69,27 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         check=True,
     )
     (data / "agent-password").write_text(created.stdout.rsplit("Password: ", 1)[1].strip())
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "user",
+            "create",
+            "ken",
+            "--role",
+            "editor",
+            "--name",
+            "Ken",
+            "--generate",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (data / "editor-password").write_text(created.stdout.rsplit("Password: ", 1)[1].strip())
     log = (data / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -206,3 +227,37 @@ def test_an_agent_claims_a_widget_conversation_and_the_customer_sees_the_reply(
     assert any("Aiko" in text for text in joined.all_inner_texts())
     customer.close()
     agent.close()
+
+
+def test_an_editor_publishes_a_change_and_the_widget_answers_with_it(
+    browser: Browser,
+    chat_server: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    base = chat_server.split("|")[0]
+    password = next(Path(tmp_path_factory.getbasetemp()).glob("server-data*/editor-password"))
+    editor = browser.new_context().new_page()
+    editor.goto(f"{base}/editor/articles/gift-wrapping-ja")
+    editor.get_by_test_id("username").fill("ken")
+    editor.get_by_test_id("password").fill(password.read_text())
+    editor.get_by_test_id("login-submit").click()
+    editor.wait_for_url(f"{base}/editor/articles/gift-wrapping-ja")
+    body = editor.get_by_test_id("field-body")
+    body.wait_for()
+    editor.wait_for_function(
+        "() => document.querySelector('[data-testid=\"field-body\"]').value.length > 0"
+    )
+    text = body.input_value()
+    body.fill(text + "\n\n## 風呂敷包み\n年末年始限定で、風呂敷包みを1点550円で承ります。")
+    editor.get_by_test_id("field-note").fill("風呂敷包みを追加")
+    editor.get_by_test_id("save").click()
+    editor.get_by_test_id("message").filter(has_text="2").wait_for(timeout=10_000)
+    editor.get_by_test_id("publish").click()
+    editor.wait_for_timeout(1500)
+
+    customer = browser.new_context().new_page()
+    customer.goto(f"{base}/?lang=ja")
+    answer = ask_in_widget(customer, "風呂敷包みはできますか")
+    assert "550円" in answer.inner_text()
+    editor.close()
+    customer.close()

@@ -1,0 +1,259 @@
+"""Content editors: articles with revisions, live re-indexing, import/export, knowledge gaps."""
+
+from __future__ import annotations
+
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.auth import Role, issue_token
+from app.db.models import User
+from app.rendering import render_markdown
+from tests.app.conftest import MakeClient, ask, open_chat, services, settle
+from tests.app.test_agent import add_user
+from tests.conftest import SAMPLE_KB
+
+NEW_ARTICLE: dict[str, Any] = {
+    "id": "tote-bag-gift",
+    "title": "Free tote bag with your order",
+    "lang": "en",
+    "tags": ["campaign"],
+    "url": "https://help.miraimart.example/en/tote-bag-gift",
+    "body": "## Tote bag campaign\nEvery order over 8,000 yen in December comes with a free "
+    "canvas tote bag. The tote bag is packed in the same parcel.",
+}
+QUESTION = "Do I get a free canvas tote bag with my order?"
+
+
+def editor_headers(client: TestClient, role: Role = Role.EDITOR) -> dict[str, str]:
+    """An API token for a new editor (tokens need no CSRF token)."""
+    username = f"ed{len(client.cookies)}{time.monotonic_ns()}"[:30]
+    add_user(client, username, role)
+
+    async def issue() -> str:
+        async with services(client).sessions.begin() as session:
+            user = await session.scalar(select(User).where(User.username == username))
+            assert user is not None
+            return await issue_token(session, user, "tests")
+
+    assert client.portal is not None
+    return {"authorization": f"Bearer {client.portal.call(issue)}"}
+
+
+def reindexed(client: TestClient) -> None:
+    assert client.portal is not None
+    client.portal.call(services(client).reindexer.drain)
+
+
+def cited(client: TestClient, question: str) -> list[str]:
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws)
+        answer = ask(ws, question, "q")
+    settle(client)
+    return [c["article_id"] for c in answer["citations"]]
+
+
+@pytest.fixture
+def editor(client: TestClient) -> dict[str, str]:
+    return editor_headers(client)
+
+
+def test_a_draft_is_not_used_until_published(client: TestClient, editor: dict[str, str]) -> None:
+    created = client.post("/api/articles", json=NEW_ARTICLE, headers=editor)
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "draft" and created.json()["revision"] == 1
+    reindexed(client)
+    assert "tote-bag-gift" not in cited(client, QUESTION)
+
+    published = client.post("/api/articles/tote-bag-gift/publish", headers=editor)
+    assert published.json()["status"] == "published"
+    reindexed(client)
+    assert cited(client, QUESTION)[0] == "tote-bag-gift"
+
+
+def test_update_archive_and_revert_reach_the_bot(
+    client: TestClient, editor: dict[str, str]
+) -> None:
+    client.post("/api/articles", json=NEW_ARTICLE, headers=editor)
+    client.post("/api/articles/tote-bag-gift/publish", headers=editor)
+    reindexed(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws)
+        assert "8,000 yen" in ask(ws, QUESTION, "a")["text"]
+
+    changed: dict[str, Any] = {
+        **NEW_ARTICLE,
+        "body": NEW_ARTICLE["body"].replace("8,000", "12,000"),
+        "note": "new threshold",
+        "expected_revision": 2,
+    }
+    saved = client.put("/api/articles/tote-bag-gift", json=changed, headers=editor)
+    assert saved.status_code == 200 and saved.json()["revision"] == 3
+    reindexed(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws)
+        text = ask(ws, QUESTION, "b")["text"]
+        assert "12,000 yen" in text and "8,000" not in text
+
+    stale = client.put(
+        "/api/articles/tote-bag-gift", json=changed | {"expected_revision": 2}, headers=editor
+    )
+    assert stale.status_code == 409
+
+    history = client.get("/api/articles/tote-bag-gift/revisions", headers=editor).json()
+    assert [r["number"] for r in history] == [3, 2, 1]
+    assert history[0]["note"] == "new threshold"
+    diff = client.get("/api/articles/tote-bag-gift/diff?a=2&b=3", headers=editor).json()["diff"]
+    assert "-Every order over 8,000 yen" in diff and "+Every order over 12,000 yen" in diff
+
+    reverted = client.post(
+        "/api/articles/tote-bag-gift/revert", json={"revision": 2}, headers=editor
+    )
+    assert reverted.json()["revision"] == 4
+    reindexed(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws)
+        assert "8,000 yen" in ask(ws, QUESTION, "c")["text"]
+
+    client.post("/api/articles/tote-bag-gift/archive", headers=editor)
+    reindexed(client)
+    assert "tote-bag-gift" not in cited(client, QUESTION)
+
+
+def test_bad_articles_are_refused_with_the_reason(
+    client: TestClient, editor: dict[str, str]
+) -> None:
+    bad_id = client.post("/api/articles", json={**NEW_ARTICLE, "id": "Bad ID!"}, headers=editor)
+    assert bad_id.status_code == 422 and "id" in bad_id.json()["error"]["message"]
+    dup = client.post("/api/articles", json={**NEW_ARTICLE, "id": "return-item"}, headers=editor)
+    assert dup.status_code == 409
+    missing = client.get("/api/articles/nope", headers=editor)
+    assert missing.status_code == 404
+
+
+def test_filters_find_articles(client: TestClient, editor: dict[str, str]) -> None:
+    ja = client.get("/api/articles?lang=ja&q=返品", headers=editor).json()
+    assert ja and all(a["lang"] == "ja" for a in ja)
+    assert "return-item-ja" in {a["id"] for a in ja}
+    assert client.get("/api/articles?status=draft", headers=editor).json() == []
+    tagged = client.get("/api/articles?tag=returns", headers=editor).json()
+    assert tagged and all("returns" in a["tags"] for a in tagged)
+
+
+def test_the_sample_kb_is_imported_on_first_start_and_exports_byte_for_byte(
+    client: TestClient, tmp_path: Path
+) -> None:
+    assert client.portal is not None
+    written = client.portal.call(services(client).articles.export_dir, tmp_path / "out")
+    assert len(written) == len(list(SAMPLE_KB.rglob("*.md")))
+    for original in SAMPLE_KB.rglob("*.md"):
+        copy = tmp_path / "out" / original.relative_to(SAMPLE_KB)
+        assert copy.read_bytes() == original.read_bytes(), original
+    again = client.portal.call(services(client).articles.import_dir, tmp_path / "out")
+    assert again.created == [] and again.updated == [] and again.unchanged == len(written)
+
+
+def test_a_changed_file_imports_as_a_new_revision(
+    client: TestClient, tmp_path: Path, editor: dict[str, str]
+) -> None:
+    folder = tmp_path / "kb" / "en"
+    folder.mkdir(parents=True)
+    text = (SAMPLE_KB / "en" / "return-item.md").read_text(encoding="utf-8")
+    (folder / "return-item.md").write_text(text.replace("30 days", "45 days"), "utf-8")
+    assert client.portal is not None
+    report = client.portal.call(services(client).articles.import_dir, tmp_path / "kb")
+    assert report.updated == ["return-item"]
+    history = client.get("/api/articles/return-item/revisions", headers=editor).json()
+    assert history[0]["note"] == "imported" and len(history) == 2
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, attrs))
+
+
+def assert_inert(html: str) -> None:
+    """No script or image element, no event handler, no javascript: link."""
+    parser = _Elements()
+    parser.feed(html)
+    for tag, attrs in parser.found:
+        assert tag not in ("script", "img", "iframe", "style"), html
+        for name, value in attrs:
+            assert not name.startswith("on"), html
+            assert not (value or "").strip().lower().startswith("javascript:"), html
+
+
+HOSTILE = (
+    "Hi <script>alert(1)</script> [click](javascript:alert(1)) "
+    '<img src=x onerror="alert(1)"> <a href="#" onclick="steal()">x</a>'
+)
+
+
+def test_hostile_markdown_renders_inert_in_preview_and_in_the_widget(
+    client: TestClient, editor: dict[str, str]
+) -> None:
+    html = client.post("/api/preview", json={"markdown": HOSTILE}, headers=editor).json()["html"]
+    assert html == render_markdown(HOSTILE)
+    assert_inert(html)
+    assert "&lt;script&gt;" in html, "shown as text, not run"
+    body = f"## Ribbon colours\nOur gift ribbon comes in gold. {HOSTILE}"
+    client.post(
+        "/api/articles",
+        json={**NEW_ARTICLE, "id": "ribbon", "title": "Gift ribbon colours", "body": body},
+        headers=editor,
+    )
+    client.post("/api/articles/ribbon/publish", headers=editor)
+    reindexed(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws)
+        answer = ask(ws, "which gift ribbon colours do you have", "r")
+    assert answer["citations"][0]["article_id"] == "ribbon"
+    assert_inert(answer["html"])
+
+
+GAPS = [
+    ("do you sell gift vouchers for a birthday", "en"),
+    ("can I buy a gift voucher for my friend", "en"),
+    ("gift voucher for a birthday present?", "en"),
+    ("is there a student discount", "en"),
+    ("student discount available?", "en"),
+    ("法人向けの名入れサービスはありますか", "ja"),
+    ("名入れサービスは法人でも使えますか", "ja"),
+]
+
+
+def test_knowledge_gaps_group_unanswered_questions_into_topics(make_client: MakeClient) -> None:
+    client = make_client(misses_before_handoff=10)
+    headers = editor_headers(client)
+    for n, (text, lang) in enumerate(GAPS):
+        with client.websocket_connect("/ws/chat") as ws:
+            open_chat(ws, lang=lang)
+            reply = ask(ws, text, f"g{n}")
+            assert reply["kind"] == "decline", (text, reply["kind"], reply["citations"])
+        settle(client)
+    report = client.get("/api/gaps?days=7", headers=headers).json()
+    topics = {t["label"]: t for t in report["topics"]}
+    counts = sorted(t["count"] for t in report["topics"])
+    assert counts == [2, 2, 3], topics
+    voucher = next(t for t in report["topics"] if t["count"] == 3)
+    assert all("voucher" in e for e in voucher["examples"])
+    japanese = next(t for t in report["topics"] if t["languages"].get("ja"))
+    assert japanese["count"] == 2
+
+    draft = client.post(
+        "/api/gaps/draft", json={"questions": voucher["examples"], "lang": "en"}, headers=headers
+    )
+    assert draft.status_code == 201
+    article: dict[str, Any] = client.get(
+        f"/api/articles/{draft.json()['id']}", headers=headers
+    ).json()
+    assert article["status"] == "draft" and voucher["examples"][0] in article["body"]
