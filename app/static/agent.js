@@ -55,6 +55,8 @@
       unassigned: "Unassigned",
       actions: "Conversation actions",
       handBack: "Hand back to bot",
+      draftArticle: "Draft an article",
+      draftCreated: (id) => `Draft article ${id} created for the editors`,
       transfer: "Transfer",
       close: "Close",
       transcript: "Transcript",
@@ -177,6 +179,8 @@
       unassigned: "未割り当て",
       actions: "会話の操作",
       handBack: "ボットに戻す",
+      draftArticle: "記事の下書きを作成",
+      draftCreated: (id) => `記事の下書き ${id} を作成しました`,
       transfer: "転送",
       close: "終了",
       transcript: "会話履歴",
@@ -534,6 +538,7 @@
     meta: byRole("conv-meta"),
     claim: byRole("conv-claim"),
     handBack: byTestId("hand-back"),
+    draftArticle: byTestId("draft-article"),
     transfer: byTestId("transfer"),
     close: byTestId("close"),
     transcript: byTestId("transcript"),
@@ -1641,6 +1646,7 @@
     E.handBack.disabled = !active || !S.connected;
     E.transfer.disabled = !active || !S.connected;
     E.close.disabled = !c.loaded || state === "closed" || !S.connected;
+    E.draftArticle.hidden = state !== "closed";
     renderComposer();
   }
 
@@ -1945,6 +1951,21 @@
     if (!S.conv) return;
     stopTyping();
     send({ type: "hand_back", conversation_id: S.conv.id });
+  });
+  // Document a solved conversation: the server drafts an article from the customer's
+  // question and the agent's replies; editors (and admins, who go straight there) finish it.
+  E.draftArticle.addEventListener("click", () => {
+    if (!S.conv) return;
+    const root = document.querySelector("[data-csrf]");
+    fetch(`/api/conversations/${encodeURIComponent(S.conv.id)}/draft-article`, {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": root ? root.getAttribute("data-csrf") : "" },
+    }).then((response) => response.json().then((data) => {
+      if (!response.ok) throw new Error((data.error && data.error.message) || response.statusText);
+      const role = root ? root.getAttribute("data-user-role") : "";
+      if (role === "admin" || role === "editor") window.location.href = `/editor/articles/${data.id}`;
+      else toast(t.draftCreated(data.id), "draft_created");
+    })).catch((error) => toast(String(error.message || error), "draft_failed"));
   });
   E.transfer.addEventListener("click", openTransfer);
   E.close.addEventListener("click", openClose);

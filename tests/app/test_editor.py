@@ -257,3 +257,35 @@ def test_knowledge_gaps_group_unanswered_questions_into_topics(make_client: Make
         f"/api/articles/{draft.json()['id']}", headers=headers
     ).json()
     assert article["status"] == "draft" and voucher["examples"][0] in article["body"]
+
+
+def test_a_closed_conversation_becomes_a_draft_article(client: TestClient) -> None:
+    headers = editor_headers(client)
+    agent_id = add_user(client, "solver", Role.AGENT, "Solver")
+
+    async def solve() -> str:
+        conversations = services(client).conversations
+        agents = services(client).agents
+        ref, _token = await conversations.start("en")
+        await conversations.receive(ref, "c1", "Can I change the colour of my gift ribbon?")
+        await conversations.drain()
+        await conversations.request_handoff(ref)
+        await agents.claim(agent_id, ref.public_id)
+        await agents.reply(
+            agent_id,
+            ref.public_id,
+            "a1",
+            "Yes: reply to the order e-mail with the colour before it ships.",
+        )
+        await agents.close(agent_id, ref.public_id, "resolved", ["ribbon"])
+        return ref.public_id
+
+    assert client.portal is not None
+    conversation_id = client.portal.call(solve)
+    draft = client.post(f"/api/conversations/{conversation_id}/draft-article", headers=headers)
+    assert draft.status_code == 201, draft.text
+    article = client.get(f"/api/articles/{draft.json()['id']}", headers=headers).json()
+    assert article["status"] == "draft"
+    assert "gift ribbon" in article["body"] and "reply to the order e-mail" in article["body"]
+    missing = client.post("/api/conversations/nope/draft-article", headers=headers)
+    assert missing.status_code == 404
