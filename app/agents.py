@@ -471,7 +471,13 @@ class AgentService:
             events = [message_event(notice), self._state(conversation, user.display_name)]
         await self._publish(public_id, events)
         await self.hub.publish(
-            AGENTS_CHANNEL, {"type": "claimed", "conversation_id": public_id, "user_id": user_id}
+            AGENTS_CHANNEL,
+            {
+                "type": "claimed",
+                "conversation_id": public_id,
+                "user_id": user_id,
+                "auto": not notify,
+            },
         )
         if notify:
             self.queue_changed_soon()

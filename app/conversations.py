@@ -346,6 +346,10 @@ class ConversationService:
             raise ChatError("invalid_field", "'email' is not an e-mail address")
         async with self.lock_for(ref.public_id), self.sessions.begin() as session:
             conversation = await session.get_one(Conversation, ref.id, with_for_update=True)
+            if conversation.state == ConversationState.CLOSED:
+                raise ChatError(
+                    "conversation_closed", "this conversation is closed: start a new one"
+                )
             conversation.contact_email = email
             conversation.contact_message = message.strip()[:4000] or None
             if conversation.state == ConversationState.BOT:

@@ -328,6 +328,15 @@ class AgentSession:
                 if pid is None:
                     if event.get("type") == "queue_changed":
                         await self.send(await self.agents.snapshot(self.user.id))
+                    elif (
+                        event.get("type") == "claimed"
+                        and event.get("auto")
+                        and event.get("user_id") == self.user.id
+                    ):
+                        # assigned automatically: tell this agent and open it for them
+                        claimed = event["conversation_id"]
+                        await self.send({"type": "claimed", "conversation_id": claimed})
+                        await self.open(claimed, None)
                     continue
                 await self.send({**event, "conversation_id": pid})
         except (WebSocketDisconnect, RuntimeError):
