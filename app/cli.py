@@ -89,11 +89,10 @@ def kb_check(directory: Annotated[Path, typer.Argument(help="Knowledge-base fold
         raise typer.Exit(1)
 
 
-def _articles_db(settings: Settings, work: Any) -> Any:
-    """Run `work(ArticleService)` against the configured database."""
+def _with_db(settings: Settings, work: Any) -> Any:
+    """Run `work(session_factory)` against the configured, migrated database."""
     import asyncio
 
-    from app.articles import ArticleService
     from app.db.engine import create_engine, migrate, session_factory
     from app.settings import resolved_database_url
 
@@ -102,11 +101,18 @@ def _articles_db(settings: Settings, work: Any) -> Any:
         engine = create_engine(resolved_database_url(settings))
         try:
             await migrate(engine)
-            return await work(ArticleService(session_factory(engine)))
+            return await work(session_factory(engine))
         finally:
             await engine.dispose()
 
     return asyncio.run(go())
+
+
+def _articles_db(settings: Settings, work: Any) -> Any:
+    """Run `work(ArticleService)` against the configured database."""
+    from app.articles import ArticleService
+
+    return _with_db(settings, lambda sessions: work(ArticleService(sessions)))
 
 
 @kb_cli.command("import")
@@ -313,23 +319,13 @@ def bench(
 
 
 def _run_db(settings: Settings, work: Any) -> Any:
-    """Run `work(session)` in one transaction on the configured (migrated) database."""
-    import asyncio
+    """Run `work(session)` in one transaction on the configured database."""
 
-    from app.db.engine import create_engine, migrate, session_factory
-    from app.settings import resolved_database_url
+    async def in_transaction(sessions: Any) -> Any:
+        async with sessions.begin() as session:
+            return await work(session)
 
-    async def go() -> Any:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(resolved_database_url(settings))
-        try:
-            await migrate(engine)
-            async with session_factory(engine).begin() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return _with_db(settings, in_transaction)
 
 
 def _new_password(generate: bool) -> tuple[str, bool]:

@@ -22,7 +22,7 @@ from app.db.models import CannedResponse
 from app.deps import AgentDep, ServicesDep, get_signed_in
 from app.errors import NotFound
 from app.events import Event, error_event
-from app.routes.chat import MAX_INT, clean_text
+from app.routes._fields import field
 from app.routes.templates import templates
 
 router = APIRouter()
@@ -266,9 +266,9 @@ class AgentSession:
             raise ChatError("unknown_type", f"expected one of {', '.join(AGENT_TYPES)}")
         kind = event["type"]
         if kind == "presence":
-            await self.agents.set_status(self.user.id, _get(event, "status", str))
+            await self.agents.set_status(self.user.id, field(event, "status", str))
             return
-        pid = _get(event, "conversation_id", str)
+        pid = field(event, "conversation_id", str)
         uid = self.user.id
         if kind == "open":
             last_seq = event.get("last_seq")
@@ -278,26 +278,26 @@ class AgentSession:
             await self.send({"type": "claimed", "conversation_id": pid})
             await self.open(pid, self._watching.get(pid))
         elif kind == "message":
-            text = _get(event, "text", str)
+            text = field(event, "text", str)
             if not text.strip():
                 raise ChatError("empty_text", "the message is empty")
-            await self.agents.reply(uid, pid, _get(event, "client_id", str)[:64], text.strip())
+            await self.agents.reply(uid, pid, field(event, "client_id", str)[:64], text.strip())
         elif kind == "note":
-            text = _get(event, "text", str)
+            text = field(event, "text", str)
             if not text.strip():
                 raise ChatError("empty_text", "the note is empty")
             await self.agents.note(uid, pid, text.strip())
         elif kind == "typing":
-            await self.agents.typing(uid, pid, _get(event, "typing", bool))
+            await self.agents.typing(uid, pid, field(event, "typing", bool))
         elif kind == "transfer":
-            await self.agents.transfer(uid, pid, _get(event, "to_user_id", int))
+            await self.agents.transfer(uid, pid, field(event, "to_user_id", int))
         elif kind == "hand_back":
             await self.agents.hand_back(uid, pid)
         elif kind == "close":
             tags = event.get("tags") or []
             if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
                 raise ChatError("invalid_field", "'tags' must be a list of words")
-            await self.agents.close(uid, pid, _get(event, "outcome", str), tags)
+            await self.agents.close(uid, pid, field(event, "outcome", str), tags)
 
     async def open(self, pid: str, last_seq: int | None) -> None:
         """Subscribe to a conversation (once) and send its context."""
@@ -341,19 +341,6 @@ class AgentSession:
                 await self.send({**event, "conversation_id": pid})
         except (WebSocketDisconnect, RuntimeError):
             return
-
-
-def _get(event: dict[str, Any], name: str, kind: type) -> Any:
-    if name not in event:
-        raise ChatError("missing_field", f"'{event.get('type')}' needs the field '{name}'")
-    value: Any = event[name]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ChatError("invalid_field", f"'{name}' must be a {kind.__name__}")
-    if isinstance(value, int) and not 0 <= value < MAX_INT:
-        raise ChatError("invalid_field", f"'{name}' is out of range")
-    if isinstance(value, str) and not clean_text(value):
-        raise ChatError("invalid_field", f"'{name}' contains characters that are not text")
-    return value
 
 
 def _conversation_id(raw: str) -> str | None:

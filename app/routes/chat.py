@@ -16,6 +16,7 @@ from app.conversations import ChatError, ConversationRef, ConversationService
 from app.deps import ServicesDep
 from app.events import Event, error_event
 from app.hub import OVERFLOW, Hub
+from app.routes._fields import MAX_INT, clean_text, field
 from app.settings import Settings
 
 router = APIRouter()
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 
 CLIENT_TYPES = ("hello", "message", "feedback", "handoff_request", "typing", "contact")
 MAX_CLIENT_ID = 64
-MAX_INT = 2**31
 
 
 def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
@@ -136,15 +136,15 @@ class ChatSession:
         if kind == "message":
             await self.message(event)
         elif kind == "feedback":
-            seq = _field(event, "seq", int)
-            helpful = _field(event, "helpful", bool)
+            seq = field(event, "seq", int)
+            helpful = field(event, "helpful", bool)
             await self.conversations.feedback(self.ref, seq, helpful)  # acknowledged via the hub
         elif kind == "handoff_request":
             await self.conversations.request_handoff(self.ref)
         elif kind == "typing":
-            await self.conversations.customer_typing(self.ref, _field(event, "typing", bool))
+            await self.conversations.customer_typing(self.ref, field(event, "typing", bool))
         elif kind == "contact":
-            email = _field(event, "email", str)
+            email = field(event, "email", str)
             text = event.get("message") or ""
             if not isinstance(text, str) or len(text) > self.max_chars:
                 raise ChatError(
@@ -196,10 +196,10 @@ class ChatSession:
 
     async def message(self, event: dict[str, Any]) -> None:
         assert self.ref is not None
-        client_id = _field(event, "client_id", str)
+        client_id = field(event, "client_id", str)
         if not client_id.strip() or len(client_id) > MAX_CLIENT_ID:
             raise ChatError("invalid_field", f"'client_id' must be 1-{MAX_CLIENT_ID} characters")
-        text = _field(event, "text", str)
+        text = field(event, "text", str)
         if not text.strip():
             raise ChatError("empty_text", "the message is empty")
         if len(text) > self.max_chars:
@@ -243,25 +243,3 @@ class ChatSession:
         except (ValueError, AttributeError):
             return None
         return value if isinstance(value, str) else None
-
-
-def clean_text(value: str) -> bool:
-    """Storable text: valid Unicode (no lone surrogates) and no NUL characters."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in value
-
-
-def _field(event: dict[str, Any], name: str, kind: type) -> Any:
-    if name not in event:
-        raise ChatError("missing_field", f"'{event.get('type')}' needs the field '{name}'")
-    value: Any = event[name]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ChatError("invalid_field", f"'{name}' must be a {kind.__name__}")
-    if isinstance(value, int) and not 0 <= value < MAX_INT:
-        raise ChatError("invalid_field", f"'{name}' is out of range")
-    if isinstance(value, str) and not clean_text(value):
-        raise ChatError("invalid_field", f"'{name}' contains characters that are not text")
-    return value
