@@ -158,28 +158,33 @@ class AgentService:
         return ids
 
     # ------------------------------------------------------------------ queue
-    async def queue_position(
-        self, session: AsyncSession, conversation: Conversation
-    ) -> tuple[int, int]:
-        """The customer's place in the queue and estimated wait in seconds."""
-        rows = (
-            await session.execute(
-                select(
-                    Conversation.public_id,
-                    Conversation.escalation_reason,
-                    Conversation.escalated_at,
-                ).where(Conversation.state == ConversationState.WAITING.value)
+    async def _waiting(self, session: AsyncSession) -> tuple[list[Conversation], list[QueueEntry]]:
+        """Every waiting conversation, and the queue in service order."""
+        waiting = list(
+            await session.scalars(
+                select(Conversation).where(Conversation.state == ConversationState.WAITING.value)
             )
-        ).all()
+        )
         now = datetime.now(UTC)
-        queue = ordered(
+        entries = ordered(
             [
-                QueueEntry(pid, reason or "customer_request", _aware(at) or now)
-                for pid, reason, at in rows
+                QueueEntry(
+                    c.public_id,
+                    c.escalation_reason or "customer_request",
+                    _aware(c.escalated_at) or now,
+                )
+                for c in waiting
             ],
             now,
             self.settings.queue_aging_per_minute,
         )
+        return waiting, entries
+
+    async def queue_position(
+        self, session: AsyncSession, conversation: Conversation
+    ) -> tuple[int, int]:
+        """The customer's place in the queue and estimated wait in seconds."""
+        _, queue = await self._waiting(session)
         position = next(
             (i for i, e in enumerate(queue, 1) if e.conversation_id == conversation.public_id),
             len(queue),
@@ -196,13 +201,7 @@ class AgentService:
         """The queue as one agent sees it."""
         now = datetime.now(UTC)
         async with self.sessions() as session:
-            waiting = list(
-                await session.scalars(
-                    select(Conversation).where(
-                        Conversation.state == ConversationState.WAITING.value
-                    )
-                )
-            )
+            waiting, entries = await self._waiting(session)
             mine = list(
                 await session.scalars(
                     select(Conversation).where(
@@ -215,18 +214,6 @@ class AgentService:
             counts = {}
             for presence in list(self.presence.values()):  # may grow while we await
                 counts[presence.user_id] = await self._open_chats(session, presence.user_id)
-        entries = ordered(
-            [
-                QueueEntry(
-                    c.public_id,
-                    c.escalation_reason or "customer_request",
-                    _aware(c.escalated_at) or now,
-                )
-                for c in waiting
-            ],
-            now,
-            self.settings.queue_aging_per_minute,
-        )
         by_id = {c.public_id: c for c in waiting}
         targets = self.settings.sla_targets
         return {
@@ -304,13 +291,7 @@ class AgentService:
             await self._auto_assign()
         await self.hub.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
         async with self.sessions() as session:
-            waiting = list(
-                await session.scalars(
-                    select(Conversation).where(
-                        Conversation.state == ConversationState.WAITING.value
-                    )
-                )
-            )
+            waiting, entries = await self._waiting(session)
             events = [
                 (c.public_id, await self.conversations.state_event(session, c)) for c in waiting
             ]
@@ -319,26 +300,7 @@ class AgentService:
 
     async def _auto_assign(self) -> None:
         async with self.sessions() as session:
-            waiting = list(
-                await session.scalars(
-                    select(Conversation).where(
-                        Conversation.state == ConversationState.WAITING.value
-                    )
-                )
-            )
-        now = datetime.now(UTC)
-        queue = ordered(
-            [
-                QueueEntry(
-                    c.public_id,
-                    c.escalation_reason or "customer_request",
-                    _aware(c.escalated_at) or now,
-                )
-                for c in waiting
-            ],
-            now,
-            self.settings.queue_aging_per_minute,
-        )
+            _, queue = await self._waiting(session)
         for entry in queue:
             candidates = []
             async with self.sessions() as session:
