@@ -23,7 +23,6 @@ from app.db.models import Conversation, Message, Note, User
 from app.events import Event, message_event, typing_event
 from app.hub import Hub
 from app.settings import Settings
-from bot import messages
 from handoff.hours import BusinessHours
 from handoff.queue import QueueEntry, estimated_wait_seconds, ordered, priority, sla_state
 from handoff.states import ConversationState, IllegalTransition, check_transition
@@ -143,13 +142,8 @@ class AgentService:
                     continue
                 conversation.state = ConversationState.WAITING.value
                 conversation.agent_id = None
-                notice = await self.conversations.append(
-                    session,
-                    conversation,
-                    role="system",
-                    kind="notice",
-                    lang=conversation.lang,
-                    text=messages.text("agent_disconnected", conversation.lang),
+                notice = await self.conversations.notice(
+                    session, conversation, "agent_disconnected"
                 )
                 events = [message_event(notice)]
             await self._publish(public_id, events)
@@ -189,13 +183,18 @@ class AgentService:
             (i for i, e in enumerate(queue, 1) if e.conversation_id == conversation.public_id),
             len(queue),
         )
+        return position, self._wait(position, await self._free_capacity(session))
+
+    async def _free_capacity(self, session: AsyncSession) -> int:
+        """Chats the online agents can still take."""
         free = 0
         for presence in self.available_agents():
             open_chats = await self._open_chats(session, presence.user_id)
             free += max(0, presence.max_open_chats - open_chats)
-        return position, estimated_wait_seconds(
-            position, max(1, free), self.settings.average_handle_seconds
-        )
+        return free
+
+    def _wait(self, position: int, free: int) -> int:
+        return estimated_wait_seconds(position, max(1, free), self.settings.average_handle_seconds)
 
     async def snapshot(self, user_id: int) -> Event:
         """The queue as one agent sees it."""
@@ -292,9 +291,15 @@ class AgentService:
         await self.hub.publish(AGENTS_CHANNEL, {"type": "queue_changed"})
         async with self.sessions() as session:
             waiting, entries = await self._waiting(session)
-            events = [
-                (c.public_id, await self.conversations.state_event(session, c)) for c in waiting
-            ]
+            free = await self._free_capacity(session)
+            positions = {e.conversation_id: n for n, e in enumerate(entries, 1)}
+            events = []
+            for c in waiting:  # the queue is read once, not once per waiting customer
+                place = positions[c.public_id]
+                event = await self.conversations.state_event(
+                    session, c, place=(place, self._wait(place, free))
+                )
+                events.append((c.public_id, event))
         for public_id, event in events:
             await self.hub.publish(f"conversation:{public_id}", event)
 
@@ -422,13 +427,8 @@ class AgentService:
                     "already_claimed", f"this conversation is {conversation.state}{who}"
                 )
             await session.refresh(conversation)
-            notice = await self.conversations.append(
-                session,
-                conversation,
-                role="system",
-                kind="notice",
-                lang=conversation.lang,
-                text=messages.text("agent_joined_named", conversation.lang, name=user.display_name),
+            notice = await self.conversations.notice(
+                session, conversation, "agent_joined_named", name=user.display_name
             )
             events = [message_event(notice), self._state(conversation, user.display_name)]
         await self._publish(public_id, events)
@@ -513,15 +513,8 @@ class AgentService:
                     f"{target.display_name} already has {target.max_open_chats} open chats",
                 )
             conversation.agent_id = to_user_id
-            notice = await self.conversations.append(
-                session,
-                conversation,
-                role="system",
-                kind="notice",
-                lang=conversation.lang,
-                text=messages.text(
-                    "agent_joined_named", conversation.lang, name=target.display_name
-                ),
+            notice = await self.conversations.notice(
+                session, conversation, "agent_joined_named", name=target.display_name
             )
             events = [message_event(notice), self._state(conversation, target.display_name)]
         await self._publish(public_id, events)
@@ -574,14 +567,7 @@ class AgentService:
                 conversation.closed_at = datetime.now(UTC)
             for name, value in fields.items():
                 setattr(conversation, name, value)
-            notice = await self.conversations.append(
-                session,
-                conversation,
-                role="system",
-                kind="notice",
-                lang=conversation.lang,
-                text=messages.text(notice_key, conversation.lang),
-            )
+            notice = await self.conversations.notice(session, conversation, notice_key)
             events = [message_event(notice), self._state(conversation, None)]
         await self._publish(public_id, events)
         self.queue_changed_soon()

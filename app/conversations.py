@@ -268,14 +268,7 @@ class ConversationService:
     async def _apologise(self, ref: ConversationRef) -> None:
         async with self.lock_for(ref.public_id), self.sessions.begin() as session:
             conversation = await session.get_one(Conversation, ref.id)
-            notice = await self.append(
-                session,
-                conversation,
-                role="system",
-                kind="notice",
-                lang=conversation.lang,
-                text=messages.text("bot_error", conversation.lang),
-            )
+            notice = await self.notice(session, conversation, "bot_error")
             event = message_event(notice)
         await self.hub.publish(ref.channel, event)
 
@@ -360,14 +353,7 @@ class ConversationService:
                     {"via": "offline_contact"},
                     None,
                 )
-            thanks = await self.append(
-                session,
-                conversation,
-                role="system",
-                kind="notice",
-                lang=conversation.lang,
-                text=messages.text("contact_thanks", conversation.lang, email=email),
-            )
+            thanks = await self.notice(session, conversation, "contact_thanks", email=email)
             events = [message_event(thanks), await self.state_event(session, conversation)]
         for event in events:
             await self.hub.publish(ref.channel, event)
@@ -394,6 +380,19 @@ class ConversationService:
         return [Turn(m.role, m.text, m.kind, m.helpful) for m in reversed(rows)]
 
     # ------------------------------------------------------------------ storage helpers
+    async def notice(
+        self, session: AsyncSession, conversation: Conversation, key: str, **params: object
+    ) -> Message:
+        """Store a system notice (a `bot.messages` text in the conversation's language)."""
+        return await self.append(
+            session,
+            conversation,
+            role="system",
+            kind="notice",
+            lang=conversation.lang,
+            text=messages.text(key, conversation.lang, **params),
+        )
+
     async def append(
         self, session: AsyncSession, conversation: Conversation, **fields: Any
     ) -> Message:
@@ -439,15 +438,25 @@ class ConversationService:
         )
         await session.flush()
 
-    async def state_event(self, session: AsyncSession, conversation: Conversation) -> Event:
-        """The conversation's state as the customer sees it (queue place while waiting)."""
+    async def state_event(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        place: tuple[int, int] | None = None,
+    ) -> Event:
+        """The conversation's state as the customer sees it (queue place while waiting).
+
+        `place` is (position, estimated wait) when the caller already knows it.
+        """
         agent = None
         if conversation.state == ConversationState.AGENT and conversation.agent_id:
             owner = await session.get(User, conversation.agent_id)
             agent = owner.display_name if owner else None
         if conversation.state != ConversationState.WAITING:
             return {**state_event(conversation), "agent": agent}
-        if self.queue_position is not None:
+        if place is not None:
+            position, wait = place
+        elif self.queue_position is not None:
             position, wait = await self.queue_position(session, conversation)
         else:
             ahead = await session.scalar(
