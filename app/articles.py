@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import ArticleRecord, ArticleRevision
 from retrieval.errors import KBError
-from retrieval.kb import ARTICLE_ID, LANG_TAG, Article, load_kb, parse_article, render_article
+from retrieval.kb import ARTICLE_ID, Article, load_kb, parse_article, render_article
 
 log = logging.getLogger(__name__)
 
@@ -388,6 +388,3 @@ class ArticleService:
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-__all__ = ["LANG_TAG", "ArticleError", "ArticleService", "ImportReport", "article_dict"]

@@ -14,7 +14,7 @@ import re
 import secrets
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -483,7 +483,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 4)
     return value
-
-
-def turns(rows: Sequence[Message]) -> list[Turn]:
-    return [Turn(m.role, m.text, m.kind, m.helpful) for m in rows]
