@@ -12,7 +12,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
-from retrieval.analysis import get_analyzer
+from retrieval.analysis import READING_PREFIX, get_analyzer
 from retrieval.chunking import Chunk, chunk_article, chunk_id
 from retrieval.dense import DenseIndex
 from retrieval.embeddings import embedding_dimensions, encode
@@ -48,6 +48,28 @@ class RetrievalConfig:
     calibration: Calibration = field(default_factory=Calibration)
 
 
+@dataclass(frozen=True)
+class ArticleEvidence:
+    """Raw retrieval signals for one query: arrays over `article_ids` (or over chunks)."""
+
+    lang: str
+    article_ids: list[str]
+    tokens: list[str]
+    chunk_ids: list[int]
+    owner: np.ndarray  # chunk row -> article row
+    chunk_lexical: np.ndarray
+    chunk_dense: np.ndarray
+    article_lexical: np.ndarray  # BM25 of the whole article
+    best_chunk_lexical: np.ndarray  # BM25 of its best section
+    best_chunk_dense: np.ndarray  # cosine of its best section (empty without dense)
+    title_dense: np.ndarray  # cosine of its title (empty without dense)
+    lexical: np.ndarray  # the lexical score fusion uses
+    dense: np.ndarray | None  # the dense score fusion uses (None without dense)
+    fused: np.ndarray  # the fused score articles are ranked by
+    query_words: int  # distinct words of the query (reading bigrams aside)
+    unknown_words: int  # of which no article of the language contains
+
+
 def article_key(article_id: str) -> int:
     """The integer id of an article's own entries (its title vector, its BM25 document)."""
     return chunk_id(article_id, -1)
@@ -63,6 +85,7 @@ class _Language:
         self.chunk_terms = LexicalIndex(analyzer)
         self.article_terms = LexicalIndex(analyzer)
         self.articles: list[str] = []  # ids, in insertion order
+        self.lang = lang
 
 
 class HybridRetriever:
@@ -126,6 +149,10 @@ class HybridRetriever:
 
     def article(self, article_id: str) -> Article | None:
         return self._articles.get(article_id)
+
+    def chunk(self, chunk_id: int) -> Chunk:
+        """One indexed passage (ids come from `evidence`)."""
+        return self._chunks[chunk_id]
 
     # ------------------------------------------------------------------ updates
     def sync(self, articles: Iterable[Article], progress: bool = False) -> SyncReport:
@@ -319,31 +346,86 @@ class HybridRetriever:
             signals=signals,
         )
 
-    def _search(
-        self, query: str, index: _Language, weights: FusionWeights, k: int
-    ) -> tuple[list[ScoredArticle], dict[str, float], float]:
+    def evidence(self, query: str, *, lang: str | None = None) -> ArticleEvidence:
+        """Every raw signal the fusion sees, per article of the query's language.
+
+        For studies of the ranking and the confidence (`python -m eval.ceiling`); the
+        dense arrays are empty when the language has no embedding model coverage.
+        """
+        with self._lock:
+            lang = lang if lang in self.languages else self.detect_language(query)
+            weights = weights_for(
+                lang,
+                "hybrid",
+                self.config.embedding_languages,
+                self.config.other_dense_weight,
+                self.config.covered_dense_weight,
+            )
+            if lang not in self._langs:
+                raise ValueError("the retriever has no articles to search")
+            return self._evidence(query, self._langs[lang], weights)
+
+    def _evidence(self, query: str, index: _Language, weights: FusionWeights) -> ArticleEvidence:
+        with_dense = weights.uses_dense
         ids = index.articles
         keys = [article_key(aid) for aid in ids]
         tokens = index.chunk_terms.analyzer.analyze(query)
+        words = {t for t in tokens if not t.startswith(READING_PREFIX)}
         chunk_ids = [cid for aid in ids for cid in self._article_chunks[aid]]
         owner = np.repeat(np.arange(len(ids)), [len(self._article_chunks[a]) for a in ids])
         chunk_lexical = _aligned(*index.chunk_terms.scores(tokens), chunk_ids)
+        article_lexical = _aligned(*index.article_terms.scores(tokens), keys)
+        best_chunk_lexical = _best_per_article(chunk_lexical, owner, len(ids))
         # Lexical evidence for an article: the whole article matching the question's words,
         # and one section matching them together.
-        lexical = standardise(_aligned(*index.article_terms.scores(tokens), keys))
-        lexical += standardise(_best_per_article(chunk_lexical, owner, len(ids)))
-
-        dense: np.ndarray | None = None
+        lexical = standardise(article_lexical) + standardise(best_chunk_lexical)
         chunk_dense = np.zeros(len(chunk_ids), dtype=np.float32)
-        if weights.uses_dense:
+        titles = np.zeros(0, dtype=np.float32)
+        best_chunk_dense = titles
+        dense: np.ndarray | None = None
+        if with_dense:
             vector = encode(self.embeddings, [query])[0]
             chunk_dense = _aligned(*index.chunk_vectors.search(vector), chunk_ids)
-            best_chunk = _best_per_article(chunk_dense, owner, len(ids))
             titles = _aligned(*index.title_vectors.search(vector), keys)
+            best_chunk_dense = _best_per_article(chunk_dense, owner, len(ids))
             tw = self.config.title_weight
-            dense = (1 - tw) * best_chunk + tw * titles
+            dense = (1 - tw) * best_chunk_dense + tw * titles
+        return ArticleEvidence(
+            lang=index.lang,
+            article_ids=ids,
+            tokens=tokens,
+            chunk_ids=chunk_ids,
+            owner=owner,
+            chunk_lexical=chunk_lexical,
+            chunk_dense=chunk_dense,
+            article_lexical=article_lexical,
+            best_chunk_lexical=best_chunk_lexical,
+            best_chunk_dense=best_chunk_dense,
+            title_dense=titles,
+            lexical=lexical,
+            dense=dense,
+            fused=fuse_articles(dense, lexical, weights),
+            query_words=len(words),
+            unknown_words=sum(1 for w in words if not index.article_terms.contains(w)),
+        )
 
-        fused = fuse_articles(dense, lexical, weights)
+    def coverage(self, evidence: ArticleEvidence, row: int) -> tuple[float, float]:
+        """(best section, whole article) share of the query's idf mass article `row` holds."""
+        index = self._langs[evidence.lang]
+        sections = [evidence.chunk_ids[j] for j in np.flatnonzero(evidence.owner == row)]
+        best = max(index.chunk_terms.coverage(evidence.tokens, cid) for cid in sections)
+        whole = index.article_terms.coverage(
+            evidence.tokens, article_key(evidence.article_ids[row])
+        )
+        return best, whole
+
+    def _search(
+        self, query: str, index: _Language, weights: FusionWeights, k: int
+    ) -> tuple[list[ScoredArticle], dict[str, float], float]:
+        ev = self._evidence(query, index, weights)
+        ids, chunk_ids, owner, tokens = ev.article_ids, ev.chunk_ids, ev.owner, ev.tokens
+        chunk_lexical, chunk_dense = ev.chunk_lexical, ev.chunk_dense
+        lexical, dense, fused = ev.lexical, ev.dense, ev.fused
         passage_scores = combine(
             chunk_dense if weights.uses_dense else np.zeros(0), chunk_lexical, weights
         )
@@ -364,9 +446,7 @@ class HybridRetriever:
         if not results or (not tokens and dense is None):
             return results, {}, 0.0
         top = int(order[0])
-        top_chunks = [chunk_ids[j] for j in np.flatnonzero(owner == top)]
-        coverage = max(index.chunk_terms.coverage(tokens, cid) for cid in top_chunks)
-        article_coverage = index.article_terms.coverage(tokens, article_key(ids[top]))
+        coverage, article_coverage = self.coverage(ev, top)
         similarity = float(dense[top]) if dense is not None else None
         conf = confidence(similarity, article_coverage, weights, self.config.calibration)
         signals = {

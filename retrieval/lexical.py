@@ -55,6 +55,11 @@ class LexicalIndex:
             self._df = Counter(t for tokens in corpus for t in set(tokens))
         return self._bm25
 
+    def contains(self, term: str) -> bool:
+        """Whether any document has the term."""
+        self._build()
+        return self._df.get(term, 0) > 0
+
     def idf(self, term: str) -> float:
         """Lucene BM25 idf; a term no chunk contains gets the highest idf there is."""
         n = len(self._tokens)
