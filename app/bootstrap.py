@@ -8,6 +8,7 @@ from app.settings import Settings
 from bot.answer import Thresholds
 from bot.policy import Bot
 from retrieval.embeddings import SentenceTransformerEmbeddings
+from retrieval.fusion import Calibration
 from retrieval.hybrid import HybridRetriever, RetrievalConfig
 from retrieval.kb import LoadResult, load_kb
 from retrieval.types import SyncReport
@@ -18,6 +19,16 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         embedding_languages=tuple(settings.embedding_languages),
         other_dense_weight=settings.other_dense_weight,
         chunk_max_chars=settings.chunk_max_chars,
+        calibration=calibration(settings),
+    )
+
+
+def calibration(settings: Settings) -> Calibration:
+    return Calibration(
+        dense_midpoint=settings.confidence_dense_midpoint,
+        dense_scale=settings.confidence_dense_scale,
+        lexical_midpoint=settings.confidence_lexical_midpoint,
+        lexical_scale=settings.confidence_lexical_scale,
     )
 
 

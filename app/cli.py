@@ -258,6 +258,73 @@ def evaluate_cmd(
 
 
 @cli.command()
+def calibrate(
+    cases: Annotated[
+        Path, typer.Option("--cases", help="A .jsonl cases file or a folder of them.")
+    ],
+    kb: KbOption = None,
+    max_false_answer: Annotated[
+        float,
+        typer.Option(
+            "--max-false-answer",
+            min=0.0,
+            max=0.99,
+            help="Share of unanswerable questions the bot may answer anyway.",
+        ),
+    ] = 0.10,
+) -> None:
+    """Fit the confidence curves and answer threshold to your labelled questions."""
+    from app.bootstrap import calibration, thresholds
+    from eval.calibration import CalibrationError, check_cases, evaluate, observe
+    from eval.calibration import calibrate as fit_calibration
+    from eval.cases import CaseError, load_cases
+
+    try:
+        loaded_cases = load_cases(cases)
+        check_cases(loaded_cases)
+    except (CaseError, CalibrationError) as exc:
+        raise _fail(f"cannot calibrate on {cases}: {exc}", 2) from None
+    settings = _settings(kb)
+    retriever, _, _ = _ready_retriever(settings, progress=True)
+    observations = observe(retriever, loaded_cases)
+    try:
+        fit = fit_calibration(observations, max_false_answer)
+    except CalibrationError as exc:
+        raise _fail(f"cannot calibrate on {cases}: {exc}", 2) from None
+    configured = thresholds(settings)
+    answerable = sum(1 for o in observations if o.answerable)
+    typer.echo(
+        f"{len(observations)} labelled questions ({answerable} answerable, "
+        f"{len(observations) - answerable} not); limit: false_answer <= {max_false_answer}"
+    )
+    for label, point in (
+        (
+            "current curves, current threshold",
+            evaluate(observations, calibration(settings), max_false_answer, configured.answer),
+        ),
+        (
+            "current curves, best threshold",
+            evaluate(observations, calibration(settings), max_false_answer),
+        ),
+        ("fitted curves, best threshold", fit.point),
+    ):
+        typer.echo(
+            f"{label:36} {point.threshold:.4f}: answered_correct "
+            f"{point.answered_correct:.3f}, false_answer {point.false_answer:.3f}"
+        )
+    c = fit.calibration
+    typer.echo("\n# put these in the environment or .env:")
+    if fit.dense_cases:
+        typer.echo(f"KAKEHASHI_CONFIDENCE_DENSE_MIDPOINT={c.dense_midpoint}")
+        typer.echo(f"KAKEHASHI_CONFIDENCE_DENSE_SCALE={c.dense_scale}")
+    typer.echo(f"KAKEHASHI_CONFIDENCE_LEXICAL_MIDPOINT={c.lexical_midpoint}")
+    typer.echo(f"KAKEHASHI_CONFIDENCE_LEXICAL_SCALE={c.lexical_scale}")
+    typer.echo(f"KAKEHASHI_ANSWER_THRESHOLD={fit.point.threshold}")
+    if configured.suggest > fit.point.threshold:
+        typer.echo(f"KAKEHASHI_SUGGEST_THRESHOLD={round(fit.point.threshold * 0.6, 4)}")
+
+
+@cli.command()
 def serve(
     host: Annotated[str | None, typer.Option("--host", help="Default: KAKEHASHI_HOST.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Default: KAKEHASHI_PORT.")] = None,

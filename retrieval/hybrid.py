@@ -296,6 +296,16 @@ class HybridRetriever:
         self._store.save(saved, dense)
 
     # ------------------------------------------------------------------ search
+    def fusion_weights(self, lang: str, mode: str = "hybrid") -> FusionWeights:
+        """How much dense and lexical search count for a language in a mode."""
+        return weights_for(
+            lang,
+            mode,
+            self.config.embedding_languages,
+            self.config.other_dense_weight,
+            self.config.covered_dense_weight,
+        )
+
     def detect_language(self, text: str) -> str:
         """The message's language among those the knowledge base has."""
         languages = self.languages or ["en"]
@@ -324,13 +334,7 @@ class HybridRetriever:
         with self._lock:
             languages = self.languages
             lang = lang if lang in languages else self.detect_language(query)
-            weights = weights_for(
-                lang,
-                mode,
-                self.config.embedding_languages,
-                self.config.other_dense_weight,
-                self.config.covered_dense_weight,
-            )
+            weights = self.fusion_weights(lang, mode)
             articles, signals, conf = (
                 self._search(query, self._langs[lang], weights, k)
                 if lang in languages
@@ -354,13 +358,7 @@ class HybridRetriever:
         """
         with self._lock:
             lang = lang if lang in self.languages else self.detect_language(query)
-            weights = weights_for(
-                lang,
-                "hybrid",
-                self.config.embedding_languages,
-                self.config.other_dense_weight,
-                self.config.covered_dense_weight,
-            )
+            weights = self.fusion_weights(lang)
             if lang not in self._langs:
                 raise ValueError("the retriever has no articles to search")
             return self._evidence(query, self._langs[lang], weights)

@@ -128,3 +128,40 @@ def test_eval_writes_the_report_keys(
     assert report["answer"]["n_unanswerable"] == 1
     assert set(report["latency_ms"]) == {"p50", "p95"}
     assert report["by_lang"]["en"]["hit@1"] == 1.0
+
+
+@pytest.mark.model
+def test_calibrate_fits_settings_that_keep_false_answers_within_the_limit(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAKEHASHI_DATA_DIR", str(data_dir))
+    cases = Path(__file__).parents[2] / "eval" / "datasets" / "en_retrieval.jsonl"
+    result = runner.invoke(
+        cli,
+        ["calibrate", "--kb", str(SAMPLE_KB), "--cases", str(cases), "--max-false-answer", "0.1"],
+    )
+    assert result.exit_code == 0, result.output
+    fitted = dict(
+        line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("KAKEHASHI_")
+    )
+    assert set(fitted) >= {
+        "KAKEHASHI_CONFIDENCE_DENSE_MIDPOINT",
+        "KAKEHASHI_CONFIDENCE_LEXICAL_MIDPOINT",
+        "KAKEHASHI_ANSWER_THRESHOLD",
+    }
+    # the printed settings, applied, give what calibrate promised
+    for name, value in fitted.items():
+        monkeypatch.setenv(name, value)
+    result = runner.invoke(cli, ["eval", "--kb", str(SAMPLE_KB), "--cases", str(cases)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    assert report["answer"]["false_answer"] <= 0.10
+    assert report["answer"]["answered_correct"] >= 0.6
+
+
+def test_calibrate_without_unanswerable_cases_says_what_is_missing(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text('{"text": "How do I return an item?", "gold": ["return-item"]}\n', "utf-8")
+    result = runner.invoke(cli, ["calibrate", "--kb", str(SAMPLE_KB), "--cases", str(cases)])
+    assert result.exit_code == 2
+    assert "unanswerable" in result.output
