@@ -59,6 +59,10 @@ class Conversation(Base):
     contact_message: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(16))
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # customer satisfaction, asked for when the conversation is closed
+    csat_score: Mapped[int | None] = mapped_column(Integer)  # 1 (very bad) .. 5 (very good)
+    csat_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     agent: Mapped[User | None] = relationship()
     messages: Mapped[list[Message]] = relationship(
