@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+import limits
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from retrieval.embeddings import DEFAULT_MODEL
+
+# Rate-limit storages (limits' async ones); every redis flavour needs the `redis` package.
+MEMORY_SCHEMES = frozenset({"memory"})
+REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel"})
 
 
 class Settings(BaseSettings):
@@ -51,12 +58,37 @@ class Settings(BaseSettings):
     agent_grace_seconds: int = Field(default=60, ge=0, le=3600)
     auto_assign: bool = False
     default_max_open_chats: int = Field(default=3, ge=1, le=50)
+    rate_limit_storage: str = "memory://"
+    login_attempts_per_account: str = "5/15 minutes"
+    login_attempts_per_ip: str = "20/15 minutes"
 
     @field_validator("embedding_languages", "allowed_origins", "holidays", mode="before")
     @classmethod
     def _split_languages(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().startswith("["):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("login_attempts_per_account", "login_attempts_per_ip")
+    @classmethod
+    def _parse_limit(cls, value: str, info: ValidationInfo) -> str:
+        parse_limit(value, f"KAKEHASHI_{str(info.field_name).upper()}")
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _check_storage(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in MEMORY_SCHEMES | REDIS_SCHEMES:
+            raise ValueError(
+                f"KAKEHASHI_RATE_LIMIT_STORAGE: unsupported scheme {scheme!r} (expected "
+                "memory:// or a redis URI such as redis://127.0.0.1:6379/0)"
+            )
+        if scheme in REDIS_SCHEMES and importlib.util.find_spec("redis") is None:
+            raise ValueError(
+                f"KAKEHASHI_RATE_LIMIT_STORAGE: {scheme}:// needs the redis package "
+                "(pip install 'redis>=5.2')"
+            )
         return value
 
     @model_validator(mode="after")
@@ -75,6 +107,18 @@ class Settings(BaseSettings):
             "low_confidence": self.sla_seconds_low_confidence,
             "customer_request": self.sla_seconds_customer_request,
         }
+
+
+def parse_limit(value: str, setting: str) -> limits.RateLimitItem:
+    """One rate limit in limits' notation ("5/15 minutes"); the error names the setting."""
+    expected = 'expected one limit such as "5/15 minutes", "20 per hour" or "3/second"'
+    try:
+        items = limits.parse_many(value)
+    except ValueError:
+        raise ValueError(f"{setting}={value!r}: {expected}") from None
+    if len(items) != 1 or items[0].amount < 1:
+        raise ValueError(f"{setting}={value!r}: {expected}")
+    return items[0]
 
 
 def get_settings() -> Settings:
