@@ -5,14 +5,16 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette import status
 
 from app.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    LoginThrottle,
     Role,
+    SignInThrottled,
     authenticate,
     end_session,
     start_session,
@@ -22,6 +24,28 @@ from app.deps import MaybeUserDep, ServicesDep, SignedInDep
 from app.routes.templates import templates
 
 router = APIRouter()
+
+FORM_EXPIRED = "The form expired. Please try again."
+WRONG_CREDENTIALS = "Wrong user name or password."
+TOO_MANY_FAILURES = "Too many failed sign-ins. Try again in {minutes} minute{s}."
+
+
+def login_throttle(request: Request) -> LoginThrottle:
+    """The app's counter of failed sign-ins, made from its settings on first use."""
+    state = request.app.state
+    throttle: LoginThrottle | None = getattr(state, "login_throttle", None)
+    if throttle is None:
+        throttle = state.login_throttle = LoginThrottle.from_settings(state.services.settings)
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server reports it (uvicorn applies trusted proxy headers)."""
+    return request.client.host if request.client else "unknown"
+
+
+LoginThrottleDep = Annotated[LoginThrottle, Depends(login_throttle)]
+ClientAddressDep = Annotated[str, Depends(client_address)]
 
 
 def _safe_next(target: str | None, role: str) -> str:
@@ -61,22 +85,29 @@ async def login_page(request: Request, signed: MaybeUserDep, next: str = "") -> 
 async def login(
     request: Request,
     services: ServicesDep,
+    throttle: LoginThrottleDep,
+    address: ClientAddressDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the credentials; start a session."""
+    """Check the credentials (unless too many recent failures); start a session."""
     if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
-        return _login_page(
-            request, next, "The form expired. Please try again.", status.HTTP_403_FORBIDDEN
-        )
+        return _login_page(request, next, FORM_EXPIRED, status.HTTP_403_FORBIDDEN)
     async with services.sessions.begin() as session:
-        user = await authenticate(session, username, password)
-        if user is None:
-            return _login_page(
-                request, next, "Wrong user name or password.", status.HTTP_401_UNAUTHORIZED
+        try:
+            user = await throttle.check(
+                username, address, lambda: authenticate(session, username, password)
             )
+        except SignInThrottled as throttled:
+            minutes = throttled.minutes
+            message = TOO_MANY_FAILURES.format(minutes=minutes, s="" if minutes == 1 else "s")
+            response = _login_page(request, next, message, status.HTTP_429_TOO_MANY_REQUESTS)
+            response.headers["Retry-After"] = str(throttled.retry_after)
+            return response
+        if user is None:
+            return _login_page(request, next, WRONG_CREDENTIALS, status.HTTP_401_UNAUTHORIZED)
         secret, _csrf = await start_session(session, user, services.settings.session_hours)
         role = user.role
     response = RedirectResponse(_safe_next(next, role), status.HTTP_303_SEE_OTHER)

@@ -134,6 +134,10 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         Audience.EDITOR, body=lambda: {"question": "How do I return an item?"}
     ),
     ("GET", "/api/gaps"): Rule(Audience.EDITOR),
+    # support reports: team leads (admins) and agents; editors have the knowledge-gaps report
+    ("GET", "/reports"): Rule(Audience.AGENT, page=True),
+    ("GET", "/api/reports"): Rule(Audience.AGENT),
+    ("GET", "/api/reports.csv"): Rule(Audience.AGENT),
     ("POST", "/api/gaps/draft"): Rule(
         Audience.EDITOR, ok=201, body=lambda: {"questions": ["Do you wrap gifts?"]}
     ),
@@ -244,6 +248,19 @@ def post_login(client: TestClient, headers: dict[str, str]) -> Reply:
     return response
 
 
+def try_sign_in(client: TestClient, username: str, password: str) -> Reply:
+    """Post the real login form once, with a fresh form and CSRF cookie."""
+    client.cookies.clear()
+    form = client.get("/login")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert match is not None
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": match[1]},
+        follow_redirects=False,
+    )
+
+
 def test_every_route_admits_exactly_the_roles_it_should(make_client: MakeClient) -> None:
     client = make_client()
     served = served_routes(client)
@@ -344,14 +361,7 @@ def test_a_wrong_password_shows_an_error_and_signs_nobody_in(make_client: MakeCl
     client = make_client()
     add_user(client, "aiko", Role.AGENT, "Aiko")
     for username, password in [("aiko", "not my password"), ("nobody", PASSWORD)]:
-        form = client.get("/login")
-        match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-        assert match is not None
-        response = client.post(
-            "/login",
-            data={"username": username, "password": password, "csrf_token": match[1]},
-            follow_redirects=False,
-        )
+        response = try_sign_in(client, username, password)
         assert response.status_code == 401
         assert "Wrong user name or password." in response.text
         assert 'name="username"' in response.text, "the form is shown again"
