@@ -22,7 +22,7 @@ from app.conversations import ConversationService
 from app.db.engine import create_engine, migrate, session_factory
 from app.hub import Hub
 from app.reindex import Reindexer
-from app.routes import admin, agent, chat, editor, pages
+from app.routes import admin, agent, chat, editor, pages, reports
 from app.routes import auth as auth_routes
 from app.services import Services
 from app.settings import Settings, get_settings, resolved_database_url
@@ -115,6 +115,7 @@ def create_app(
     app.include_router(agent.router)
     app.include_router(admin.router)
     app.include_router(editor.router)
+    app.include_router(reports.router)
     return app
 
 

@@ -1,0 +1,174 @@
+"""The rows the reports are computed from: plain SELECTs that SQLite and PostgreSQL share."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Conversation, Handoff, Message, User
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _seconds(since: datetime | None, until: datetime | None) -> float | None:
+    """Seconds from `since` to `until`; None when either is missing or they are out of order
+    (a conversation escalated again after it was claimed is still waiting)."""
+    if since is None or until is None or until < since:
+        return None
+    return (until - since).total_seconds()
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    created_at: datetime
+    escalated_at: datetime | None
+    claimed_at: datetime | None
+    first_response_at: datetime | None
+    closed_at: datetime | None
+    agent_id: int | None
+    outcome: str | None
+    csat_score: int | None
+
+    @property
+    def waited(self) -> float | None:
+        """Seconds in the queue: escalated -> claimed."""
+        return _seconds(self.escalated_at, self.claimed_at)
+
+    @property
+    def first_response(self) -> float | None:
+        """Seconds from the claim (or the escalation, if never claimed) to the first reply."""
+        return _seconds(self.claimed_at or self.escalated_at, self.first_response_at)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    helpful: bool | None
+    citations: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CommentRow:
+    conversation_id: str
+    score: int
+    comment: str
+    rated_at: datetime | None
+    lang: str
+
+
+def _started(start: datetime, end: datetime, lang: str | None) -> list[ColumnElement[bool]]:
+    """Conversations that started in [start, end), in `lang` if given."""
+    where = [Conversation.created_at >= start, Conversation.created_at < end]
+    if lang is not None:
+        where.append(Conversation.lang == lang)
+    return where
+
+
+async def conversation_rows(
+    session: AsyncSession, start: datetime, end: datetime, lang: str | None
+) -> list[ConversationRow]:
+    query = select(
+        Conversation.created_at,
+        Conversation.escalated_at,
+        Conversation.claimed_at,
+        Conversation.first_response_at,
+        Conversation.closed_at,
+        Conversation.agent_id,
+        Conversation.outcome,
+        Conversation.csat_score,
+    ).where(*_started(start, end, lang))
+    return [
+        ConversationRow(
+            _aware(created) or created,
+            _aware(escalated),
+            _aware(claimed),
+            _aware(responded),
+            _aware(closed),
+            agent_id,
+            outcome,
+            score,
+        )
+        for created, escalated, claimed, responded, closed, agent_id, outcome, score in (
+            await session.execute(query)
+        )
+    ]
+
+
+async def handoff_reasons(
+    session: AsyncSession, start: datetime, end: datetime, lang: str | None
+) -> dict[str, int]:
+    """Handoffs of the period's conversations by reason (one conversation may have several)."""
+    query = (
+        select(Handoff.reason, func.count(Handoff.id))
+        .join(Conversation, Conversation.id == Handoff.conversation_id)
+        .where(*_started(start, end, lang))
+        .group_by(Handoff.reason)
+        .order_by(Handoff.reason)
+    )
+    return {reason: int(count) for reason, count in await session.execute(query)}
+
+
+async def answer_rows(
+    session: AsyncSession, start: datetime, end: datetime, lang: str | None
+) -> list[AnswerRow]:
+    """The bot's answers sent in [start, end), in conversations in `lang` if given."""
+    query = (
+        select(Message.helpful, Message.citations)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Message.role == "bot",
+            Message.kind == "answer",
+            Message.created_at >= start,
+            Message.created_at < end,
+        )
+    )
+    if lang is not None:
+        query = query.where(Conversation.lang == lang)
+    return [
+        AnswerRow(helpful, [c for c in citations or [] if isinstance(c, dict)])
+        for helpful, citations in await session.execute(query)
+    ]
+
+
+async def comment_rows(
+    session: AsyncSession, start: datetime, end: datetime, lang: str | None, limit: int
+) -> list[CommentRow]:
+    """The latest ratings that came with a comment, newest first."""
+    query = (
+        select(
+            Conversation.public_id,
+            Conversation.csat_score,
+            Conversation.csat_comment,
+            Conversation.rated_at,
+            Conversation.lang,
+        )
+        .where(
+            *_started(start, end, lang),
+            Conversation.csat_score.is_not(None),
+            Conversation.csat_comment.is_not(None),
+            Conversation.csat_comment != "",
+        )
+        .order_by(Conversation.rated_at.desc(), Conversation.id.desc())
+        .limit(limit)
+    )
+    return [
+        CommentRow(public_id, score or 0, comment or "", _aware(rated), lang)
+        for public_id, score, comment, rated, lang in await session.execute(query)
+    ]
+
+
+async def user_names(session: AsyncSession, ids: Collection[int | None]) -> dict[int, str]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    query = select(User.id, User.display_name).where(User.id.in_(wanted))
+    return {user_id: name for user_id, name in await session.execute(query)}

@@ -1,0 +1,186 @@
+"""Support reports for team leads and agents: the /reports page, its JSON API and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette import status
+
+from app.deps import AgentDep, ServicesDep
+from app.errors import HTTPError
+from app.reports import MAX_DAYS, Period, Report, ReportError, build_report
+from app.routes.templates import templates
+from app.services import Services
+
+router = APIRouter()
+PRESETS = (7, 30, 90)
+
+From = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        description="First day of the period (ISO date, YYYY-MM-DD, in the configured time "
+        "zone). Default: 30 days before `to`.",
+        examples=["2026-11-01"],
+    ),
+]
+To = Annotated[
+    str | None,
+    Query(
+        description="First day NOT included (ISO date). Must be after `from`, at most "
+        f"{MAX_DAYS} days later. Default: tomorrow (the period includes today).",
+        examples=["2026-12-01"],
+    ),
+]
+Lang = Annotated[
+    str | None,
+    Query(description="Only conversations in this language (e.g. en, ja).", examples=["ja"]),
+]
+
+
+class InvalidPeriod(HTTPError):
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    code = "invalid_period"
+
+
+def _period(services: Services, start: str | None, end: str | None, lang: str | None) -> Period:
+    try:
+        return Period.parse(start, end, lang, services.settings.timezone)
+    except ReportError as exc:
+        raise InvalidPeriod(str(exc)) from None
+
+
+async def _report(services: Services, period: Period) -> Report:
+    async with services.sessions() as session:
+        return await build_report(session, period)
+
+
+@router.get(
+    "/api/reports",
+    responses={status.HTTP_422_UNPROCESSABLE_CONTENT: {"description": "A bad period or lang"}},
+)
+async def get_report(
+    services: ServicesDep, signed: AgentDep, start: From = None, to: To = None, lang: Lang = None
+) -> Report:
+    """Conversations, automation rate, handoffs, waiting and response times, CSAT, bot answers
+    and agents for the period [from, to) in the configured time zone."""
+    return await _report(services, _period(services, start, to, lang))
+
+
+@router.get(
+    "/api/reports.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "A CSV file"}},
+)
+async def report_csv(
+    services: ServicesDep,
+    signed: AgentDep,
+    start: From = None,
+    to: To = None,
+    lang: Lang = None,
+    table: Annotated[
+        Literal["days", "agents"], Query(description="The per-day series or the agents table")
+    ] = "days",
+) -> Response:
+    """The per-day series or the per-agent table of the period, as a CSV download."""
+    period = _period(services, start, to, lang)
+    report = await _report(services, period)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if table == "days":
+        writer.writerow(["day", "conversations", "handoffs", "csat_average"])
+        for day in report.days:
+            writer.writerow(
+                [day.day.isoformat(), day.conversations, day.handoffs, _cell(day.csat_average)]
+            )
+    else:
+        writer.writerow(
+            [
+                "agent",
+                "conversations",
+                "first_response_median_seconds",
+                "csat_average",
+                "csat_responses",
+            ]
+        )
+        for agent in report.agents:
+            writer.writerow(
+                [
+                    _text_cell(agent.name),
+                    agent.conversations,
+                    _cell(agent.first_response_median),
+                    _cell(agent.csat_average),
+                    agent.csat_responses,
+                ]
+            )
+    suffix = f"-{period.lang}" if period.lang else ""
+    name = f"kakehashi-{table}-{period.start}-{period.end}{suffix}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _text_cell(text: str) -> str:
+    """A name a spreadsheet will not run as a formula."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@router.get("/reports", response_class=HTMLResponse)
+async def reports_page(
+    request: Request,
+    services: ServicesDep,
+    signed: AgentDep,
+    start: From = None,
+    to: To = None,
+    lang: Lang = None,
+) -> Response:
+    """The reports page: tiles, charts and tables (the tables work without JavaScript)."""
+    error = None
+    try:
+        period = Period.parse(start, to, lang, services.settings.timezone)
+    except ReportError as exc:
+        error = str(exc)
+        period = Period.parse(None, None, None, services.settings.timezone)
+    report = await _report(services, period)
+    return templates.TemplateResponse(
+        request,
+        "reports.html",
+        {
+            "user": signed.user,
+            "csrf_token": signed.csrf_token,
+            "title": "Reports",
+            "report": report,
+            "report_data": report.model_dump(mode="json"),
+            "error": error,
+            "presets": _presets(period, services.settings.timezone),
+            "languages": sorted(services.retriever.languages),
+            "last_day": period.end - timedelta(days=1),
+        },
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if error else status.HTTP_200_OK,
+    )
+
+
+def _presets(period: Period, timezone: str) -> list[dict[str, Any]]:
+    """Links for the last 7/30/90 days (today included), keeping the language filter."""
+    tomorrow = datetime.now(ZoneInfo(timezone)).date() + timedelta(days=1)
+    return [
+        {
+            "days": days,
+            "start": (tomorrow - timedelta(days=days)).isoformat(),
+            "end": tomorrow.isoformat(),
+            "current": period.end == tomorrow and period.start == tomorrow - timedelta(days=days),
+        }
+        for days in PRESETS
+    ]
