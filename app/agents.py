@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.conversations import ChatError, ConversationService
+from app.csat import rating
 from app.db.models import Conversation, Message, Note, User
 from app.events import Event, message_event, typing_event
 from app.hub import Hub
@@ -384,6 +385,7 @@ class AgentService:
             },
             "outcome": conversation.outcome,
             "tags": conversation.tags or [],
+            "csat": rating(conversation),
         }
 
     # ------------------------------------------------------------------ actions
@@ -568,7 +570,11 @@ class AgentService:
             for name, value in fields.items():
                 setattr(conversation, name, value)
             notice = await self.conversations.notice(session, conversation, notice_key)
-            events = [message_event(notice), self._state(conversation, None)]
+            # the customer's state: a closed one carries the rating prompt (app.csat)
+            events = [
+                message_event(notice),
+                await self.conversations.state_event(session, conversation),
+            ]
         await self._publish(public_id, events)
         self.queue_changed_soon()
 

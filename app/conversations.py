@@ -23,6 +23,7 @@ import anyio
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.csat import csat_state
 from app.db.models import Conversation, Handoff, Message, User
 from app.events import Event, message_event, state_event, typing_event
 from app.hub import Hub
@@ -452,6 +453,13 @@ class ConversationService:
         if conversation.state == ConversationState.AGENT and conversation.agent_id:
             owner = await session.get(User, conversation.agent_id)
             agent = owner.display_name if owner else None
+        if conversation.state == ConversationState.CLOSED:
+            return {
+                **state_event(conversation),
+                "agent": agent,
+                "outcome": conversation.outcome,
+                "csat": csat_state(conversation),
+            }
         if conversation.state != ConversationState.WAITING:
             return {**state_event(conversation), "agent": agent}
         if place is not None:

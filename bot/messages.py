@@ -76,6 +76,18 @@ _EN: dict[str, str] = {
     "contact_thanks": (
         "Thank you. We have your message and will reply to {email} as soon as we can."
     ),
+    "customer_ended": "You ended this chat. Thank you for contacting us.",
+    # Satisfaction survey (CSAT) once a conversation has ended: a question, five choices
+    # from 1 (very bad) to 5 (very good), an optional comment, thanks.
+    "csat_question": "How was your conversation?",
+    "csat_score_1": "Very bad",
+    "csat_score_2": "Bad",
+    "csat_score_3": "Okay",
+    "csat_score_4": "Good",
+    "csat_score_5": "Very good",
+    "csat_comment_prompt": "Anything you'd like to tell us? (optional)",
+    "csat_comment_send": "Send comment",
+    "csat_thanks": "Thank you for your feedback!",
     "contact_invalid_email": "That e-mail address doesn't look right. Please check it.",
     "clarify": "Could you tell me a little more about what you need help with?",
     "bot_error": (
@@ -149,6 +161,16 @@ _JA: dict[str, str] = {
     "contact_thanks": (
         "ありがとうございます。ご用件を承りました。{email} 宛てにできるだけ早くご返信いたします。"
     ),
+    "customer_ended": "チャットを終了しました。お問い合わせいただきありがとうございました。",
+    "csat_question": "今回のご対応はいかがでしたか？",
+    "csat_score_1": "とても不満",
+    "csat_score_2": "不満",
+    "csat_score_3": "ふつう",
+    "csat_score_4": "満足",
+    "csat_score_5": "とても満足",
+    "csat_comment_prompt": "ご意見・ご感想があればお聞かせください（任意）",
+    "csat_comment_send": "コメントを送信",
+    "csat_thanks": "ご評価いただきありがとうございました。",
     "contact_invalid_email": "メールアドレスの形式が正しくないようです。ご確認ください。",
     "clarify": "恐れ入りますが、どのようなことでお困りか、もう少し詳しくお聞かせいただけますか？",
     "bot_error": (

@@ -29,3 +29,18 @@ def field(event: dict[str, Any], name: str, kind: type) -> Any:
     if isinstance(value, str) and not clean_text(value):
         raise ChatError("invalid_field", f"'{name}' contains characters that are not text")
     return value
+
+
+def optional_text(event: dict[str, Any], name: str, max_chars: int) -> str | None:
+    """An optional free-text field: absent, null or blank is None, else the stripped text."""
+    value = event.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not clean_text(value):
+        raise ChatError("invalid_field", f"'{name}' must be text or null")
+    if len(value) > max_chars:
+        raise ChatError(
+            "text_too_long",
+            f"'{name}' has {len(value)} characters; the limit is {max_chars}",
+        )
+    return value.strip() or None

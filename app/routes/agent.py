@@ -337,6 +337,16 @@ class AgentSession:
                         claimed = event["conversation_id"]
                         await self.send({"type": "claimed", "conversation_id": claimed})
                         await self.open(claimed, None)
+                    elif (
+                        event.get("type") == "customer_ended"
+                        and event.get("user_id") == self.user.id
+                    ):
+                        # the customer ended a chat this agent had
+                        ended = {
+                            "type": "customer_ended",
+                            "conversation_id": event["conversation_id"],
+                        }
+                        await self.send(ended)
                     continue
                 await self.send({**event, "conversation_id": pid})
         except (WebSocketDisconnect, RuntimeError):

@@ -12,17 +12,28 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette import status
 
+from app.closing import end_chat, rate
 from app.conversations import ChatError, ConversationRef, ConversationService
+from app.csat import SCORES
 from app.deps import ServicesDep
 from app.events import Event, error_event
 from app.hub import OVERFLOW, Hub
-from app.routes._fields import MAX_INT, clean_text, field
+from app.routes._fields import MAX_INT, clean_text, field, optional_text
 from app.settings import Settings
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
-CLIENT_TYPES = ("hello", "message", "feedback", "handoff_request", "typing", "contact")
+CLIENT_TYPES = (
+    "hello",
+    "message",
+    "feedback",
+    "handoff_request",
+    "typing",
+    "contact",
+    "end",
+    "rate",
+)
 MAX_CLIENT_ID = 64
 
 
@@ -152,6 +163,17 @@ class ChatSession:
                     f"'message' must be text of at most {self.max_chars} characters",
                 )
             await self.conversations.contact(self.ref, email, text)
+        elif kind == "end":
+            await end_chat(self.conversations, self.ref)
+        elif kind == "rate":
+            score = field(event, "score", int)
+            if score not in SCORES:
+                raise ChatError(
+                    "invalid_field",
+                    "'score' must be a whole number from 1 (very bad) to 5 (very good)",
+                )
+            comment = optional_text(event, "comment", self.max_chars)
+            await rate(self.conversations, self.ref, score, comment)  # acknowledged via the hub
 
     async def hello(self, event: dict[str, Any]) -> None:
         token = event.get("token")

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import pytest
@@ -349,17 +349,34 @@ def claimed_by(agent: WebSocketTestSession, cid: str) -> None:
     events_until(agent, is_type("conversation", conversation_id=cid))
 
 
-# ---------------------------------------------------------------------- closing
-def test_close_records_outcome_and_tags_and_refuses_further_messages(
-    make_client: MakeClient,
-) -> None:
+class ClaimedChat(NamedTuple):
+    client: TestClient
+    agent_id: int
+    headers: dict[str, str]
+    agent: WebSocketTestSession
+    customer: WebSocketTestSession
+    cid: str
+
+
+@contextmanager
+def claimed_chat(make_client: MakeClient, claim: bool = True) -> Iterator[ClaimedChat]:
+    """A customer waiting for a person, claimed by the agent Aiko; both sockets open."""
     client = make_client(business_hours=ALWAYS_OPEN)
     aiko_id, headers = new_agent(client, "aiko", "Aiko")
     with agent_socket(client, headers) as agent, client.websocket_connect("/ws/chat") as customer:
         welcome, _ = open_chat(customer)
         cid = welcome["conversation_id"]
         escalate(customer)
-        claimed_by(agent, cid)
+        if claim:
+            claimed_by(agent, cid)
+        yield ClaimedChat(client, aiko_id, headers, agent, customer, cid)
+
+
+# ---------------------------------------------------------------------- closing
+def test_close_records_outcome_and_tags_and_refuses_further_messages(
+    make_client: MakeClient,
+) -> None:
+    with claimed_chat(make_client) as (client, aiko_id, _, agent, customer, cid):
         send(agent, "close", cid, outcome="resolved", tags=["Refund", " shipping ", "refund", ""])
         closed = events_until(customer, is_type("state", state="closed"))
         assert messages.text("conversation_closed", "en") in texts(closed)
@@ -375,6 +392,82 @@ def test_close_records_outcome_and_tags_and_refuses_further_messages(
     assert "One more thing" not in texts(context["messages"])
     row = stored(client, cid)
     assert (row.state, row.agent_id, row.closed_at is not None) == ("closed", aiko_id, True)
+
+
+def test_the_customer_rates_an_agent_closed_chat_and_the_agent_sees_it(
+    make_client: MakeClient,
+) -> None:
+    with claimed_chat(make_client) as (client, _, headers, agent, customer, cid):
+        send(agent, "close", cid, outcome="resolved", tags=[])
+        closed = events_until(customer, is_type("state", state="closed"))[-1]
+        assert closed["outcome"] == "resolved"
+        assert closed["csat"]["rated"] is False and closed["csat"]["open"] is True
+
+        customer.send_json({"type": "rate", "score": 5, "comment": "Aiko sorted it at once"})
+        ack = events_until(customer, is_type("rated"))[-1]
+        assert (ack["score"], ack["comment"]) == (5, "Aiko sorted it at once")
+        live = events_until(agent, is_type("rated"))[-1]
+        assert live["conversation_id"] == cid
+        assert (live["score"], live["comment"]) == (5, "Aiko sorted it at once")
+    # opened later, the conversation's details carry the rating
+    with agent_socket(client, headers) as agent:
+        send(agent, "open", cid)
+        context = events_until(agent, is_type("conversation"))[-1]
+    assert context["csat"]["score"] == 5 and context["csat"]["comment"] == "Aiko sorted it at once"
+    assert context["csat"]["rated_at"]
+    row = stored(client, cid)
+    assert (row.csat_score, row.csat_comment, row.outcome) == (
+        5,
+        "Aiko sorted it at once",
+        "resolved",
+    )
+
+
+def test_the_customer_ends_a_chat_an_agent_has_and_the_agent_is_told(
+    make_client: MakeClient,
+) -> None:
+    with claimed_chat(make_client) as (client, aiko_id, _, agent, customer, cid):
+        events_until(customer, is_type("state", state="agent"))
+
+        customer.send_json({"type": "end"})
+        closed = events_until(customer, is_type("state", state="closed"))
+        assert messages.text("customer_ended", "en") in texts(closed)
+        assert closed[-1]["outcome"] == "customer_ended" and closed[-1]["csat"]["rated"] is False
+
+        # told twice: in the conversation (state) and as its owner (customer_ended), in
+        # either order, since they travel on different channels
+        seen = events_until(agent, is_type("customer_ended", conversation_id=cid))
+        if not any(is_type("state", state="closed")(e) for e in seen):
+            seen += events_until(agent, is_type("state", state="closed"))
+        state = next(e for e in seen if is_type("state", state="closed")(e))
+        assert state["outcome"] == "customer_ended"
+        # it leaves the agent's chats, and cannot be closed a second time
+        events_until(
+            agent,
+            lambda e: (
+                e["type"] == "queue" and not any(m["conversation_id"] == cid for m in e["mine"])
+            ),
+        )
+        send(agent, "close", cid, outcome="resolved", tags=[])
+        assert events_until(agent, is_type("error"))[-1]["code"] == "illegal_transition"
+    row = stored(client, cid)
+    assert (row.state, row.outcome, row.agent_id) == ("closed", "customer_ended", aiko_id)
+    assert row.closed_at is not None
+
+
+def test_a_waiting_customer_who_ends_the_chat_leaves_the_queue(make_client: MakeClient) -> None:
+    with claimed_chat(make_client, claim=False) as (client, _, _, agent, customer, cid):
+        events_until(agent, queue_with(cid))
+        customer.send_json({"type": "end"})
+        events_until(customer, is_type("state", state="closed"))
+        events_until(
+            agent,
+            lambda e: (
+                e["type"] == "queue" and not any(w["conversation_id"] == cid for w in e["waiting"])
+            ),
+        )
+        assert not [e for e in quiet(agent, 0.3) if e["type"] == "customer_ended"]
+    assert stored(client, cid).outcome == "customer_ended"
 
 
 # ---------------------------------------------------------------------- transfer

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 from starlette.websockets import WebSocketDisconnect
 
-from tests.app.conftest import MakeClient, ask, open_chat, receive_until, settle
+from app.db.models import Conversation
+from bot import messages
+from tests.app.conftest import MakeClient, ask, open_chat, receive_until, services, settle
 
 
 def test_a_question_gets_an_answer_citing_its_article(client: TestClient) -> None:
@@ -268,3 +272,152 @@ def test_demo_page_embeds_the_widget(client: TestClient) -> None:
     script = client.get("/widget.js")
     assert script.status_code == 200 and "attachShadow" in script.text
     assert client.get("/healthz").json()["articles"] >= 50
+
+
+# ---------------------------------------------------------------------- ending and rating
+def end(ws: Any) -> list[dict[str, Any]]:
+    """The customer ends the chat; returns the events up to the closed `state`."""
+    ws.send_json({"type": "end"})
+    events = receive_until(ws, lambda e: e["type"] == "state")
+    assert events[-1]["state"] == "closed", events
+    return events
+
+
+def rate(ws: Any, score: Any, **fields: Any) -> dict[str, Any]:
+    """Send `rate`; returns the first answer (`rated` or `error`)."""
+    ws.send_json({"type": "rate", "score": score, **fields})
+    return receive_until(ws, lambda e: e["type"] in ("rated", "error"))[-1]
+
+
+def stored_rating(client: TestClient, public_id: str) -> tuple[Any, ...]:
+    async def load() -> tuple[Any, ...]:
+        async with services(client).sessions() as session:
+            row = await session.scalar(
+                select(Conversation).where(Conversation.public_id == public_id)
+            )
+            assert row is not None
+            return row.outcome, row.csat_score, row.csat_comment, row.rated_at
+
+    assert client.portal is not None
+    return client.portal.call(load)
+
+
+def test_the_customer_ends_a_bot_chat_rates_it_and_may_change_the_rating(
+    client: TestClient,
+) -> None:
+    with client.websocket_connect("/ws/chat") as ws:
+        welcome, _ = open_chat(ws)
+        cid = welcome["conversation_id"]
+        ask(ws, "How do I return an item?", "c1")
+        settle(client)
+        events = end(ws)
+        notice = next(e for e in events if e["type"] == "message")
+        assert notice["role"] == "system" and notice["text"] == messages.text(
+            "customer_ended", "en"
+        )
+        closed = events[-1]
+        assert closed["outcome"] == "customer_ended"
+        csat = closed["csat"]
+        assert (csat["rated"], csat["score"], csat["open"]) == (False, None, True)
+        assert csat["texts"]["question"] == "How was your conversation?"
+        assert csat["texts"]["choices"][0] == "Very bad" and len(csat["texts"]["choices"]) == 5
+
+        first = rate(ws, 4)
+        assert (first["type"], first["score"], first["comment"]) == ("rated", 4, None)
+        assert stored_rating(client, cid)[:3] == ("customer_ended", 4, None)
+        # changed within the window: the new rating replaces the old one
+        second = rate(ws, 2, comment="  The answer was not what I needed.  ")
+        assert (second["score"], second["comment"]) == (2, "The answer was not what I needed.")
+        assert stored_rating(client, cid)[1:3] == (2, "The answer was not what I needed.")
+
+        # a closed conversation takes no more messages; ending it again changes nothing
+        ws.send_json({"type": "message", "client_id": "late", "text": "hello?"})
+        assert receive_until(ws, lambda e: e["type"] == "error")[-1]["code"] == (
+            "conversation_closed"
+        )
+        assert end(ws)[-1]["csat"]["score"] == 2
+
+    # a reload shows the thank-you, not the question again
+    with client.websocket_connect("/ws/chat") as ws:
+        _, replay = open_chat(ws, token=welcome["token"])
+        state = replay[-1]
+        assert state["state"] == "closed" and state["outcome"] == "customer_ended"
+        assert state["csat"]["rated"] is True and state["csat"]["score"] == 2
+        assert state["csat"]["comment"] == "The answer was not what I needed."
+        notices = [e for e in replay if e["type"] == "message" and e["role"] == "system"]
+        assert len(notices) == 1, "ending twice stored a second notice"
+
+
+def test_the_rating_prompt_speaks_the_conversations_language(client: TestClient) -> None:
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws, lang="ja")
+        ask(ws, "返品したいのですが、どうすればいいですか", "c1")
+        settle(client)
+        events = end(ws)
+        assert messages.text("customer_ended", "ja") in [
+            e["text"] for e in events if e["type"] == "message"
+        ]
+        texts = events[-1]["csat"]["texts"]
+        assert texts["question"] == messages.text("csat_question", "ja")
+        assert texts["choices"][-1] == messages.text("csat_score_5", "ja")
+
+
+def test_rating_before_the_conversation_ends_is_refused(client: TestClient) -> None:
+    with client.websocket_connect("/ws/chat") as ws:
+        welcome, _ = open_chat(ws)
+        error = rate(ws, 5)
+        assert error["code"] == "not_closed" and error["message"]
+        assert ask(ws, "How do I reset my password?", "c1")["kind"] == "answer"
+    assert stored_rating(client, welcome["conversation_id"])[1] is None
+
+
+BAD_RATINGS: list[tuple[dict[str, Any], str]] = [
+    ({"type": "rate"}, "missing_field"),
+    ({"type": "rate", "score": "4"}, "invalid_field"),
+    ({"type": "rate", "score": True}, "invalid_field"),
+    ({"type": "rate", "score": 4.0}, "invalid_field"),
+    ({"type": "rate", "score": 0}, "invalid_field"),
+    ({"type": "rate", "score": 6}, "invalid_field"),
+    ({"type": "rate", "score": -1}, "invalid_field"),
+    ({"type": "rate", "score": 3, "comment": 42}, "invalid_field"),
+    ({"type": "rate", "score": 3, "comment": "nul\x00"}, "invalid_field"),
+    ({"type": "rate", "score": 3, "comment": "a" * 4001}, "text_too_long"),
+]
+
+
+@pytest.mark.parametrize(("frame", "code"), BAD_RATINGS)
+def test_a_bad_rating_gets_its_error_and_the_earlier_rating_stays(
+    client: TestClient, frame: dict[str, Any], code: str
+) -> None:
+    with client.websocket_connect("/ws/chat") as ws:
+        welcome, _ = open_chat(ws)
+        end(ws)
+        assert rate(ws, 5, comment="Quick and kind")["type"] == "rated"
+        ws.send_json(frame)
+        error = receive_until(ws, lambda e: e["type"] == "error")[-1]
+        assert error["code"] == code and error["message"], error
+        assert stored_rating(client, welcome["conversation_id"])[1:3] == (5, "Quick and kind")
+        # the socket is still usable
+        assert rate(ws, 3)["score"] == 3
+
+
+def test_a_rating_can_no_longer_be_given_a_day_after_the_end(client: TestClient) -> None:
+    with client.websocket_connect("/ws/chat") as ws:
+        welcome, _ = open_chat(ws)
+        end(ws)
+
+    async def age() -> None:
+        async with services(client).sessions.begin() as session:
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.public_id == welcome["conversation_id"])
+                .values(closed_at=datetime.now(UTC) - timedelta(hours=25))
+            )
+
+    assert client.portal is not None
+    client.portal.call(age)
+    with client.websocket_connect("/ws/chat") as ws:
+        _, replay = open_chat(ws, token=welcome["token"])
+        assert replay[-1]["csat"]["open"] is False
+        assert rate(ws, 5)["code"] == "rating_closed"
+    assert stored_rating(client, welcome["conversation_id"])[1] is None

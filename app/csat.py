@@ -1,0 +1,71 @@
+"""Customer satisfaction (CSAT): what a closed conversation says about its rating.
+
+Once a conversation has ended (an agent closed it, or the customer ended it), its
+customer is asked "How was your conversation?": a score from 1 (very bad) to 5 (very
+good) and an optional comment. A rating can be given, or changed (each one replaces the
+last), for `RATING_WINDOW` after the conversation closed; after that it is final.
+The rating is stored on the conversation (`csat_score`, `csat_comment`, `rated_at`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from app.db.models import Conversation
+from app.events import Event, utc
+from bot import messages
+
+RATING_WINDOW = timedelta(hours=24)
+SCORES = range(1, 6)
+
+
+def rating_open_until(conversation: Conversation) -> datetime | None:
+    """Until when the customer may rate (None: not closed, so not yet)."""
+    if conversation.closed_at is None:
+        return None
+    return utc(conversation.closed_at) + RATING_WINDOW
+
+
+def rating_open(conversation: Conversation, now: datetime | None = None) -> bool:
+    until = rating_open_until(conversation)
+    return until is not None and (now or datetime.now(UTC)) < until
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return utc(moment).isoformat() if moment is not None else None
+
+
+def rating(conversation: Conversation) -> Event | None:
+    """The customer's rating as agents see it, or None before one is given."""
+    if conversation.csat_score is None:
+        return None
+    return {
+        "score": conversation.csat_score,
+        "comment": conversation.csat_comment,
+        "rated_at": _iso(conversation.rated_at),
+    }
+
+
+def rated_event(conversation: Conversation) -> Event:
+    """The acknowledgement of a `rate`, sent to the customer and to agents watching."""
+    return {"type": "rated", **(rating(conversation) or {})}
+
+
+def csat_state(conversation: Conversation) -> Event:
+    """The `csat` object of a closed conversation's `state` event, texts in its language."""
+    lang = conversation.lang
+    return {
+        "rated": conversation.csat_score is not None,
+        "score": conversation.csat_score,
+        "comment": conversation.csat_comment,
+        "rated_at": _iso(conversation.rated_at),
+        "open": rating_open(conversation),
+        "open_until": _iso(rating_open_until(conversation)),
+        "texts": {
+            "question": messages.text("csat_question", lang),
+            "choices": [messages.text(f"csat_score_{n}", lang) for n in SCORES],
+            "comment_prompt": messages.text("csat_comment_prompt", lang),
+            "comment_send": messages.text("csat_comment_send", lang),
+            "thanks": messages.text("csat_thanks", lang),
+        },
+    }
