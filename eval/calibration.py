@@ -195,7 +195,6 @@ def evaluate(
     """The operating point the curves give on these observations (see `operating_point`)."""
     # rounded as the retriever rounds it, so the threshold holds in the live bot too
     scores = [
-        round(confidence(o.similarity, o.coverage, o.weights, calibration), 4)
-        for o in observations
+        round(confidence(o.similarity, o.coverage, o.weights, calibration), 4) for o in observations
     ]
     return operating_point(scores, observations, max_false_answer, threshold)
