@@ -261,3 +261,85 @@ def test_an_editor_publishes_a_change_and_the_widget_answers_with_it(
     assert "550円" in answer.inner_text()
     editor.close()
     customer.close()
+
+
+def test_an_agent_opens_the_reports_and_sees_tiles_and_a_drawn_chart(
+    browser: Browser, chat_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    base = chat_server.split("|")[0]
+    password = next(Path(tmp_path_factory.getbasetemp()).glob("server-data*/agent-password"))
+    page = browser.new_context().new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{base}/reports")  # redirected to the sign-in form
+    page.get_by_test_id("username").fill("aiko")
+    page.get_by_test_id("password").fill(password.read_text())
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(f"{base}/reports")
+    assert page.get_by_test_id("tile-conversations").is_visible()
+    assert "Handled by the bot alone" in page.get_by_test_id("tile-automation").inner_text()
+    page.locator('[data-role="charts"][data-drawn="true"]').wait_for(timeout=10_000)
+    canvas = page.get_by_test_id("chart-days")
+    assert canvas.is_visible()
+    drawn = page.evaluate(
+        "() => { const c = document.querySelector('[data-testid=\"chart-days\"]');"
+        " const chart = window.Chart.getChart(c);"
+        " return [c.width > 0 && c.height > 0, chart ? chart.data.labels.length : 0]; }"
+    )
+    assert drawn == [True, 30], "the chart has a bar group for each of the last 30 days"
+    assert not errors, errors
+    page.close()
+
+
+def test_a_customer_ends_the_chat_and_rates_it(
+    browser: Browser,
+    shop_page: str,
+    chat_server: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    base = chat_server.split("|")[0]
+    customer = browser.new_context().new_page()
+    customer.goto(shop_page)
+    ask_in_widget(customer, "How do I reset my password?")
+    widget = customer.locator("kakehashi-widget")
+    widget.get_by_test_id("end-chat").click()
+    widget.get_by_test_id("end-confirm").click()  # asked to confirm first
+    widget.locator('[data-testid="state-banner"][data-state="closed"]').wait_for(timeout=15_000)
+    rating = widget.get_by_test_id("csat")
+    rating.wait_for()
+    assert "How was your conversation?" in rating.inner_text()
+    assert widget.get_by_test_id("csat-thanks").is_hidden()
+
+    good = rating.get_by_role("button", name="Good", exact=True)  # labelled, not just a face
+    good.focus()
+    customer.keyboard.press("Enter")  # keyboard operable
+    widget.get_by_test_id("csat-thanks").wait_for(timeout=10_000)
+    assert good.get_attribute("aria-pressed") == "true"
+    widget.get_by_test_id("csat-comment").fill("Clear and quick")
+    widget.get_by_test_id("csat-comment-send").click()
+    cid = customer.evaluate("window.Kakehashi.state().conversationId")
+
+    # an agent sees the rating in the conversation's details
+    password = next(Path(tmp_path_factory.getbasetemp()).glob("server-data*/agent-password"))
+    agent = browser.new_context().new_page()
+    agent.goto(f"{base}/agent#conversation={cid}")
+    agent.get_by_test_id("username").fill("aiko")
+    agent.get_by_test_id("password").fill(password.read_text())
+    agent.get_by_test_id("login-submit").click()
+    agent.wait_for_url(f"{base}/agent*")
+    deadline = time.monotonic() + 10
+    while (details := agent.request.get(f"{base}/api/conversations/{cid}").json())["csat"][
+        "comment"
+    ] is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert details["outcome"] == "customer_ended"
+    assert (details["csat"]["score"], details["csat"]["comment"]) == (4, "Clear and quick")
+
+    # a reload shows the thanks and the chosen face, not the question unanswered
+    customer.reload()
+    widget.get_by_test_id("launcher").click()
+    widget.get_by_test_id("csat-thanks").wait_for(timeout=15_000)
+    chosen = widget.locator('[data-testid="csat-score"][aria-pressed="true"]')
+    assert chosen.get_attribute("data-score") == "4"
+    customer.close()
+    agent.close()
