@@ -88,7 +88,11 @@
       transferNone: "No other agent is online.",
       closeTitle: "Close conversation",
       outcome: "Outcome",
-      outcomes: { resolved: "Resolved", not_resolved: "Not resolved" },
+      outcomes: { resolved: "Resolved", not_resolved: "Not resolved", customer_ended: "Ended by the customer" },
+      customerEnded: "The customer ended the chat.",
+      csat: "Customer rating",
+      csatScore: (n) => `${n} / 5`,
+      csatScores: ["Very bad", "Bad", "Okay", "Good", "Very good"],
       tags: "Tags",
       tagsHint: "Separate tags with commas, e.g. returns, refund",
       confirmClose: "Close conversation",
@@ -142,6 +146,7 @@
         empty_text: "The message is empty.",
       },
       errorFallback: (code) => `Something went wrong (${code || "error"}).`,
+      rated: "Rated",
     },
     ja: {
       presenceLabel: "ステータス:",
@@ -212,7 +217,11 @@
       transferNone: "対応可能な他のエージェントがいません。",
       closeTitle: "会話を終了",
       outcome: "結果",
-      outcomes: { resolved: "解決", not_resolved: "未解決" },
+      outcomes: { resolved: "解決", not_resolved: "未解決", customer_ended: "お客様が終了" },
+      customerEnded: "お客様がチャットを終了しました。",
+      csat: "お客様の評価",
+      csatScore: (n) => `${n} / 5`,
+      csatScores: ["とても不満", "不満", "ふつう", "満足", "とても満足"],
       tags: "タグ",
       tagsHint: "カンマ区切りで入力（例: 返品, 返金）",
       confirmClose: "会話を終了する",
@@ -266,6 +275,7 @@
         empty_text: "メッセージが空です。",
       },
       errorFallback: (code) => `エラーが発生しました（${code || "error"}）。`,
+      rated: "評価日時",
     },
   };
 
@@ -763,6 +773,16 @@
       case "claimed":
         onClaimed(ev);
         break;
+      case "rated":
+        // The customer rated (or re-rated) the open conversation.
+        if (ev.conversation_id === S.openId && S.conv) {
+          S.conv.csat = { score: ev.score, comment: ev.comment, rated_at: ev.rated_at };
+          renderContext();
+        }
+        break;
+      case "customer_ended":
+        toast(t.customerEnded + (ev.conversation_id === S.openId ? "" : ` (${String(ev.conversation_id).slice(0, 8)})`));
+        break;
       case "error":
         onError(ev);
         break;
@@ -841,7 +861,7 @@
   function onConversation(ev) {
     if (!ev.conversation_id || ev.conversation_id !== S.openId || !S.conv) return;
     const c = S.conv;
-    ["state", "lang", "agent", "reason", "scores", "summary", "suggestions", "contact", "outcome", "tags"]
+    ["state", "lang", "agent", "reason", "scores", "summary", "suggestions", "contact", "outcome", "tags", "csat"]
       .forEach((key) => {
         if (Object.prototype.hasOwnProperty.call(ev, key)) c[key] = ev[key];
       });
@@ -1164,6 +1184,7 @@
       contact: w && w.offline ? { email: w.contact_email || null, message: null } : null,
       outcome: null,
       tags: [],
+      csat: null,
     };
   }
 
@@ -1682,6 +1703,22 @@
     E.context.hidden = !c;
     clear(E.context);
     if (!c) return;
+
+    // The customer's satisfaction rating, once given (first: it is what is new).
+    const csat = c.csat && typeof c.csat === "object" && typeof c.csat.score === "number" ? c.csat : null;
+    if (csat) {
+      const dl = h("dl", { class: "kk-contact" }, [
+        h("dt", { text: t.csat }),
+        h("dd", { "data-testid": "csat-score", "data-score": String(csat.score),
+          text: `${t.csatScore(csat.score)} · ${t.csatScores[csat.score - 1] || ""}` }),
+      ]);
+      if (csat.comment) dl.appendChild(h("dd", { class: "kk-plain", "data-testid": "csat-comment", text: String(csat.comment) }));
+      if (csat.rated_at) {
+        dl.appendChild(h("dt", { text: t.rated }));
+        dl.appendChild(h("dd", { text: formatTime(csat.rated_at) }));
+      }
+      E.context.appendChild(section(t.csat, "csat", [dl]));
+    }
 
     // Handoff reason and scores.
     const reasonChildren = [];

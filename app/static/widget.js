@@ -33,6 +33,10 @@
       inputLabel: "Your message",
       send: "Send",
       handoff: "Talk to a person",
+      endChat: "End chat",
+      endConfirm: "End this chat? You can't send more messages afterwards.",
+      endConfirmYes: "End chat",
+      endCancel: "Cancel",
       you: "You",
       assistant: "Assistant",
       agent: "Agent",
@@ -82,6 +86,10 @@
       inputLabel: "メッセージ",
       send: "送信",
       handoff: "担当者と話す",
+      endChat: "チャットを終了",
+      endConfirm: "このチャットを終了しますか？終了後はメッセージを送信できません。",
+      endConfirmYes: "終了する",
+      endCancel: "キャンセル",
       you: "あなた",
       assistant: "アシスタント",
       agent: "担当者",
@@ -202,6 +210,9 @@
     handoffRequested: false,
     typingSentAt: 0,
     contactSent: false,
+    conversationId: null,
+    csat: null, // the closed state's rating prompt and rating (docs/protocol.md)
+    csatTexts: "", // the texts the rating card was built with
     typingActive: false,
     typingIdleTimer: null,
     peerTypingTimer: null,
@@ -401,6 +412,30 @@ button:disabled { cursor: default; }
 .kk-status button { color: #1d4ed8; text-decoration: underline; font-weight: 600; margin-left: 6px; padding: 2px; }
 
 .kk-contact { display: flex; flex-direction: column; gap: 6px; }
+.kk-actions { display: flex; flex-wrap: wrap; gap: 8px; }
+.kk-end { display: inline-block; margin-bottom: 8px; padding: 5px 12px; border-radius: 15px;
+  border: 1px solid #6b7280; color: #374151; font-size: 13px; font-weight: 600; background: #fff; }
+.kk-end:hover:not(:disabled) { background: #f3f4f6; }
+.kk-end:disabled { color: #6b7280; }
+.kk-confirm { margin-bottom: 8px; padding: 8px 10px; border-radius: 10px; background: #fef2f2;
+  border: 1px solid #fecaca; font-size: 14px; }
+.kk-confirm p { margin: 0 0 6px; }
+.kk-confirm button { padding: 5px 12px; border-radius: 8px; font-weight: 600; margin-right: 6px;
+  border: 1px solid #6b7280; background: #fff; }
+.kk-confirm button.kk-danger { background: #b91c1c; border-color: #b91c1c; color: #fff; }
+.kk-csat { margin-top: 16px; padding: 12px; border: 1px solid #d1d5db; border-radius: 12px;
+  background: #f9fafb; text-align: center; }
+.kk-csat-q { margin: 0 0 8px; font-weight: 700; }
+.kk-csat-scores { display: flex; justify-content: center; gap: 4px; }
+.kk-csat-scores button { display: flex; flex-direction: column; align-items: center; width: 62px;
+  padding: 6px 2px; border-radius: 10px; border: 1px solid transparent; font-size: 11px;
+  line-height: 1.2; color: #374151; }
+.kk-csat-scores button:hover:not(:disabled) { background: #eff6ff; }
+.kk-csat-scores button[aria-pressed="true"] { background: #dbeafe; border-color: #1d4ed8; color: #1e3a8a; }
+.kk-csat-face { font-size: 26px; line-height: 1.2; }
+.kk-csat-thanks { margin: 8px 0 0; color: #065f46; font-weight: 600; }
+.kk-csat form { display: flex; flex-direction: column; gap: 6px; margin-top: 8px; text-align: left; }
+.kk-csat form .kk-send { align-self: flex-end; height: 36px; }
 .kk-contact .kk-input { width: 100%; box-sizing: border-box; }
 .kk-typing { display: flex; gap: 4px; align-items: center; width: max-content; margin-top: 12px;
   padding: 12px 14px; border-radius: 16px 16px 16px 4px; background: #f1f5f9; }
@@ -490,16 +525,27 @@ button:disabled { cursor: default; }
       el("span", { class: "kk-dot", "aria-hidden": "true" }), typingText,
     ]);
     const empty = el("p", { class: "kk-empty", text: t.empty });
-    const body = el("div", { class: "kk-body" }, [empty, log, typing]);
+    // Once the conversation has ended: "How was your conversation?" (built by renderCsat
+    // from the texts the server sends in the conversation's language).
+    const csat = el("section", { class: "kk-csat", "data-testid": "csat", "aria-labelledby": "kk-csat-q", hidden: true });
+    const body = el("div", { class: "kk-body" }, [empty, log, typing, csat]);
 
     const handoff = el("button", { type: "button", class: "kk-handoff", "data-testid": "handoff", text: t.handoff });
+    const endBtn = el("button", { type: "button", class: "kk-end", "data-testid": "end-chat", "aria-haspopup": "true",
+      hidden: true, text: t.endChat });
+    const endYes = el("button", { type: "button", class: "kk-danger", "data-testid": "end-confirm", text: t.endConfirmYes });
+    const endNo = el("button", { type: "button", "data-testid": "end-cancel", text: t.endCancel });
+    const endConfirm = el("div", { class: "kk-confirm", role: "group", "aria-labelledby": "kk-end-q",
+      "data-testid": "end-confirmation", hidden: true }, [el("p", { id: "kk-end-q", text: t.endConfirm }), endYes, endNo]);
     const input = el("textarea", {
       class: "kk-input", id: "kk-input", rows: 1, placeholder: t.placeholder, "aria-label": t.inputLabel,
       "aria-describedby": "kk-counter", "data-testid": "input", autocomplete: "off",
     });
     const send = el("button", { type: "button", class: "kk-send", "data-testid": "send", disabled: true, text: t.send });
     const counter = el("div", { class: "kk-counter", id: "kk-counter", "data-testid": "counter", hidden: true });
-    const composer = el("div", { class: "kk-composer" }, [handoff, el("div", { class: "kk-row" }, [input, send]), counter]);
+    const composer = el("div", { class: "kk-composer" }, [
+      endConfirm, el("div", { class: "kk-actions" }, [handoff, endBtn]), el("div", { class: "kk-row" }, [input, send]), counter,
+    ]);
 
     const panel = el("div", {
       class: "kk-panel", id: "kk-panel", role: "dialog", "aria-label": attr("data-title") || t.dialog,
@@ -513,7 +559,7 @@ button:disabled { cursor: default; }
 
     ui = { host, root, launcher, badge, panel, closeBtn, connBanner, stateBanner, stateText, newBtn,
       body, empty, log, typing, typingText, handoff, input, send, counter, contactForm, contactEmail,
-      contactMessage };
+      contactMessage, csat, endBtn, endConfirm, endYes };
 
     contactForm.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -546,6 +592,15 @@ button:disabled { cursor: default; }
     });
     send.addEventListener("click", submit);
     handoff.addEventListener("click", requestHandoff);
+    endBtn.addEventListener("click", () => showEndConfirm(true));
+    endNo.addEventListener("click", () => showEndConfirm(false));
+    endYes.addEventListener("click", endChat);
+    endConfirm.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" || e.key === "Esc") {
+        e.stopPropagation(); // cancel the question, keep the panel open
+        showEndConfirm(false);
+      }
+    });
     newBtn.addEventListener("click", startNewConversation);
 
     updateComposer();
@@ -714,6 +769,9 @@ button:disabled { cursor: default; }
       case "feedback":
         if (typeof ev.seq === "number") setFeedback(ev.seq, ev.helpful, true);
         break;
+      case "rated":
+        onRated(ev);
+        break;
       case "error":
         onError(ev);
         break;
@@ -728,6 +786,7 @@ button:disabled { cursor: default; }
     S.attempt = 0;
     if (typeof ev.token === "string") S.token = ev.token;
     if (typeof ev.state === "string") S.conversationState = ev.state;
+    if (typeof ev.conversation_id === "string") S.conversationId = ev.conversation_id;
     saveStored();
     updateChrome();
     // Everything typed while offline, and anything sent but never echoed, goes (again)
@@ -758,6 +817,10 @@ button:disabled { cursor: default; }
       warn("server error", code, ev.message);
     }
     if (code === "conversation_closed") setConversationState({ state: "closed" });
+    if (code === "rating_closed" && S.csat) {
+      S.csat.open = false;
+      renderCsat();
+    }
     if (S.handoffRequested) {
       S.handoffRequested = false;
       updateChrome();
@@ -784,6 +847,7 @@ button:disabled { cursor: default; }
 
   function setConversationState(ev) {
     if (typeof ev.state !== "string") return;
+    const focusWasOnEnd = ui.root.activeElement === ui.endYes;
     S.conversationState = ev.state;
     S.handoffRequested = false;
     const banner = ui.stateBanner;
@@ -800,12 +864,21 @@ button:disabled { cursor: default; }
       ui.stateText.textContent = t.closed;
       hidePeerTyping();
       stopTyping();
+      ui.endConfirm.hidden = true;
+      if (ev.csat && typeof ev.csat === "object") S.csat = ev.csat;
     } else {
       ui.stateText.textContent = "";
     }
     banner.hidden = !(ev.state === "waiting" || ev.state === "agent" || ev.state === "closed");
     ui.contactForm.hidden = !(ev.state === "waiting" && ev.offline === true && !S.contactSent);
     updateChrome();
+    const wasHidden = ui.csat.hidden;
+    renderCsat();
+    if (wasHidden && !ui.csat.hidden) {
+      scrollToBottom(true);
+      // The customer just confirmed "End chat": take them straight to the question.
+      if (focusWasOnEnd) ui.csat.querySelector("[data-score]").focus();
+    }
   }
 
   // ---- Messages ----------------------------------------------------------------------------
@@ -833,6 +906,7 @@ button:disabled { cursor: default; }
     node.setAttribute("data-seq", String(seq));
     S.bySeq.set(seq, node);
     insertInOrder(node, seq);
+    if (S.bySeq.size === 1) updateChrome(); // "End chat" appears once something was said
     ui.empty.hidden = true;
 
     if (seq > S.lastSeq) {
@@ -1041,15 +1115,91 @@ button:disabled { cursor: default; }
     }
   }
 
+  // ---- Ending the chat and rating it ---------------------------------------------------------
+
+  function showEndConfirm(show) {
+    ui.endConfirm.hidden = !show;
+    if (show) ui.endYes.focus();
+    else if (!ui.endBtn.hidden) ui.endBtn.focus();
+  }
+
+  function endChat() {
+    if (!S.connected) return;
+    // The question stays until the closed `state` arrives and the rating card replaces it.
+    if (sendRaw({ type: "end" })) stopTyping();
+  }
+
+  const FACES = ["😞", "😟", "😐", "😊", "😄"];
+
+  // The rating card follows S.csat (from the closed `state`, then each `rated`).
+  function renderCsat() {
+    const c = S.csat;
+    const show = S.conversationState === "closed" && !!c && !!c.texts && (c.open || c.rated);
+    ui.csat.hidden = !show;
+    if (!show) return;
+    const texts = JSON.stringify(c.texts);
+    if (texts !== S.csatTexts) buildCsat(c.texts);
+    S.csatTexts = texts;
+    ui.csat.querySelectorAll("[data-score]").forEach((b) => {
+      b.setAttribute("aria-pressed", String(Number(b.getAttribute("data-score")) === c.score));
+      b.disabled = !c.open;
+    });
+    ui.csat.querySelector(".kk-csat-thanks").hidden = !c.rated;
+    ui.csat.querySelector("form").hidden = !(c.rated && c.open);
+  }
+
+  function buildCsat(texts) {
+    const choices = Array.isArray(texts.choices) ? texts.choices : [];
+    const scores = el("div", { class: "kk-csat-scores", role: "group", "aria-labelledby": "kk-csat-q" });
+    FACES.forEach((face, i) => {
+      const button = el("button", { type: "button", "data-testid": "csat-score", "data-score": i + 1, "aria-pressed": "false" },
+        [el("span", { class: "kk-csat-face", "aria-hidden": "true", text: face }), el("span", { text: String(choices[i] || i + 1) })]);
+      button.addEventListener("click", () => sendRating(i + 1, S.csat && S.csat.comment));
+      scores.appendChild(button);
+    });
+    const comment = el("textarea", { class: "kk-input", rows: 2, "data-testid": "csat-comment",
+      "aria-label": texts.comment_prompt, placeholder: texts.comment_prompt });
+    const form = el("form", { "data-testid": "csat-comment-form", hidden: true }, [
+      comment, el("button", { type: "submit", class: "kk-send", "data-testid": "csat-comment-send", text: texts.comment_send }),
+    ]);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (S.csat && S.csat.score) sendRating(S.csat.score, comment.value.trim());
+    });
+    comment.value = (S.csat && S.csat.comment) || "";
+    ui.csat.textContent = "";
+    ui.csat.appendChild(el("p", { class: "kk-csat-q", id: "kk-csat-q", text: texts.question }));
+    ui.csat.appendChild(scores);
+    ui.csat.appendChild(el("p", { class: "kk-csat-thanks", role: "status", "data-testid": "csat-thanks", hidden: true,
+      text: texts.thanks }));
+    ui.csat.appendChild(form);
+  }
+
+  function sendRating(score, comment) {
+    if (!S.connected || !S.csat || !S.csat.open) return;
+    sendRaw({ type: "rate", score, comment: comment || null }); // acknowledged by `rated`
+  }
+
+  function onRated(ev) {
+    if (!S.csat || typeof ev.score !== "number") return;
+    S.csat.rated = true;
+    S.csat.score = ev.score;
+    S.csat.comment = typeof ev.comment === "string" ? ev.comment : null;
+    renderCsat();
+    scrollToBottom(false);
+  }
+
   function startNewConversation() {
     S.token = null;
     S.conversationState = null;
     S.contactSent = false;
+    S.csat = null;
     ui.contactForm.hidden = true;
     resetTranscript(true);
     saveStored();
     ui.stateBanner.hidden = true;
     ui.newBtn.hidden = true;
+    renderCsat();
     reconnectNow(); // a fresh socket whose hello carries no token
     updateChrome();
     updateComposer();
@@ -1092,6 +1242,10 @@ button:disabled { cursor: default; }
     ui.connBanner.textContent = S.everConnected || S.attempt > 0 ? t.reconnecting : t.connecting;
     ui.handoff.hidden = st === "waiting" || st === "agent" || st === "closed";
     ui.handoff.disabled = !S.connected || S.handoffRequested;
+    // Ending makes sense once something has been said; it asks for confirmation first.
+    ui.endBtn.hidden = !(st === "bot" || st === "waiting" || st === "agent") || S.bySeq.size === 0;
+    ui.endBtn.disabled = !S.connected;
+    if (ui.endBtn.hidden) ui.endConfirm.hidden = true;
     ui.input.disabled = st === "closed";
     ui.empty.hidden = ui.log.children.length > 0;
     updateComposer();
@@ -1121,6 +1275,7 @@ button:disabled { cursor: default; }
     state: () => ({
       connected: S.connected,
       conversationState: S.conversationState,
+      conversationId: S.conversationId,
       lastSeq: S.lastSeq,
       token: S.token,
     }),

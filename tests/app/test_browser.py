@@ -165,6 +165,15 @@ def ask_in_widget(page: Page, question: str) -> Locator:
     return answer
 
 
+def sign_in(page: Page, url: str, username: str, password: Path) -> None:
+    """Open `url` (a signed-in page), sign in on the form it redirects to, and come back."""
+    page.goto(url)  # redirected to the sign-in form
+    page.get_by_test_id("username").fill(username)
+    page.get_by_test_id("password").fill(password.read_text())
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(url)
+
+
 def test_a_shop_on_another_origin_gets_answers_with_source_links(
     browser: Browser, shop_page: str
 ) -> None:
@@ -207,11 +216,7 @@ def test_an_agent_claims_a_widget_conversation_and_the_customer_sees_the_reply(
     widget.locator('[data-testid="state-banner"][data-state="waiting"]').wait_for(timeout=30_000)
 
     agent = browser.new_context().new_page()
-    agent.goto(f"{base}/agent")  # redirected to the sign-in form
-    agent.get_by_test_id("username").fill("aiko")
-    agent.get_by_test_id("password").fill(password.read_text())
-    agent.get_by_test_id("login-submit").click()
-    agent.wait_for_url(f"{base}/agent")
+    sign_in(agent, f"{base}/agent", "aiko", password)
     entry = agent.get_by_test_id("queue-entry").first
     entry.wait_for(timeout=15_000)
     assert entry.get_attribute("data-reason") == "customer_request"
@@ -237,11 +242,7 @@ def test_an_editor_publishes_a_change_and_the_widget_answers_with_it(
     base = chat_server.split("|")[0]
     password = next(Path(tmp_path_factory.getbasetemp()).glob("server-data*/editor-password"))
     editor = browser.new_context().new_page()
-    editor.goto(f"{base}/editor/articles/gift-wrapping-ja")
-    editor.get_by_test_id("username").fill("ken")
-    editor.get_by_test_id("password").fill(password.read_text())
-    editor.get_by_test_id("login-submit").click()
-    editor.wait_for_url(f"{base}/editor/articles/gift-wrapping-ja")
+    sign_in(editor, f"{base}/editor/articles/gift-wrapping-ja", "ken", password)
     body = editor.get_by_test_id("field-body")
     body.wait_for()
     editor.wait_for_function(
@@ -289,3 +290,57 @@ def test_an_agent_opens_the_reports_and_sees_tiles_and_a_drawn_chart(
     assert drawn == [True, 30], "the chart has a bar group for each of the last 30 days"
     assert not errors, errors
     page.close()
+
+
+def test_a_customer_ends_the_chat_and_rates_it(
+    browser: Browser,
+    shop_page: str,
+    chat_server: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    base = chat_server.split("|")[0]
+    customer = browser.new_context().new_page()
+    customer.goto(shop_page)
+    ask_in_widget(customer, "How do I reset my password?")
+    widget = customer.locator("kakehashi-widget")
+    widget.get_by_test_id("end-chat").click()
+    widget.get_by_test_id("end-confirm").click()  # asked to confirm first
+    widget.locator('[data-testid="state-banner"][data-state="closed"]').wait_for(timeout=15_000)
+    rating = widget.get_by_test_id("csat")
+    rating.wait_for()
+    assert "How was your conversation?" in rating.inner_text()
+    assert widget.get_by_test_id("csat-thanks").is_hidden()
+
+    good = rating.get_by_role("button", name="Good", exact=True)  # labelled, not just a face
+    good.focus()
+    customer.keyboard.press("Enter")  # keyboard operable
+    widget.get_by_test_id("csat-thanks").wait_for(timeout=10_000)
+    assert good.get_attribute("aria-pressed") == "true"
+    cid = customer.evaluate("window.Kakehashi.state().conversationId")
+
+    # an agent sees the rating in the conversation's details, and a change live
+    password = next(Path(tmp_path_factory.getbasetemp()).glob("server-data*/agent-password"))
+    agent = browser.new_context().new_page()
+    sign_in(agent, f"{base}/agent", "aiko", password)
+    agent.goto(f"{base}/agent#conversation={cid}")
+    agent.reload()  # the console opens the conversation named in the address when it starts
+    score = agent.locator('[data-testid="csat"] [data-testid="csat-score"]')
+    score.wait_for(timeout=15_000)
+    assert score.get_attribute("data-score") == "4" and "Good" in score.inner_text()
+    widget.get_by_test_id("csat-comment").fill("Clear and quick")
+    widget.get_by_test_id("csat-comment-send").click()
+    comment = agent.locator('[data-testid="csat"] [data-testid="csat-comment"]')
+    comment.wait_for(timeout=10_000)
+    assert comment.inner_text() == "Clear and quick"
+    details = agent.request.get(f"{base}/api/conversations/{cid}").json()
+    assert details["outcome"] == "customer_ended"
+    assert (details["csat"]["score"], details["csat"]["comment"]) == (4, "Clear and quick")
+
+    # a reload shows the thanks and the chosen face, not the question unanswered
+    customer.reload()
+    widget.get_by_test_id("launcher").click()
+    widget.get_by_test_id("csat-thanks").wait_for(timeout=15_000)
+    chosen = widget.locator('[data-testid="csat-score"][aria-pressed="true"]')
+    assert chosen.get_attribute("data-score") == "4"
+    customer.close()
+    agent.close()
