@@ -211,6 +211,7 @@ class AgentService:
                 )
             )
             previews = await self._previews(session, [c.id for c in waiting + mine])
+            unread = await self._unanswered(session, [c.id for c in mine])
             counts = {}
             for presence in list(self.presence.values()):  # may grow while we await
                 counts[presence.user_id] = await self._open_chats(session, presence.user_id)
@@ -241,6 +242,7 @@ class AgentService:
                     "state": c.state,
                     "lang": c.lang,
                     "preview": previews.get(c.id, ""),
+                    "unread": unread.get(c.id, 0),
                 }
                 for c in mine
             ],
@@ -473,6 +475,7 @@ class AgentService:
                 conversation.first_response_at = datetime.now(UTC)
             event = message_event(message)
         await self._publish(public_id, [event])
+        self.queue_changed_soon()  # the conversation's unanswered count is back to 0
         return {**event, "conversation_id": public_id}
 
     async def note(self, user_id: int, public_id: str, text: str) -> Event:
@@ -633,6 +636,31 @@ class AgentService:
             )
             or 0
         )
+
+    @staticmethod
+    async def _unanswered(session: AsyncSession, ids: list[int]) -> dict[int, int]:
+        """Customer messages since the agent's last reply (or since the claim, before one)."""
+        if not ids:
+            return {}
+        replied = (
+            select(Message.conversation_id, func.max(Message.seq).label("seq"))
+            .where(Message.conversation_id.in_(ids), Message.role == "agent")
+            .group_by(Message.conversation_id)
+            .subquery()
+        )
+        rows = await session.execute(
+            select(Message.conversation_id, func.count())
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .outerjoin(replied, replied.c.conversation_id == Message.conversation_id)
+            .where(
+                Message.conversation_id.in_(ids),
+                Message.role == "customer",
+                Message.seq > func.coalesce(replied.c.seq, 0),
+                Message.created_at >= Conversation.claimed_at,
+            )
+            .group_by(Message.conversation_id)
+        )
+        return {cid: int(count) for cid, count in rows.all()}
 
     @staticmethod
     async def _previews(session: AsyncSession, ids: list[int]) -> dict[int, str]:

@@ -183,6 +183,8 @@ class ConversationService:
         await self.hub.publish(ref.channel, event)
         if bot_owns_it:
             self._enqueue_reply(ref, message.seq, text)
+        else:  # agents' queue previews and unanswered counts change
+            await self._queue_changed()
         return event, False
 
     def _enqueue_reply(self, ref: ConversationRef, seq: int, text: str) -> None:

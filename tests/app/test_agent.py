@@ -372,6 +372,31 @@ def claimed_chat(make_client: MakeClient, claim: bool = True) -> Iterator[Claime
         yield ClaimedChat(client, aiko_id, headers, agent, customer, cid)
 
 
+def mine_entry(cid: str, unread: int) -> Callable[[Event], bool]:
+    """A queue event whose own-chats entry for `cid` shows `unread` unanswered messages."""
+    return lambda e: (
+        e["type"] == "queue"
+        and any(m["conversation_id"] == cid and m["unread"] == unread for m in e["mine"])
+    )
+
+
+def test_own_chats_count_the_customers_unanswered_messages(make_client: MakeClient) -> None:
+    with claimed_chat(make_client) as (_, _, _, agent, customer, cid):
+        for n, text in enumerate(["Order 4411", "It was the blue teapot"], start=1):
+            customer.send_json({"type": "message", "client_id": f"u{n}", "text": text})
+            entry = next(
+                m
+                for m in events_until(agent, mine_entry(cid, n))[-1]["mine"]
+                if m["conversation_id"] == cid
+            )
+            assert entry["preview"] == text
+        # the agent answers: nothing is left unanswered
+        send(agent, "message", cid, client_id="a1", text="Thanks, looking at it now.")
+        events_until(agent, mine_entry(cid, 0))
+        customer.send_json({"type": "message", "client_id": "u3", "text": "Thank you!"})
+        events_until(agent, mine_entry(cid, 1))
+
+
 # ---------------------------------------------------------------------- closing
 def test_close_records_outcome_and_tags_and_refuses_further_messages(
     make_client: MakeClient,
