@@ -66,8 +66,18 @@ class CommentRow:
 
 
 def _started(start: datetime, end: datetime, lang: str | None) -> list[ColumnElement[bool]]:
-    """Conversations that started in [start, end), in `lang` if given."""
-    where = [Conversation.created_at >= start, Conversation.created_at < end]
+    """Conversations that started in [start, end), in `lang` if given.
+
+    One where the customer never wrote (the widget opened and closed again) is not one.
+    """
+    wrote = select(Message.id).where(
+        Message.conversation_id == Conversation.id, Message.role == "customer"
+    )
+    where = [
+        Conversation.created_at >= start,
+        Conversation.created_at < end,
+        wrote.exists(),
+    ]
     if lang is not None:
         where.append(Conversation.lang == lang)
     return where

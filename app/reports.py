@@ -80,6 +80,11 @@ class Period:
                 f"'to' ({stop.isoformat()}) must be after 'from' ({first.isoformat()}); "
                 "'to' is the first day not included"
             )
+        if first.year < 1970 or stop.year > 9998:
+            raise ReportError(
+                f"dates must be between 1970-01-01 and 9998-12-31 (got {first.isoformat()} "
+                f"to {stop.isoformat()})"
+            )
         if (stop - first).days > MAX_DAYS:
             raise ReportError(
                 f"the period has {(stop - first).days} days; at most {MAX_DAYS} are allowed"

@@ -215,6 +215,10 @@ def seed(client: TestClient) -> dict[str, int]:
             answers=((cite("return-item"), True),),
         ),
     ]
+    # 2 March: the widget was opened and closed without a word: not a conversation
+    silent = conversation("2026-03-02T03:00:00")
+    silent.messages = []
+    rows.append(silent)
 
     async def insert() -> None:
         async with services(client).sessions.begin() as session:
@@ -371,6 +375,10 @@ def test_an_empty_period_gives_zeros_and_nothing(client: TestClient, agent: dict
         ),
         ("from=2025-03-01&to=2026-03-03", "the period has 367 days; at most 366 are allowed"),
         ("lang=english", "'lang' must be a language code such as en or ja, not 'english'"),
+        (
+            "from=0001-01-01&to=0001-01-02",
+            "dates must be between 1970-01-01 and 9998-12-31 (got 0001-01-01 to 0001-01-02)",
+        ),
     ],
 )
 def test_bad_periods_get_a_422_that_says_what_to_send(
