@@ -32,6 +32,9 @@ class CalibrationError(ValueError):
 
 
 MIN_CASES = 20
+# the settings' bounds: a flatter or farther curve says the signal does not separate
+MAX_SCALE = 1.0
+MAX_MIDPOINT = 5.0
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,14 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> tuple[flo
     intercept, slope = float(beta[0]), float(beta[1])
     if slope <= 1e-6:
         raise CalibrationError("the signal does not rise with right answers in these cases")
-    return mean - intercept * spread / slope, spread / slope
+    midpoint, scale = mean - intercept * spread / slope, spread / slope
+    if scale > MAX_SCALE or abs(midpoint) > MAX_MIDPOINT:
+        raise CalibrationError(
+            f"the signal barely separates right from wrong answers in these cases (the fitted "
+            f"curve: midpoint {midpoint:.2f}, scale {scale:.2f}): label more questions, or "
+            "check that the gold article ids are right"
+        )
+    return midpoint, scale
 
 
 def operating_point(

@@ -30,6 +30,11 @@ def test_fit_refuses_what_it_cannot_fit() -> None:
         fit_logistic(np.linspace(0, 1, 5), np.array([0, 0, 1, 1, 1.0]))
     with pytest.raises(CalibrationError, match="both right and wrong"):
         fit_logistic(np.linspace(0, 1, 30), np.ones(30))
+    # a signal that barely rises gives a curve too flat to be a setting
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 1, 400)
+    with pytest.raises(CalibrationError, match="barely separates"):
+        fit_logistic(x, (rng.uniform(0, 1, x.size) < 0.45 + 0.1 * x).astype(float))
     # a signal that falls as answers get right is no confidence at all
     x = np.linspace(0, 1, 40)
     with pytest.raises(CalibrationError, match="does not rise"):
