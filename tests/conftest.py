@@ -1,15 +1,16 @@
-"""Shared fixtures: small knowledge bases, fake and real embeddings."""
+"""Shared fixtures: small knowledge bases, fake and real embeddings, a PostgreSQL server."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
 from retrieval.embeddings import SentenceTransformerEmbeddings
+from tests._postgres import PostgresServer, find_binaries
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -52,3 +53,41 @@ def write_article(tmp_path: Path) -> Callable[..., Path]:
 def real_embeddings() -> SentenceTransformerEmbeddings:
     """The packaged all-MiniLM-L6-v2 model, loaded once per test session."""
     return SentenceTransformerEmbeddings()
+
+
+def _postgres_required() -> bool:
+    """CI (and KAKEHASHI_REQUIRE_POSTGRES=1) must run the PostgreSQL tests, never skip them."""
+    ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
+    return ci or os.environ.get("KAKEHASHI_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the whole test session (tests marked `postgres`)."""
+    binaries = find_binaries()
+    if binaries is None:
+        reason = (
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): "
+            "`make postgres` installs Debian's postgresql package"
+        )
+        if _postgres_required():
+            pytest.fail(f"{reason}; CI / KAKEHASHI_REQUIRE_POSTGRES=1 require it")
+        pytest.skip(reason)
+    for attempt in range(3):  # the free port found may be taken before the server binds it
+        server = PostgresServer(binaries)
+        try:
+            server.start()
+            break
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test: its postgresql+asyncpg:// URL."""
+    name = postgres.create_database()
+    yield postgres.url(name)
+    postgres.drop_database(name)

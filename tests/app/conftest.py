@@ -1,4 +1,8 @@
-"""Factories for the web application under test (fake embeddings, real SQLite)."""
+"""Factories for the web application under test (fake embeddings, real SQLite).
+
+A test decorated with `on_both_databases` runs twice: on SQLite, and (marked `postgres`) on
+a fresh database of the session's PostgreSQL server.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +21,31 @@ from tests.conftest import SAMPLE_KB, CountingEmbedding
 
 MakeClient = Callable[..., TestClient]
 
+on_both_databases = pytest.mark.parametrize(
+    "database_url",
+    [
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ],
+    indirect=True,
+)
+
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """The apps' database: None (SQLite in the data folder) unless parametrised "postgres"."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return None
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, database_url: str | None) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "data_dir": tmp_path / "data",
+            "database_url": database_url,
             "kb_dir": SAMPLE_KB,
             # Fake vectors are noise: let lexical search decide, in both languages.
             "embedding_languages": [],
