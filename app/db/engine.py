@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# pg_advisory_xact_lock key: server processes starting together migrate one at a time
+_MIGRATION_LOCK = 0x6B616B65  # "kake"
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -32,6 +34,8 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
+    # PostgreSQL: pooled connections are tested before use, so a restarted database server
+    # costs a reconnect rather than an error
     return create_async_engine(url, pool_pre_ping=True)
 
 
@@ -40,6 +44,9 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # held until the transaction ends; the next process then finds the schema current
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
