@@ -159,12 +159,12 @@ class ArticleService:
     ) -> list[ArticleRecord]:
         query = select(ArticleRecord)
         if q:
-            like = f"%{q}%"
+            # autoescape: %, _ and \ are plain characters in SQLite and PostgreSQL alike
             query = query.where(
                 or_(
-                    ArticleRecord.title.ilike(like),
-                    ArticleRecord.id.ilike(like),
-                    ArticleRecord.body.ilike(like),
+                    ArticleRecord.title.icontains(q, autoescape=True),
+                    ArticleRecord.id.icontains(q, autoescape=True),
+                    ArticleRecord.body.icontains(q, autoescape=True),
                 )
             )
         if lang:

@@ -126,7 +126,13 @@ async def count_users(session: AsyncSession) -> int:
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
     """The active user with these credentials, or None (same answer for either mistake)."""
-    user = await session.scalar(select(User).where(User.username == username.strip()))
+    username = username.strip()
+    # nobody's name has a NUL, and PostgreSQL refuses to compare text that holds one
+    user = (
+        await session.scalar(select(User).where(User.username == username))
+        if "\x00" not in username
+        else None
+    )
     if user is None or not user.is_active:
         _hasher.hash(password)  # spend the same time as a real check
         return None

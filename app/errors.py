@@ -6,7 +6,12 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette import status
+
+# SQLSTATE class 22, "data exception": PostgreSQL refuses a value SQLite would have stored,
+# such as text with a NUL character (22021)
+_DATA_EXCEPTION = "22"
 
 
 class HTTPError(Exception):
@@ -56,5 +61,22 @@ async def _handle(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _handle_unstorable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    if not str(getattr(exc.orig, "sqlstate", None) or "").startswith(_DATA_EXCEPTION):
+        raise exc
+    return JSONResponse(
+        {
+            "error": {
+                "code": "unstorable",
+                "message": "the request holds a value the database cannot store "
+                "(such as a NUL character); remove it and try again",
+            }
+        },
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPError, _handle)
+    app.add_exception_handler(DBAPIError, _handle_unstorable)

@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Body, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Body, Path, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from app.db.models import CannedResponse
 from app.deps import AgentDep, ServicesDep, get_signed_in
 from app.errors import NotFound
 from app.events import Event, error_event
-from app.routes._fields import field
+from app.routes._fields import MAX_INT, field
 from app.routes.templates import templates
 
 router = APIRouter()
@@ -46,6 +46,9 @@ class CannedIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
     lang: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
     team: str = Field(default="support", min_length=1, max_length=64)
+
+
+CannedId = Annotated[int, Path(ge=1, lt=MAX_INT)]
 
 
 def _canned_dict(c: CannedResponse) -> dict[str, Any]:
@@ -125,7 +128,10 @@ async def create_canned(
 
 @router.put("/api/canned/{canned_id}")
 async def update_canned(
-    canned_id: int, services: ServicesDep, signed: AgentDep, body: Annotated[CannedIn, Body()]
+    canned_id: CannedId,
+    services: ServicesDep,
+    signed: AgentDep,
+    body: Annotated[CannedIn, Body()],
 ) -> dict[str, Any]:
     """Edit a canned response."""
     async with services.sessions.begin() as session:
@@ -140,7 +146,7 @@ async def update_canned(
 
 
 @router.delete("/api/canned/{canned_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_canned(canned_id: int, services: ServicesDep, signed: AgentDep) -> Response:
+async def delete_canned(canned_id: CannedId, services: ServicesDep, signed: AgentDep) -> Response:
     """Remove a canned response."""
     async with services.sessions.begin() as session:
         canned = await session.get(CannedResponse, canned_id)

@@ -35,6 +35,7 @@ CLIENT_TYPES = (
     "rate",
 )
 MAX_CLIENT_ID = 64
+MAX_ORIGIN = 300  # Conversation.origin's length, which PostgreSQL enforces
 
 
 def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
@@ -197,7 +198,8 @@ class ChatSession:
                     "no conversation has this token: send hello without a token to start a new one",
                 )
         else:
-            ref, token = await self.conversations.start(lang, self.websocket.headers.get("origin"))
+            origin = self.websocket.headers.get("origin")
+            ref, token = await self.conversations.start(lang, origin and origin[:MAX_ORIGIN])
             last_seq = 0
         await self._subscribe(ref)
         async with self._send_lock:

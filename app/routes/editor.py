@@ -19,6 +19,7 @@ from app.deps import AdminDep, EditorDep, ServicesDep, SignedInDep
 from app.errors import Conflict, HTTPError, NotFound
 from app.gaps import GapQuestion, group
 from app.rendering import render_markdown
+from app.routes._fields import MAX_INT
 from app.routes.templates import templates
 from bot.answer import decide_answer
 
@@ -39,7 +40,7 @@ class ArticleCreate(ArticleIn):
 
 
 class ArticleUpdate(ArticleIn):
-    expected_revision: int | None = None
+    expected_revision: int | None = Field(default=None, ge=0, lt=MAX_INT)
 
 
 class Bad(HTTPError):
@@ -155,7 +156,11 @@ async def article_revisions(
 
 @router.get("/api/articles/{article_id}/diff")
 async def article_diff(
-    article_id: str, a: int, b: int, services: ServicesDep, signed: EditorDep
+    article_id: str,
+    a: Annotated[int, Query(ge=0, lt=MAX_INT)],
+    b: Annotated[int, Query(ge=0, lt=MAX_INT)],
+    services: ServicesDep,
+    signed: EditorDep,
 ) -> dict[str, Any]:
     """A unified diff between revisions a and b."""
     try:
@@ -169,7 +174,7 @@ async def revert_article(
     article_id: str,
     services: ServicesDep,
     signed: EditorDep,
-    revision: Annotated[int, Body(embed=True)],
+    revision: Annotated[int, Body(embed=True, ge=0, lt=MAX_INT)],
 ) -> dict[str, Any]:
     """A new revision with an old revision's content."""
     try:

@@ -12,9 +12,18 @@ from starlette.websockets import WebSocketDisconnect
 
 from app.db.models import Conversation
 from bot import messages
-from tests.app.conftest import MakeClient, ask, open_chat, receive_until, services, settle
+from tests.app.conftest import (
+    MakeClient,
+    ask,
+    on_both_databases,
+    open_chat,
+    receive_until,
+    services,
+    settle,
+)
 
 
+@on_both_databases
 def test_a_question_gets_an_answer_citing_its_article(client: TestClient) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         welcome, replay = open_chat(ws)
@@ -46,6 +55,7 @@ def test_japanese_question_is_answered_from_the_japanese_article(client: TestCli
         assert answer["kind"] in ("answer", "suggestions")
 
 
+@on_both_databases
 def test_reconnect_replays_exactly_the_missed_messages(client: TestClient) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         welcome, _ = open_chat(ws)
@@ -253,16 +263,19 @@ def test_customer_html_is_escaped(client: TestClient) -> None:
         assert "<img" not in echo["html"] and "&lt;img" in echo["html"]
 
 
+@on_both_databases
 def test_a_page_from_another_origin_is_refused(make_client: MakeClient) -> None:
-    client = make_client(allowed_origins=["http://shop.example"])
+    long_origin = "http://shop.example/" + "x" * 400  # longer than the column; PostgreSQL minds
+    client = make_client(allowed_origins=["http://shop.example", long_origin])
     with (
         pytest.raises(WebSocketDisconnect) as refused,
         client.websocket_connect("/ws/chat", headers={"origin": "http://evil.example"}) as ws,
     ):
         ws.receive_json()
     assert refused.value.code == 1008
-    with client.websocket_connect("/ws/chat", headers={"origin": "http://shop.example"}) as ws:
-        open_chat(ws)
+    for origin in ("http://shop.example", long_origin):
+        with client.websocket_connect("/ws/chat", headers={"origin": origin}) as ws:
+            open_chat(ws)
 
 
 def test_demo_page_embeds_the_widget(client: TestClient) -> None:

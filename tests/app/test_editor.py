@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.auth import Role, issue_token
 from app.db.models import User
 from app.rendering import render_markdown
-from tests.app.conftest import MakeClient, ask, open_chat, services, settle
+from tests.app.conftest import MakeClient, ask, on_both_databases, open_chat, services, settle
 from tests.app.test_agent import add_user
 from tests.conftest import SAMPLE_KB
 
@@ -63,6 +63,7 @@ def editor(client: TestClient) -> dict[str, str]:
     return editor_headers(client)
 
 
+@on_both_databases
 def test_a_draft_is_not_used_until_published(client: TestClient, editor: dict[str, str]) -> None:
     created = client.post("/api/articles", json=NEW_ARTICLE, headers=editor)
     assert created.status_code == 201, created.text
@@ -76,6 +77,7 @@ def test_a_draft_is_not_used_until_published(client: TestClient, editor: dict[st
     assert cited(client, QUESTION)[0] == "tote-bag-gift"
 
 
+@on_both_databases
 def test_update_archive_and_revert_reach_the_bot(
     client: TestClient, editor: dict[str, str]
 ) -> None:
@@ -134,8 +136,26 @@ def test_bad_articles_are_refused_with_the_reason(
     assert dup.status_code == 409
     missing = client.get("/api/articles/nope", headers=editor)
     assert missing.status_code == 404
+    no_such_revision = client.get("/api/articles/return-item/diff?a=1&b=5000000000", headers=editor)
+    assert no_such_revision.status_code == 422, "a number no database column can hold"
 
 
+@on_both_databases
+def test_text_with_a_nul_character_is_refused_where_postgresql_cannot_store_it(
+    client: TestClient, editor: dict[str, str], database_url: str | None
+) -> None:
+    created = client.post("/api/articles", json={**NEW_ARTICLE, "body": "a\x00b"}, headers=editor)
+    searched = client.get("/api/articles", params={"q": "\x00"}, headers=editor)
+    if database_url is None:  # SQLite stores it
+        assert created.status_code == 201, created.text
+        assert searched.status_code == 200
+    else:
+        for response in (created, searched):
+            assert response.status_code == 422, response.text
+            assert response.json()["error"]["code"] == "unstorable"
+
+
+@on_both_databases
 def test_filters_find_articles(client: TestClient, editor: dict[str, str]) -> None:
     ja = client.get("/api/articles?lang=ja&q=返品", headers=editor).json()
     assert ja and all(a["lang"] == "ja" for a in ja)
@@ -143,6 +163,12 @@ def test_filters_find_articles(client: TestClient, editor: dict[str, str]) -> No
     assert client.get("/api/articles?status=draft", headers=editor).json() == []
     tagged = client.get("/api/articles?tag=returns", headers=editor).json()
     assert tagged and all("returns" in a["tags"] for a in tagged)
+    # %, _ and \ are searched for as they are (PostgreSQL reads \ in LIKE as an escape)
+    body = "Save 100% of C:\\temp\\ and a_b."
+    client.post("/api/articles", json={**NEW_ARTICLE, "body": body}, headers=editor)
+    for literal in ("100%", "C:\\temp\\", "a_b", "\\"):
+        found = client.get("/api/articles", params={"q": literal}, headers=editor).json()
+        assert [a["id"] for a in found] == ["tote-bag-gift"], literal
 
 
 def test_the_sample_kb_is_imported_on_first_start_and_exports_byte_for_byte(
