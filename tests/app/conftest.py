@@ -21,14 +21,11 @@ from tests.conftest import SAMPLE_KB, CountingEmbedding
 
 MakeClient = Callable[..., TestClient]
 
+_ON_POSTGRES = pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)
 on_both_databases = pytest.mark.parametrize(
-    "database_url",
-    [
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ],
-    indirect=True,
+    "database_url", [pytest.param("sqlite", id="sqlite"), _ON_POSTGRES], indirect=True
 )
+on_postgres = pytest.mark.parametrize("database_url", [_ON_POSTGRES], indirect=True)
 
 
 @pytest.fixture

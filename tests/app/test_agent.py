@@ -12,6 +12,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,7 +31,15 @@ from app.db.models import Conversation
 from app.main import create_app
 from app.settings import Settings
 from bot import messages
-from tests.app.conftest import MakeClient, ask, open_chat, services, settle
+from tests.app.conftest import (
+    MakeClient,
+    ask,
+    on_both_databases,
+    on_postgres,
+    open_chat,
+    services,
+    settle,
+)
 from tests.conftest import SAMPLE_KB, CountingEmbedding
 
 PASSWORD = "correct horse battery"
@@ -234,6 +243,7 @@ def texts(events: list[Event]) -> list[str]:
 
 
 # ---------------------------------------------------------------------- the whole story
+@on_both_databases
 def test_takeover_conversation_and_hand_back(make_client: MakeClient) -> None:
     client = make_client(business_hours=ALWAYS_OPEN)
     _aiko_id, aiko_headers = new_agent(client, "aiko", "Aiko")
@@ -398,6 +408,7 @@ def test_own_chats_count_the_customers_unanswered_messages(make_client: MakeClie
 
 
 # ---------------------------------------------------------------------- closing
+@on_both_databases
 def test_close_records_outcome_and_tags_and_refuses_further_messages(
     make_client: MakeClient,
 ) -> None:
@@ -559,6 +570,7 @@ def test_simultaneous_claims_from_two_consoles_have_exactly_one_winner(
             assert (row.state, row.agent_id) == ("agent", ids[winner]), f"round {round_}"
 
 
+@on_both_databases
 def test_simultaneous_claims_through_the_service_have_exactly_one_winner(
     make_client: MakeClient,
 ) -> None:
@@ -582,6 +594,41 @@ def test_simultaneous_claims_through_the_service_have_exactly_one_winner(
         errors = [r for r in results if isinstance(r, ChatError)]
         assert len(winners) == 1 and [e.code for e in errors] == ["already_claimed"], results
         assert stored(client, cid).agent_id == winners[0]
+
+
+@on_postgres
+def test_many_agents_on_two_servers_claim_one_conversation_and_exactly_one_wins(
+    make_client: MakeClient,
+) -> None:
+    # scale-out: two server processes on one database; no in-process lock orders their claims
+    servers = [make_client(business_hours=ALWAYS_OPEN) for _ in range(2)]
+    agents = [
+        add_user(servers[0], f"agent{n}", Role.AGENT, f"Agent {n}", max_open_chats=50)
+        for n in range(8)
+    ]
+
+    def claims(server: TestClient, user_ids: list[int], cid: str) -> list[BaseException | None]:
+        async def race() -> list[BaseException | None]:
+            agents = services(server).agents
+            claiming = (agents.claim(user_id, cid) for user_id in user_ids)
+            return list(await asyncio.gather(*claiming, return_exceptions=True))
+
+        assert server.portal is not None
+        return server.portal.call(race)
+
+    for _ in range(5):
+        cid = start_waiting(servers[0])
+        with ThreadPoolExecutor(len(servers)) as pool:
+            halves = [
+                pool.submit(claims, server, agents[n :: len(servers)], cid)
+                for n, server in enumerate(servers)
+            ]
+            results = [result for half in halves for result in half.result()]
+        order = [user_id for n in range(len(servers)) for user_id in agents[n :: len(servers)]]
+        winners = [who for who, r in zip(order, results, strict=True) if r is None]
+        codes = sorted(r.code for r in results if isinstance(r, ChatError))
+        assert len(winners) == 1 and codes == ["already_claimed"] * 7, results
+        assert stored(servers[1], cid).agent_id == winners[0]
 
 
 def test_an_agent_at_their_limit_cannot_claim_another(make_client: MakeClient) -> None:

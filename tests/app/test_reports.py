@@ -22,7 +22,7 @@ from app.auth import Role
 from app.db.models import Conversation, Handoff, Message
 from app.reports import Period, ReportError
 from tests.app import test_agent
-from tests.app.conftest import MakeClient, services
+from tests.app.conftest import MakeClient, on_both_databases, services
 from tests.app.test_agent import add_user, sign_in
 
 seeded_data = test_agent.seeded_data
@@ -249,6 +249,7 @@ def report(client: TestClient, headers: dict[str, str], query: str = PERIOD) -> 
 
 
 # ------------------------------------------------------------------------------ figures
+@on_both_databases
 def test_the_report_counts_the_periods_conversations_exactly(
     client: TestClient, agent: dict[str, str]
 ) -> None:
@@ -272,6 +273,7 @@ def test_the_report_counts_the_periods_conversations_exactly(
     assert body["outcomes"] == {"not_resolved": 1, "resolved": 2}
 
 
+@on_both_databases
 def test_csat_figures_and_the_latest_comments(client: TestClient, agent: dict[str, str]) -> None:
     csat = report(client, agent)["csat"]
     assert csat["responses"] == 4
@@ -285,6 +287,7 @@ def test_csat_figures_and_the_latest_comments(client: TestClient, agent: dict[st
     ], "newest first, ratings without a comment left out"
 
 
+@on_both_databases
 def test_bot_answers_feedback_and_the_most_cited_articles(
     client: TestClient, agent: dict[str, str]
 ) -> None:
@@ -300,6 +303,7 @@ def test_bot_answers_feedback_and_the_most_cited_articles(
     assert answers["top_articles"][0]["url"] == "https://help/return-item"
 
 
+@on_both_databases
 def test_agents_and_the_per_day_series_at_tokyo_day_boundaries(
     client: TestClient, agent: dict[str, str]
 ) -> None:
@@ -330,6 +334,7 @@ def test_the_same_data_in_utc_moves_conversations_to_other_days(
     ]
 
 
+@on_both_databases
 def test_the_language_filter(client: TestClient, agent: dict[str, str]) -> None:
     body = report(client, agent, PERIOD + "&lang=ja")
     assert body["lang"] == "ja"
