@@ -1,6 +1,6 @@
 # Kakehashi: `make run` serves the demo, `make test` runs lint and the test suite.
 # Both create .venv themselves; `make test` also installs Debian's chromium for the
-# browser tests when it is missing. PyTorch is installed first as the CPU build
+# browser tests and Debian's postgresql for the PostgreSQL tests when they are missing. PyTorch is installed first as the CPU build
 # (torch==2.13.0, from the local disk here); a plain `torch` requirement would pull a
 # multi-GB CUDA build.
 
@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run index test lint pytest eval bench clean browser
+.PHONY: install run index test lint pytest eval bench clean browser postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ browser:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 
+# The tests start their own throwaway server from these binaries (no service is started).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "Installing Debian's postgresql for the PostgreSQL tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
 index: install
 	$(BIN)/kakehashi index
 
@@ -37,7 +43,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
-pytest: install browser
+pytest: install browser postgres
 	$(BIN)/pytest
 
 test: lint pytest
