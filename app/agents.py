@@ -400,7 +400,8 @@ class AgentService:
             self.conversations.lock_for(public_id),
             self.sessions.begin() as session,
         ):
-            user = await session.get_one(User, user_id)
+            # the row lock does for several servers what the agent's lock does in one
+            user = await session.get_one(User, user_id, with_for_update=True)
             conversation = await self._by_public_id(session, public_id)
             if await self._open_chats(session, user_id) >= user.max_open_chats:
                 raise ChatError(
@@ -509,7 +510,7 @@ class AgentService:
             self.sessions.begin() as session,
         ):
             conversation = await self._owned(session, public_id, user_id, admin_ok=True)
-            target = await session.get(User, to_user_id)
+            target = await session.get(User, to_user_id, with_for_update=True)
             if target is None or not target.is_active or target.role not in ("agent", "admin"):
                 raise ChatError("invalid_field", "transfer to an active agent")
             if await self._open_chats(session, to_user_id) >= target.max_open_chats:
@@ -692,7 +693,8 @@ def note_event(note: Note, public_id: str) -> Event:
         "id": note.id,
         "author": note.author,
         "text": note.text,
-        "created_at": note.created_at.isoformat(),
+        # SQLite hands back naive datetimes; they were stored in UTC
+        "created_at": note.created_at.replace(tzinfo=note.created_at.tzinfo or UTC).isoformat(),
     }
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -334,6 +335,11 @@ def test_takeover_conversation_and_hand_back(make_client: MakeClient) -> None:
         send(agent, "message", cid, client_id="a3", text="Thanks for waiting.")
         live = events_until(customer, is_type("message", client_id="a3"))
         assert note_text not in repr(live)
+        # ...and is in the context when the conversation is opened again, with its time zone
+        send(agent, "open", cid)
+        [kept] = events_until(agent, is_type("conversation"))[-1]["notes"]
+        assert kept["text"] == note_text
+        assert datetime.fromisoformat(kept["created_at"]).utcoffset() is not None
 
         # hand back: the customer is told, and the bot answers again
         send(agent, "hand_back", cid)
