@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.db.models import Conversation, Handoff, Message, User
 
@@ -38,6 +39,8 @@ class ConversationRow:
     agent_id: int | None
     outcome: str | None
     csat_score: int | None
+    # the agents who wrote in it, the first responder first (the owner if none wrote)
+    agents: tuple[int, ...] = ()
 
     @property
     def waited(self) -> float | None:
@@ -70,9 +73,8 @@ def _started(start: datetime, end: datetime, lang: str | None) -> list[ColumnEle
 
     One where the customer never wrote (the widget opened and closed again) is not one.
     """
-    wrote = select(Message.id).where(
-        Message.conversation_id == Conversation.id, Message.role == "customer"
-    )
+    said = aliased(Message)  # apart from any Message the outer query reads
+    wrote = select(said.id).where(said.conversation_id == Conversation.id, said.role == "customer")
     where = [
         Conversation.created_at >= start,
         Conversation.created_at < end,
@@ -87,6 +89,7 @@ async def conversation_rows(
     session: AsyncSession, start: datetime, end: datetime, lang: str | None
 ) -> list[ConversationRow]:
     query = select(
+        Conversation.id,
         Conversation.created_at,
         Conversation.escalated_at,
         Conversation.claimed_at,
@@ -96,6 +99,17 @@ async def conversation_rows(
         Conversation.outcome,
         Conversation.csat_score,
     ).where(*_started(start, end, lang))
+    writers: dict[int, list[int]] = {}
+    authors = (
+        select(Message.conversation_id, Message.author_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(*_started(start, end, lang), Message.role == "agent", Message.author_id.is_not(None))
+        .order_by(Message.conversation_id, Message.seq)
+    )
+    for conversation_id, author_id in await session.execute(authors):
+        seen = writers.setdefault(conversation_id, [])
+        if author_id is not None and author_id not in seen:
+            seen.append(author_id)
     return [
         ConversationRow(
             _aware(created) or created,
@@ -106,8 +120,9 @@ async def conversation_rows(
             agent_id,
             outcome,
             score,
+            tuple(writers.get(cid) or ([agent_id] if agent_id is not None else [])),
         )
-        for created, escalated, claimed, responded, closed, agent_id, outcome, score in (
+        for cid, created, escalated, claimed, responded, closed, agent_id, outcome, score in (
             await session.execute(query)
         )
     ]

@@ -470,6 +470,7 @@ class AgentService:
                 text=text,
                 client_id=client_id,
                 author=user.display_name,
+                author_id=user_id,
                 lang=conversation.lang,
             )
             if conversation.first_response_at is None:

@@ -224,7 +224,7 @@ async def build_report(session: AsyncSession, period: Period) -> Report:
         outcomes=dict(sorted(outcomes.items())),
         csat=_csat(rows, await comment_rows(session, start, end, period.lang, LATEST_COMMENTS)),
         bot_answers=_bot_answers(answers),
-        agents=_agents(rows, await user_names(session, {r.agent_id for r in rows})),
+        agents=_agents(rows, await user_names(session, {a for r in rows for a in r.agents})),
         days=_days(period, rows),
     )
 
@@ -291,19 +291,21 @@ def _bot_answers(answers: Sequence[AnswerRow]) -> BotAnswers:
 
 
 def _agents(rows: Sequence[ConversationRow], names: dict[int, str]) -> list[AgentFigures]:
+    """Per agent: the conversations they wrote in (or own), first responses they gave."""
     mine: dict[int, list[ConversationRow]] = {}
     for row in rows:
-        if row.agent_id is not None:
-            mine.setdefault(row.agent_id, []).append(row)
+        for agent_id in row.agents:
+            mine.setdefault(agent_id, []).append(row)
     figures = []
     for agent_id, handled in mine.items():
         scores = [r.csat_score for r in handled if r.csat_score is not None]
+        first = [r.first_response for r in handled if r.agents[0] == agent_id]
         figures.append(
             AgentFigures(
                 agent_id=agent_id,
                 name=names.get(agent_id, f"#{agent_id}"),
                 conversations=len(handled),
-                first_response_median=durations([r.first_response for r in handled]).median,
+                first_response_median=durations(first).median,
                 csat_average=_mean(scores),
                 csat_responses=len(scores),
             )

@@ -93,6 +93,8 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     client_id: Mapped[str | None] = mapped_column(String(64))
     author: Mapped[str | None] = mapped_column(String(200))
+    # the agent who wrote an `agent` message (kept when the conversation changes hands)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     helpful: Mapped[bool | None] = mapped_column(Boolean)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -413,6 +413,20 @@ def test_own_chats_count_the_customers_unanswered_messages(make_client: MakeClie
         events_until(agent, mine_entry(cid, 1))
 
 
+def test_an_agent_who_hands_back_keeps_the_conversation_in_the_reports(
+    make_client: MakeClient,
+) -> None:
+    with claimed_chat(make_client) as (client, aiko_id, headers, agent, customer, cid):
+        send(agent, "message", cid, client_id="a1", text="Hi, I'm Aiko. All sorted?")
+        events_until(customer, is_type("message", client_id="a1"))
+        send(agent, "hand_back", cid)
+        events_until(customer, is_type("state", state="bot"))
+        body = client.get("/api/reports", headers=headers).json()
+    [aiko] = body["agents"]
+    assert (aiko["agent_id"], aiko["name"], aiko["conversations"]) == (aiko_id, "Aiko", 1)
+    assert aiko["first_response_median"] is not None
+
+
 # ---------------------------------------------------------------------- closing
 @on_both_databases
 def test_close_records_outcome_and_tags_and_refuses_further_messages(
