@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 import uuid
-from collections import defaultdict
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,7 +92,8 @@ class ConversationService:
         self.hub = hub
         self.bot = bot
         self.average_handle_seconds = average_handle_seconds
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # a lock lives while someone holds or waits for it: no lock per conversation forever
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: dict[str, asyncio.Queue[tuple[ConversationRef, int, str]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -107,7 +108,10 @@ class ConversationService:
 
     def lock_for(self, public_id: str) -> asyncio.Lock:
         """One conversation's messages are stored and answered one at a time."""
-        return self._locks[public_id]
+        lock = self._locks.get(public_id)
+        if lock is None:
+            lock = self._locks[public_id] = asyncio.Lock()
+        return lock
 
     # ------------------------------------------------------------------ lifecycle
     async def start(

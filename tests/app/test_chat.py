@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -434,3 +435,14 @@ def test_a_rating_can_no_longer_be_given_a_day_after_the_end(client: TestClient)
         assert replay[-1]["csat"]["open"] is False
         assert rate(ws, 5)["code"] == "rating_closed"
     assert stored_rating(client, welcome["conversation_id"])[1] is None
+
+
+def test_a_long_running_server_keeps_no_lock_per_past_conversation(client: TestClient) -> None:
+    for n in range(20):
+        with client.websocket_connect("/ws/chat") as ws:
+            open_chat(ws)
+            ask(ws, "How do I return an item?", f"c{n}")
+            receive_until(ws, lambda e: e["type"] == "typing" and not e["typing"])
+    settle(client)
+    gc.collect()
+    assert len(services(client).conversations._locks) == 0
