@@ -207,8 +207,10 @@ class ConversationService:
             while not pending.empty():
                 ref, seq, text = pending.get_nowait()
                 await self._reply(ref, seq, text)
-        finally:
+        finally:  # no await since the loop's last check: nothing was queued meanwhile
             self._workers.pop(public_id, None)
+            if pending.empty():
+                self._pending.pop(public_id, None)
             if pending.empty():
                 self._pending.pop(public_id, None)
 

@@ -445,4 +445,5 @@ def test_a_long_running_server_keeps_no_lock_per_past_conversation(client: TestC
             receive_until(ws, lambda e: e["type"] == "typing" and not e["typing"])
     settle(client)
     gc.collect()
-    assert len(services(client).conversations._locks) == 0
+    conversations = services(client).conversations
+    assert (len(conversations._locks), len(conversations._pending)) == (0, 0)
