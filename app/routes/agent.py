@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import APIRouter, Body, Path, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
@@ -191,7 +192,8 @@ async def agent_socket(websocket: WebSocket, services: ServicesDep) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        await session.close()
+        with anyio.CancelScope(shield=True):  # let the clean-up's database work finish
+            await session.close()
 
 
 class AgentSession:
@@ -234,7 +236,11 @@ class AgentSession:
                 return
             raw = frame.get("text") or (frame.get("bytes") or b"").decode("utf-8", "replace")
             try:
-                await self.handle(raw)
+                # A disconnect (or shutdown) waits for the event in hand: its database
+                # work is never cut off halfway, which would lose it and can leave a
+                # connection closing forever (SQLAlchemy + aiosqlite >= 0.22).
+                with anyio.CancelScope(shield=True):
+                    await self.handle(raw)
             except ChatError as exc:
                 event = error_event(exc.code, exc.message)
                 event["conversation_id"] = _conversation_id(raw)

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette import status
 
@@ -67,7 +68,8 @@ async def chat_socket(websocket: WebSocket, services: ServicesDep) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        await session.close()
+        with anyio.CancelScope(shield=True):  # let the clean-up's database work finish
+            await session.close()
 
 
 class ChatSession:
@@ -95,7 +97,11 @@ class ChatSession:
             if raw is None:
                 raw = (frame.get("bytes") or b"").decode("utf-8", errors="replace")
             try:
-                await self.handle(raw)
+                # A disconnect (or shutdown) waits for the event in hand: its database
+                # work is never cut off halfway, which would lose it and can leave a
+                # connection closing forever (SQLAlchemy + aiosqlite >= 0.22).
+                with anyio.CancelScope(shield=True):
+                    await self.handle(raw)
             except ChatError as exc:
                 await self.send(error_event(exc.code, exc.message, self._client_id(raw)))
             except (WebSocketDisconnect, asyncio.CancelledError):
