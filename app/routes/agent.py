@@ -24,6 +24,7 @@ from app.deps import AgentDep, ServicesDep, get_signed_in
 from app.errors import NotFound
 from app.events import Event, error_event
 from app.routes._fields import MAX_INT, field
+from app.routes._sockets import serve
 from app.routes.templates import templates
 
 router = APIRouter()
@@ -187,13 +188,7 @@ async def agent_socket(websocket: WebSocket, services: ServicesDep) -> None:
         return
     await websocket.accept()
     session = AgentSession(websocket, services.agents, signed)
-    try:
-        await session.run()
-    except WebSocketDisconnect:
-        pass
-    finally:
-        with anyio.CancelScope(shield=True):  # let the clean-up's database work finish
-            await session.close()
+    await serve(session)
 
 
 class AgentSession:

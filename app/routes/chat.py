@@ -20,6 +20,7 @@ from app.deps import ServicesDep
 from app.events import Event, error_event
 from app.hub import OVERFLOW, Hub
 from app.routes._fields import MAX_INT, clean_text, field, optional_text
+from app.routes._sockets import serve
 from app.settings import Settings
 
 router = APIRouter()
@@ -63,13 +64,7 @@ async def chat_socket(websocket: WebSocket, services: ServicesDep) -> None:
     session = ChatSession(
         websocket, services.conversations, services.hub, services.settings.max_message_chars
     )
-    try:
-        await session.run()
-    except WebSocketDisconnect:
-        pass
-    finally:
-        with anyio.CancelScope(shield=True):  # let the clean-up's database work finish
-            await session.close()
+    await serve(session)
 
 
 class ChatSession:
