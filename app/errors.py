@@ -9,6 +9,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette import status
 
+from app.articles import ArticleError
+
 # SQLSTATE class 22, "data exception": PostgreSQL refuses a value SQLite would have stored,
 # such as text with a NUL character (22021)
 _DATA_EXCEPTION = "22"
@@ -77,6 +79,22 @@ async def _handle_unstorable(request: Request, exc: Exception) -> Response:
     )
 
 
+class InvalidArticle(HTTPError):
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    code = "invalid_article"
+
+
+async def _handle_article(request: Request, exc: Exception) -> Response:
+    """An article request the service refused, as the HTTP error it stands for."""
+    assert isinstance(exc, ArticleError)
+    if exc.code == "not_found":
+        return await _handle(request, NotFound(exc.message))
+    if exc.code == "conflict":
+        return await _handle(request, Conflict(exc.message))
+    return await _handle(request, InvalidArticle(exc.message))
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPError, _handle)
+    app.add_exception_handler(ArticleError, _handle_article)
     app.add_exception_handler(DBAPIError, _handle_unstorable)

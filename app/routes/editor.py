@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette import status
 
-from app.articles import ArticleError, article_dict, revision_dict
+from app.articles import article_dict, revision_dict
 from app.auth import issue_token
 from app.db.models import Conversation, Message, User
 from app.deps import AdminDep, EditorDep, ServicesDep, SignedInDep
-from app.errors import Conflict, HTTPError, NotFound
+from app.errors import InvalidArticle, NotFound
 from app.gaps import GapQuestion, group
 from app.rendering import render_markdown
 from app.routes._fields import MAX_INT
@@ -41,19 +41,6 @@ class ArticleCreate(ArticleIn):
 
 class ArticleUpdate(ArticleIn):
     expected_revision: int | None = Field(default=None, ge=0, lt=MAX_INT)
-
-
-class Bad(HTTPError):
-    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
-    code = "invalid_article"
-
-
-def _raise(exc: ArticleError) -> HTTPError:
-    if exc.code == "not_found":
-        return NotFound(exc.message)
-    if exc.code == "conflict":
-        return Conflict(exc.message)
-    return Bad(exc.message)
 
 
 def _content(body: ArticleIn) -> dict[str, Any]:
@@ -82,10 +69,7 @@ async def list_articles(
 @router.get("/api/articles/{article_id}")
 async def get_article(article_id: str, services: ServicesDep, signed: EditorDep) -> dict[str, Any]:
     """One article with its body."""
-    try:
-        return article_dict(await services.articles.get(article_id))
-    except ArticleError as exc:
-        raise _raise(exc) from None
+    return article_dict(await services.articles.get(article_id))
 
 
 @router.post("/api/articles", status_code=status.HTTP_201_CREATED)
@@ -93,12 +77,9 @@ async def create_article(
     services: ServicesDep, signed: EditorDep, body: Annotated[ArticleCreate, Body()]
 ) -> dict[str, Any]:
     """A new draft."""
-    try:
-        record = await services.articles.create(
-            body.id, _content(body), signed.user.display_name, body.note or "created"
-        )
-    except ArticleError as exc:
-        raise _raise(exc) from None
+    record = await services.articles.create(
+        body.id, _content(body), signed.user.display_name, body.note or "created"
+    )
     return article_dict(record)
 
 
@@ -110,12 +91,9 @@ async def update_article(
     body: Annotated[ArticleUpdate, Body()],
 ) -> dict[str, Any]:
     """Save a new revision (a published article is re-indexed at once)."""
-    try:
-        record = await services.articles.update(
-            article_id, _content(body), signed.user.display_name, body.note, body.expected_revision
-        )
-    except ArticleError as exc:
-        raise _raise(exc) from None
+    record = await services.articles.update(
+        article_id, _content(body), signed.user.display_name, body.note, body.expected_revision
+    )
     return article_dict(record)
 
 
@@ -136,10 +114,7 @@ async def archive_article(
 
 
 async def _status(services: Any, signed: Any, article_id: str, target: str) -> dict[str, Any]:
-    try:
-        record = await services.articles.set_status(article_id, target, signed.user.display_name)
-    except ArticleError as exc:
-        raise _raise(exc) from None
+    record = await services.articles.set_status(article_id, target, signed.user.display_name)
     return article_dict(record)
 
 
@@ -148,10 +123,7 @@ async def article_revisions(
     article_id: str, services: ServicesDep, signed: EditorDep
 ) -> list[dict[str, Any]]:
     """Every revision, newest first."""
-    try:
-        return [revision_dict(r) for r in await services.articles.revisions(article_id)]
-    except ArticleError as exc:
-        raise _raise(exc) from None
+    return [revision_dict(r) for r in await services.articles.revisions(article_id)]
 
 
 @router.get("/api/articles/{article_id}/diff")
@@ -163,10 +135,7 @@ async def article_diff(
     signed: EditorDep,
 ) -> dict[str, Any]:
     """A unified diff between revisions a and b."""
-    try:
-        return {"a": a, "b": b, "diff": await services.articles.diff(article_id, a, b)}
-    except ArticleError as exc:
-        raise _raise(exc) from None
+    return {"a": a, "b": b, "diff": await services.articles.diff(article_id, a, b)}
 
 
 @router.post("/api/articles/{article_id}/revert")
@@ -177,10 +146,7 @@ async def revert_article(
     revision: Annotated[int, Body(embed=True, ge=0, lt=MAX_INT)],
 ) -> dict[str, Any]:
     """A new revision with an old revision's content."""
-    try:
-        record = await services.articles.revert(article_id, revision, signed.user.display_name)
-    except ArticleError as exc:
-        raise _raise(exc) from None
+    record = await services.articles.revert(article_id, revision, signed.user.display_name)
     return article_dict(record)
 
 
@@ -320,7 +286,7 @@ async def draft_from_conversation(
     asked = [m.text for m in rows if m.role == "customer"]
     replies = [m.text for m in rows if m.role == "agent"]
     if not asked:
-        raise Bad("the conversation has no customer question to document")
+        raise InvalidArticle("the conversation has no customer question to document")
     body = (
         "## Question\n\n"
         + "\n\n".join(f"> {q}" for q in asked[:3])
@@ -341,15 +307,12 @@ async def _new_draft(
     services: Any, signed: Any, title: str, lang: str, body: str, note: str
 ) -> dict[str, Any]:
     article_id = f"draft-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
-    try:
-        record = await services.articles.create(
-            article_id,
-            {"title": title.strip() or "New article", "lang": lang, "body": body},
-            signed.user.display_name,
-            note,
-        )
-    except ArticleError as exc:
-        raise _raise(exc) from None
+    record = await services.articles.create(
+        article_id,
+        {"title": title.strip() or "New article", "lang": lang, "body": body},
+        signed.user.display_name,
+        note,
+    )
     return article_dict(record)
 
 
@@ -389,10 +352,7 @@ async def editor_article(
     article_id: str, request: Request, services: ServicesDep, signed: EditorDep
 ) -> Response:
     """Edit an article: live preview, save, publish, archive, history and diff."""
-    try:
-        await services.articles.get(article_id)
-    except ArticleError as exc:
-        raise _raise(exc) from None
+    await services.articles.get(article_id)
     return _page(request, signed, "editor_article.html", article_id=article_id)
 
 
