@@ -409,12 +409,16 @@ class HybridRetriever:
 
     def coverage(self, evidence: ArticleEvidence, row: int) -> tuple[float, float]:
         """(best section, whole article) share of the query's idf mass article `row` holds."""
-        index = self._langs[evidence.lang]
         sections = [evidence.chunk_ids[j] for j in np.flatnonzero(evidence.owner == row)]
-        best = max(index.chunk_terms.coverage(evidence.tokens, cid) for cid in sections)
-        whole = index.article_terms.coverage(
-            evidence.tokens, article_key(evidence.article_ids[row])
-        )
+        with self._lock:  # the indexes may be updated from another thread
+            index = self._langs[evidence.lang]
+            best = max(
+                (index.chunk_terms.coverage(evidence.tokens, cid) for cid in sections),
+                default=0.0,
+            )
+            whole = index.article_terms.coverage(
+                evidence.tokens, article_key(evidence.article_ids[row])
+            )
         return best, whole
 
     def _search(
