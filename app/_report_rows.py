@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db.models import Conversation, Handoff, Message, User
+from storage.models import Conversation, Handoff, Message, User
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.conversations import ChatError, ConversationService
 from app.csat import rating
-from app.db.models import Conversation, Message, Note, User
 from app.events import Event, message_event, typing_event
 from app.hub import Hub
 from app.settings import Settings
@@ -29,6 +28,7 @@ from handoff.queue import QueueEntry, estimated_wait_seconds, ordered, priority,
 from handoff.states import ConversationState, IllegalTransition, check_transition
 from handoff.summary import Line, summarise
 from retrieval.hybrid import HybridRetriever
+from storage.models import Conversation, Message, Note, User
 
 log = logging.getLogger(__name__)
 

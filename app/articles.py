@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import ArticleRecord, ArticleRevision
 from retrieval.errors import KBError
 from retrieval.kb import ARTICLE_ID, Article, load_kb, parse_article, render_article
+from storage.models import ArticleRecord, ArticleRevision
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from limits.storage import storage_from_string
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ApiToken, User, UserSession
 from app.settings import REDIS_SCHEMES, Settings, parse_limit
+from storage.models import ApiToken, User, UserSession
 
 SESSION_COOKIE = "kakehashi_session"
 LOGIN_CSRF_COOKIE = "kakehashi_login_csrf"

@@ -93,8 +93,8 @@ def _with_db(settings: Settings, work: Any) -> Any:
     """Run `work(session_factory)` against the configured, migrated database."""
     import asyncio
 
-    from app.db.engine import create_engine, migrate, session_factory
     from app.settings import resolved_database_url
+    from storage.engine import create_engine, migrate, session_factory
 
     async def go() -> Any:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

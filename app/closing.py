@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from app.agents import AGENTS_CHANNEL
 from app.conversations import ChatError, ConversationRef, ConversationService
 from app.csat import RATING_WINDOW, rated_event, rating_open
-from app.db.models import Conversation
 from app.events import Event, message_event
 from handoff.states import ConversationState, check_transition
+from storage.models import Conversation
 
 CUSTOMER_ENDED = "customer_ended"
 

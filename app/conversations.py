@@ -24,12 +24,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.csat import csat_state
-from app.db.models import Conversation, Handoff, Message, User
 from app.events import Event, message_event, state_event, typing_event
 from app.hub import Hub
 from bot import messages
 from bot.policy import Bot, Decision, DecisionKind, HandoffReason, Turn
 from handoff.states import ConversationState, check_transition
+from storage.models import Conversation, Handoff, Message, User
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.db.models import Conversation
 from app.events import Event, utc
 from bot import messages
+from storage.models import Conversation
 
 RATING_WINDOW = timedelta(hours=24)
 SCORES = range(1, 6)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from app.db.models import Conversation, Message
 from app.rendering import render_markdown, render_plain
+from storage.models import Conversation, Message
 
 Event = dict[str, Any]
 

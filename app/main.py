@@ -19,7 +19,6 @@ from app.articles import ArticleService
 from app.auth import Role, count_users, create_user, generate_password
 from app.bootstrap import build_bot, build_retriever
 from app.conversations import ConversationService
-from app.db.engine import create_engine, migrate, session_factory
 from app.hub import Hub
 from app.reindex import Reindexer
 from app.routes import admin, agent, chat, editor, pages, reports
@@ -27,6 +26,7 @@ from app.routes import auth as auth_routes
 from app.services import Services
 from app.settings import Settings, get_settings, resolved_database_url
 from handoff.hours import BusinessHours
+from storage.engine import create_engine, migrate, session_factory
 
 log = logging.getLogger("kakehashi")
 STATIC = Path(__file__).resolve().parent / "static"

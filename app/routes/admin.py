@@ -10,9 +10,9 @@ from sqlalchemy import select
 from starlette import status
 
 from app.auth import AccountError, Role, create_user, generate_password
-from app.db.models import User
 from app.deps import AdminDep, ServicesDep
 from app.errors import Conflict
+from storage.models import User
 
 router = APIRouter(prefix="/api/users")
 

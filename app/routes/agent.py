@@ -19,13 +19,13 @@ from starlette import status
 from app.agents import AGENTS_CHANNEL, AgentService, notes_channel
 from app.auth import Role, SignedIn
 from app.conversations import ChatError
-from app.db.models import CannedResponse
 from app.deps import AgentDep, ServicesDep, get_signed_in
 from app.errors import NotFound
 from app.events import Event, error_event
 from app.routes._fields import MAX_INT, field
 from app.routes._sockets import serve
 from app.routes.templates import templates
+from storage.models import CannedResponse
 
 router = APIRouter()
 log = logging.getLogger(__name__)

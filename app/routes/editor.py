@@ -14,7 +14,6 @@ from starlette import status
 
 from app.articles import article_dict, revision_dict
 from app.auth import issue_token
-from app.db.models import Conversation, Message, User
 from app.deps import AdminDep, EditorDep, ServicesDep, SignedInDep
 from app.errors import InvalidArticle, NotFound
 from app.gaps import GapQuestion, group
@@ -22,6 +21,7 @@ from app.rendering import render_markdown
 from app.routes._fields import MAX_INT
 from app.routes.templates import templates
 from bot.answer import decide_answer
+from storage.models import Conversation, Message, User
 
 router = APIRouter()
 

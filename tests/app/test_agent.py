@@ -28,10 +28,10 @@ from starlette.testclient import WebSocketTestSession
 from app.agents import AgentService
 from app.auth import Role, create_user
 from app.conversations import ChatError
-from app.db.models import Conversation
 from app.main import create_app
 from app.settings import Settings
 from bot import messages
+from storage.models import Conversation
 from tests.app.conftest import (
     MakeClient,
     ask,

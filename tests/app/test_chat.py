@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from starlette.websockets import WebSocketDisconnect
 
-from app.db.models import Conversation
 from bot import messages
+from storage.models import Conversation
 from tests.app.conftest import (
     MakeClient,
     ask,

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.auth import Role, issue_token
-from app.db.models import User
 from app.rendering import render_markdown
+from storage.models import User
 from tests.app.conftest import MakeClient, ask, on_both_databases, open_chat, services, settle
 from tests.app.test_agent import add_user
 from tests.conftest import SAMPLE_KB

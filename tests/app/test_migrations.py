@@ -14,8 +14,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from app.db.engine import create_engine, migrate
-from app.db.models import Base
+from storage.engine import create_engine, migrate
+from storage.models import Base
 from tests.app.conftest import on_both_databases
 
 
@@ -40,7 +40,7 @@ def test_migrated_database_matches_the_models(tmp_path: Path, database_url: str 
 
 
 # imports first, then migrate when told to, so that the servers really start together
-START = "import asyncio, sys; from app.db.engine import create_engine, migrate; "
+START = "import asyncio, sys; from storage.engine import create_engine, migrate; "
 START += "sys.stdin.readline(); asyncio.run(migrate(create_engine(sys.argv[1])))"
 
 

@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from app.auth import Role
-from app.db.models import Conversation, Handoff, Message
 from app.reports import Period, ReportError
+from storage.models import Conversation, Handoff, Message
 from tests.app import test_agent
 from tests.app.conftest import MakeClient, on_both_databases, services
 from tests.app.test_agent import add_user, sign_in

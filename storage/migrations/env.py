@@ -1,6 +1,6 @@
 """Alembic environment: runs on the application's (async) engine.
 
-The application upgrades the schema itself at start-up (`app.db.engine.migrate`), passing
+The application upgrades the schema itself at start-up (`storage.engine.migrate`), passing
 its connection in `config.attributes["connection"]`; the `alembic` command line (see
 alembic.ini) connects with `sqlalchemy.url` or KAKEHASHI_DATABASE_URL.
 """
@@ -15,7 +15,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db.models import Base
+from storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

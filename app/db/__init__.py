@@ -1,1 +1,0 @@
-"""Storage: SQLAlchemy 2 (async) models, the engine, and Alembic migrations."""
