@@ -586,6 +586,21 @@ URGENCY: Rules = [
 # --- Shouting and repeated punctuation ------------------------------------------------
 
 # Loud but pleased: "THANK YOU SO MUCH" is not shouting at anyone.
+# The customer says the bot's reply did not help: what makes asking again a sign of
+# frustration (see `bot.frustration._repeated_question`).
+EN_NOT_HELPED = re.compile(
+    r"\b(?:did ?n[o']?t|does ?n[o']?t|did not|does not|do not|don'?t|not) (?:help|answer|work)|"
+    r"\bnot (?:what i (?:asked|meant|wanted)|my question|helpful|it)\b|"
+    r"\b(?:that'?s|thats|this is) (?:not|wrong)\b|\bwrong (?:answer|article)\b|"
+    r"\b(?:already|just) (?:asked|told you|said)\b|\bi (?:said|asked)\b|\bagain\b|"
+    r"\bstill (?:don'?t|doesn'?t|not|no)\b|\bread my (?:question|message)\b"
+)
+JA_NOT_HELPED = re.compile(
+    r"(?:答え|回答)になって(?:い)?(?:な|ませ)|そうじゃな|そうではな|そういうことじゃ|"
+    r"違います|ちがいます|違うって|ちがうって|聞いてな|聞いていな|質問に答え|"
+    r"解決しな|解決してな|役に立た|わからない|分からない|意味がわから|だから|もう一度|"
+    r"何度も|さっきも|また同じ"
+)
 HAPPY = re.compile(
     r"\b(?:thank|thanks|thx|love|great|awesome|amazing|perfect|happy|congrat\w*|yay)\b"
 )

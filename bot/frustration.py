@@ -23,6 +23,7 @@ from bot._frustration_lexicon import (
     EN_ABUSIVE,
     EN_COMPLAINT,
     EN_NEGATIVE,
+    EN_NOT_HELPED,
     EN_SARCASM,
     EN_THREAT,
     FULLWIDTH_UPPER_RUN,
@@ -30,6 +31,7 @@ from bot._frustration_lexicon import (
     JA_ABUSIVE,
     JA_COMPLAINT,
     JA_NEGATIVE,
+    JA_NOT_HELPED,
     JA_POLITE_COMPLAINT,
     JA_SARCASM,
     JA_THREAT,
@@ -51,6 +53,11 @@ class ConversationSignals:
     previous_customer_texts: tuple[str, ...] = ()  # earlier customer messages, oldest first
     consecutive_unhelpful: int = 0  # bot answers in a row the customer marked 👎 (latest ones)
     consecutive_misses: int = 0  # bot replies in a row that could not answer (decline)
+
+    @property
+    def last_reply_failed(self) -> bool:
+        """The bot's latest replies did not help: a 👎 on them, or declines."""
+        return self.consecutive_unhelpful > 0 or self.consecutive_misses > 0
 
 
 @dataclass(frozen=True)
@@ -118,15 +125,38 @@ def similarity(a: str, b: str) -> float:
     return len(x & y) / len(x | y)
 
 
-def _repeated_question(text: str, previous: tuple[str, ...]) -> float:
-    """Asking the same thing again means the bot has not helped with it."""
+def _contained(text: str, earlier: str) -> float:
+    """The share of the earlier message's bigrams the new one repeats."""
+    x, y = _bigrams(text), _bigrams(earlier)
+    return len(x & y) / len(y) if x and y else 0.0
+
+
+def _repeated_question(text: str, norm: str, conversation: ConversationSignals) -> float:
+    """Asking the same thing again, when the earlier reply did not help.
+
+    A customer who re-reads a correct answer and asks again, politely, is not frustrated:
+    repetition counts only after a 👎, a decline, or the customer saying the reply did not
+    help ("that's not what I asked", 「答えになっていません」).
+    """
+    said_so = _said_not_helped(norm)
+    if not (conversation.last_reply_failed or said_so):
+        return 0.0
     if len(_bigrams(text)) < 5:  # "ok", "yes", "はい" repeat naturally
         return 0.0
-    repeats = [s for s in (similarity(text, p) for p in previous) if s >= 0.5]
+    # "that's not what I asked: where is my order?" holds the earlier question in full
+    measure = _contained if said_so else similarity
+    repeats = [
+        s for s in (measure(text, p) for p in conversation.previous_customer_texts) if s >= 0.5
+    ]
     if not repeats:
         return 0.0
     value = 0.45 + 0.25 * (max(repeats) - 0.5) / 0.5  # 0.45 when half the same, 0.7 identical
     return max(value, 0.7) if len(repeats) >= 2 else value  # asking a third time
+
+
+def _said_not_helped(norm: str) -> bool:
+    compact = re.sub(r"\s+", "", norm)
+    return bool(EN_NOT_HELPED.search(norm) or JA_NOT_HELPED.search(compact))
 
 
 def _unhelpful(count: int) -> float:
@@ -140,7 +170,10 @@ def _misses(count: int) -> float:
 
 
 def score_frustration(
-    text: str, lang: str, conversation: ConversationSignals = ConversationSignals()
+    text: str,
+    lang: str,
+    conversation: ConversationSignals = ConversationSignals(),
+    learned: float | None = None,
 ) -> FrustrationScore:
     """How frustrated the customer sounds, with the signals that say so.
 
@@ -148,6 +181,8 @@ def score_frustration(
         text: The customer's latest message.
         lang: Its language ("en", "ja"); a hint only, both languages' signals are read.
         conversation: What happened earlier in the conversation.
+        learned: The learned head's verdict on the wording, on this score's scale (0.5 at
+            its threshold; see `bot.intent_model.frustration_signal`); None without one.
 
     Returns:
         A score in [0, 1] (compare with `DEFAULT_THRESHOLD` through `exceeds`) and the
@@ -166,9 +201,11 @@ def score_frustration(
         "urgency": _accumulated(URGENCY, norm),
         "shouting": _shouting(text),
         "repeated_punctuation": _repeated_punctuation(norm),
-        "repeated_question": _repeated_question(text, conversation.previous_customer_texts),
+        "repeated_question": _repeated_question(text, norm, conversation),
         "unhelpful_answers": _unhelpful(conversation.consecutive_unhelpful),
         "consecutive_misses": _misses(conversation.consecutive_misses),
+        # below 0.1 the head is sure it is calm: no evidence, and no noise in the signals
+        "learned": learned if learned is not None and learned >= 0.1 else 0.0,
     }
     signals = {name: round(value, 4) for name, value in candidates.items() if value > 0}
     remaining = 1.0

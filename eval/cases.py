@@ -2,7 +2,12 @@
 
 Keys: `text` (required); `lang`, `id` (optional); `gold` (list of article ids that answer
 it, `[]` when the knowledge base cannot, absent when not scored for retrieval);
-`handoff`, `frustrated` (optional booleans).
+`handoff`, `frustrated` (optional booleans); `smalltalk` ("greeting", "thanks", "goodbye", or
+null for a message labelled as not small talk).
+
+A folder's `heldout/` subfolders are the held-aside test split: loading the folder leaves
+them out (so nothing is fitted or tuned on them by accident); name the `heldout/` folder
+itself to load it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+HELDOUT = "heldout"
+NOT_SMALLTALK = "none"
+SMALLTALK_LABELS = ("greeting", "thanks", "goodbye", None)
+_ABSENT = object()
 
 
 class CaseError(ValueError):
@@ -25,6 +35,7 @@ class Case:
     gold: tuple[str, ...] | None = None
     handoff: bool | None = None
     frustrated: bool | None = None
+    smalltalk: str | None = None  # "greeting" | "thanks" | "goodbye" | "none"; None: unlabelled
 
 
 def _case_from(obj: Any, where: str, index: int) -> Case:
@@ -39,6 +50,9 @@ def _case_from(obj: Any, where: str, index: int) -> Case:
     for flag in ("handoff", "frustrated"):
         if flag in obj and not isinstance(obj[flag], bool):
             raise CaseError(f"{where}: '{flag}' must be true or false")
+    smalltalk = obj.get("smalltalk", _ABSENT)
+    if smalltalk is not _ABSENT and smalltalk not in SMALLTALK_LABELS:
+        raise CaseError(f"{where}: 'smalltalk' must be greeting, thanks, goodbye or null")
     lang = obj.get("lang")
     if lang is not None and not isinstance(lang, str):
         raise CaseError(f"{where}: 'lang' must be a language tag such as 'en'")
@@ -49,18 +63,23 @@ def _case_from(obj: Any, where: str, index: int) -> Case:
         gold=tuple(gold) if gold is not None else None,
         handoff=obj.get("handoff"),
         frustrated=obj.get("frustrated"),
+        smalltalk=None if smalltalk is _ABSENT else (smalltalk or NOT_SMALLTALK),
     )
 
 
 def load_cases(path: str | Path) -> list[Case]:
     """Cases from a `.jsonl` file, or from every `*.jsonl` file below a folder.
 
+    Below a folder, `heldout/` subfolders are skipped unless `path` is inside one.
+
     Raises:
         CaseError: the path is missing, or a line is not valid (file and line named).
     """
     path = Path(path)
     if path.is_dir():
-        files = sorted(path.rglob("*.jsonl"))
+        files = sorted(
+            f for f in path.rglob("*.jsonl") if HELDOUT not in f.relative_to(path).parts[:-1]
+        )
         if not files:
             raise CaseError(f"{path}: no *.jsonl case files in this folder")
     elif path.is_file():

@@ -118,15 +118,49 @@ def test_calm_messages_with_negative_words_stay_below(message: str, lang: str) -
     assert not frustrated(message, lang)
 
 
-def test_asking_the_same_question_again_is_frustrated() -> None:
+def test_asking_again_after_a_reply_that_did_not_help_is_frustrated() -> None:
     earlier = ("where is my order 12345?",)
-    assert frustrated("where's my order #12345", previous_customer_texts=earlier)
+    assert frustrated(
+        "where's my order #12345", previous_customer_texts=earlier, consecutive_misses=1
+    )
+    assert frustrated(
+        "where's my order #12345", previous_customer_texts=earlier, consecutive_unhelpful=1
+    )
     assert frustrated(
         "注文した商品はいつ届きますか",
         "ja",
         previous_customer_texts=("注文した商品はいつ届きますか？",),
+        consecutive_misses=1,
     )
-    assert not frustrated("where's my order #12345")
+    assert not frustrated("where's my order #12345", consecutive_misses=1)
+
+
+def test_asking_again_politely_after_an_answer_is_not_frustration() -> None:
+    earlier = ("where is my order 12345?",)
+    assert not frustrated("where's my order #12345", previous_customer_texts=earlier)
+    assert not frustrated(
+        "注文した商品はいつ届きますか",
+        "ja",
+        previous_customer_texts=("注文した商品はいつ届きますか？",),
+    )
+
+
+def test_asking_again_while_saying_it_did_not_help_is_frustration() -> None:
+    earlier = ("where is my order 12345?",)
+    assert frustrated(
+        "that's not what I asked, where is my order 12345?", previous_customer_texts=earlier
+    )
+    assert frustrated(
+        "答えになっていません。注文した商品はいつ届きますか",
+        "ja",
+        previous_customer_texts=("注文した商品はいつ届きますか？",),
+    )
+
+
+def test_the_learned_signal_adds_up_with_the_rules() -> None:
+    assert not score_frustration("where is my parcel", "en", learned=0.4).exceeds()
+    assert score_frustration("where is my parcel", "en", learned=0.5).exceeds()
+    assert "learned" not in score_frustration("hello", "en", learned=0.05).signals
 
 
 def test_a_different_question_is_not_a_repeat() -> None:

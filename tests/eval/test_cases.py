@@ -72,3 +72,25 @@ def test_project_datasets_meet_the_documented_sizes() -> None:
         assert sum(1 for c in mine if c.frustrated is not None) >= 60
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "case ids must be unique"
+
+
+def test_a_folder_leaves_its_heldout_split_out_unless_named(tmp_path: Path) -> None:
+    write(tmp_path / "a.jsonl", {"text": "tuned"})
+    (tmp_path / "heldout").mkdir()
+    write(tmp_path / "heldout" / "a.jsonl", {"text": "held aside"})
+    assert [c.text for c in load_cases(tmp_path)] == ["tuned"]
+    assert [c.text for c in load_cases(tmp_path / "heldout")] == ["held aside"]
+
+
+def test_smalltalk_labels_are_read_and_null_means_not_small_talk(tmp_path: Path) -> None:
+    cases = load_cases(
+        write(
+            tmp_path / "c.jsonl",
+            {"text": "hi there", "smalltalk": "greeting"},
+            {"text": "hi, where is my parcel", "smalltalk": None},
+            {"text": "where is my parcel"},
+        )
+    )
+    assert [c.smalltalk for c in cases] == ["greeting", "none", None]
+    with pytest.raises(CaseError, match="'smalltalk' must be"):
+        load_cases(write(tmp_path / "d.jsonl", {"text": "yo", "smalltalk": "hello"}))
