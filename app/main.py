@@ -9,7 +9,6 @@ from pathlib import Path
 
 import anyio
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from langchain_core.embeddings import Embeddings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -107,7 +106,7 @@ def create_app(
         lifespan=lifespan,
         summary="Customer-support chatbot with human handoff",
     )
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", pages.PublicStaticFiles(directory=STATIC), name="static")
     errors.install(app)
     app.include_router(pages.router)
     app.include_router(chat.router)

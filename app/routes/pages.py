@@ -7,13 +7,31 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+from starlette.types import Scope
 
 from app.deps import ServicesDep
 
 router = APIRouter()
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 WIDGET = Path(__file__).resolve().parent.parent / "static" / "widget.js"
+
+
+class PublicStaticFiles(StaticFiles):
+    """/static: the widget's ES modules are imported by shops' pages on other origins.
+
+    Module scripts are fetched with CORS, so every file says any origin may load it (all of
+    them are public and no cookie is sent with such a request). `no-cache` makes browsers
+    revalidate, so a page never mixes modules of two releases.
+    """
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
 
 
 @router.get("/", response_class=HTMLResponse)

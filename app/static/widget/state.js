@@ -1,0 +1,100 @@
+// The widget's configuration (from the loader's <script> tag), its state, and what it keeps
+// in localStorage: { token, lastSeq } under one key per server origin.
+
+import { logger } from "../shared/dom.js";
+import en from "./strings/en.js";
+import ja from "./strings/ja.js";
+
+const STRINGS = { en, ja };
+
+export const MAX_CHARS = 4000; // the server's default limit (counted in code points)
+export const COUNTER_FROM = 3500; // show the counter once the text gets near the limit
+export const TYPING_REPEAT_MS = 3000; // re-send typing:true at most this often
+export const TYPING_IDLE_MS = 4000; // typing:false after this long without input
+export const TYPING_SAFETY_MS = 60000; // hide a bot/agent indicator nobody switched off
+
+export const warn = logger("[kakehashi]");
+
+// Set once by configure(), before anything is built.
+export let lang = "en";
+export let t = STRINGS.en;
+export let position = "right";
+export let title = "";
+export let dialogLabel = "";
+export let wsUrl = "";
+let storageKey = "";
+
+export let ui = null; // element references once built
+
+export function setUi(elements) {
+  ui = elements;
+}
+
+function pickLang(wanted) {
+  if (STRINGS[wanted]) return wanted;
+  const nav = (navigator.language || "").toLowerCase();
+  return nav.indexOf("ja") === 0 ? "ja" : "en";
+}
+
+/**
+ * Read what the loader found on its <script> tag.
+ * @param {{scriptUrl: string, lang: string, position: string, title: string}} config
+ */
+export function configure(config) {
+  const scriptUrl = new URL(config.scriptUrl, location.href);
+  wsUrl = (scriptUrl.protocol === "https:" ? "wss://" : "ws://") + scriptUrl.host + "/ws/chat";
+  lang = pickLang((config.lang || "").toLowerCase());
+  t = STRINGS[lang];
+  position = (config.position || "").toLowerCase() === "left" ? "left" : "right";
+  title = config.title || t.title;
+  dialogLabel = config.title || t.dialog;
+  storageKey = "kakehashi:" + scriptUrl.origin;
+  const stored = loadStored();
+  S.token = stored.token;
+  S.seenBefore = stored.lastSeq;
+}
+
+export const fmt = (n) => n.toLocaleString(lang === "ja" ? "ja-JP" : "en-US");
+
+export const S = {
+  conversationState: null, // bot | waiting | agent | closed
+  token: null,
+  // Highest seq rendered on *this page*. A fresh page has shown nothing, so its first
+  // hello asks for the whole history (last_seq 0) and the transcript survives
+  // navigation; reconnects on the same page resume from here.
+  lastSeq: 0,
+  seenBefore: 0, // what an earlier page showed: older replays aren't "new"
+  bySeq: new Map(), // seq -> message element (de-duplication)
+  pending: new Map(), // client_id -> { text, el, failed } (insertion order = send order)
+  open: false,
+  unread: 0,
+  handoffRequested: false,
+  typingSentAt: 0,
+  contactSent: false,
+  conversationId: null,
+  csat: null, // the closed state's rating prompt and rating (docs/protocol.md)
+  csatTexts: "", // the texts the rating card was built with
+  typingActive: false,
+  typingIdleTimer: null,
+  peerTypingTimer: null,
+};
+
+function loadStored() {
+  try {
+    const raw = window.localStorage.getItem(storageKey);
+    const data = raw ? JSON.parse(raw) : null;
+    if (data && typeof data === "object") {
+      return {
+        token: typeof data.token === "string" ? data.token : null,
+        lastSeq: Number.isInteger(data.lastSeq) ? data.lastSeq : 0,
+      };
+    }
+  } catch (err) { /* storage disabled (privacy mode, sandboxed iframe) or corrupt */ }
+  return { token: null, lastSeq: 0 };
+}
+
+export function saveStored() {
+  try {
+    window.localStorage.setItem(storageKey, JSON.stringify({ token: S.token, lastSeq: S.lastSeq }));
+  } catch (err) { /* not fatal: the conversation just won't survive a reload */ }
+}

@@ -1,0 +1,55 @@
+// What a customer reads in the widget, in English (one catalogue per language).
+
+export default {
+  title: "Customer support",
+  open: "Open chat",
+  openUnread: (n) => `Open chat (${n} new ${n === 1 ? "message" : "messages"})`,
+  close: "Close chat",
+  dialog: "Customer support chat",
+  log: "Conversation",
+  empty: "Hi! Ask us anything about orders, delivery, returns or payment.",
+  placeholder: "Type your message…",
+  inputLabel: "Your message",
+  send: "Send",
+  handoff: "Talk to a person",
+  endChat: "End chat",
+  endConfirm: "End this chat? You can't send more messages afterwards.",
+  endConfirmYes: "End chat",
+  endCancel: "Cancel",
+  you: "You",
+  assistant: "Assistant",
+  agent: "Agent",
+  system: "Notice",
+  source: "Source:",
+  helpful: "Helpful",
+  notHelpful: "Not helpful",
+  feedbackGroup: "Was this answer helpful?",
+  feedbackThanks: "Thanks for your feedback",
+  typingBot: "Assistant is typing…",
+  typingAgent: "Agent is typing…",
+  sending: "Sending…",
+  queued: "Will be sent when the connection is back",
+  failed: "Not sent",
+  retry: "Retry",
+  connecting: "Connecting…",
+  reconnecting: "Reconnecting…",
+  waiting: (pos, mins) =>
+    "You're in the queue for a person" +
+    (pos || mins ? " — " : "") +
+    (pos ? `position ${pos}` : "") +
+    (pos && mins ? ", " : "") +
+    (mins ? `about ${mins} ${mins === 1 ? "minute" : "minutes"}` : ""),
+  agentState: "You're chatting with a person",
+  contactIntro: "Nobody can chat right now. Leave your e-mail and we'll reply:",
+  contactEmail: "Your e-mail address",
+  contactMessage: "Anything to add (optional)",
+  contactSend: "Send",
+  closed: "This conversation has ended",
+  newConversation: "Start a new conversation",
+  counter: (n, max) => `${n} / ${max}`,
+  errors: {
+    text_too_long: "The message is too long (4,000 characters at most).",
+    empty_text: "The message is empty.",
+    conversation_closed: "This conversation has ended.",
+  },
+};

@@ -1,0 +1,137 @@
+// Building the widget: a <kakehashi-widget> element with an open shadow root holding the
+// launcher and the panel, and the listeners that wire them up.
+
+import { h } from "../shared/dom.js";
+import { sendRaw } from "./connection.js";
+import { submit, updateComposer, noteTyping, requestHandoff } from "./composer.js";
+import { showEndConfirm, endChat, startNewConversation } from "./ending.js";
+import { openPanel, closePanel, updateChrome } from "./panel.js";
+import { CSS, CHAT_ICON } from "./styles.js";
+import { S, t, lang, position, title, dialogLabel, setUi } from "./state.js";
+
+export function build() {
+  const host = h("kakehashi-widget", { "data-kakehashi": "" });
+  const root = host.attachShadow({ mode: "open" });
+  const style = document.createElement("style");
+  style.textContent = CSS;
+  root.appendChild(style);
+
+  const wrap = h("div", { class: "kk-root" + (position === "left" ? " kk-left" : ""), lang });
+
+  const launcher = h("button", {
+    type: "button", class: "kk-launcher", "data-testid": "launcher",
+    "aria-label": t.open, "aria-expanded": "false", "aria-controls": "kk-panel",
+  });
+  launcher.innerHTML = CHAT_ICON;
+  const badge = h("span", { class: "kk-badge", "aria-hidden": "true", hidden: true });
+  launcher.appendChild(badge);
+
+  const titleEl = h("h2", { class: "kk-title", id: "kk-title", text: title });
+  const closeBtn = h("button", { type: "button", class: "kk-close", "aria-label": t.close, "data-testid": "close" });
+  closeBtn.textContent = "×";
+  const header = h("div", { class: "kk-header" }, [titleEl, closeBtn]);
+
+  const connBanner = h("div", { class: "kk-banner kk-conn", role: "status", "data-testid": "connection-banner", hidden: true });
+  const stateText = h("span");
+  const newBtn = h("button", { type: "button", "data-testid": "new-conversation", hidden: true, text: t.newConversation });
+  const stateBanner = h("div", { class: "kk-banner kk-state", role: "status", "data-testid": "state-banner", hidden: true },
+    [stateText, h("br"), newBtn]);
+  // Offline follow-up: outside business hours or with nobody online, the customer can
+  // leave an e-mail address; the conversation stays in the queue.
+  const contactEmail = h("input", { type: "email", class: "kk-input", required: true,
+    "aria-label": t.contactEmail, placeholder: t.contactEmail, "data-testid": "contact-email" });
+  const contactMessage = h("textarea", { class: "kk-input", rows: 2, "aria-label": t.contactMessage,
+    placeholder: t.contactMessage, "data-testid": "contact-message" });
+  const contactSend = h("button", { type: "submit", class: "kk-send", text: t.contactSend,
+    "data-testid": "contact-send" });
+  const contactForm = h("form", { class: "kk-banner kk-contact", "data-testid": "contact-form", hidden: true },
+    [h("p", { text: t.contactIntro }), contactEmail, contactMessage, contactSend]);
+
+  const log = h("div", { class: "kk-log", role: "log", "aria-live": "polite", "aria-label": t.log, "data-testid": "log" });
+  const typingText = h("span", { class: "kk-sr", text: t.typingBot });
+  const typing = h("div", { class: "kk-typing", "data-testid": "typing-indicator", role: "status", hidden: true }, [
+    h("span", { class: "kk-dot", "aria-hidden": "true" }), h("span", { class: "kk-dot", "aria-hidden": "true" }),
+    h("span", { class: "kk-dot", "aria-hidden": "true" }), typingText,
+  ]);
+  const empty = h("p", { class: "kk-empty", text: t.empty });
+  // Once the conversation has ended: "How was your conversation?" (built by renderCsat
+  // from the texts the server sends in the conversation's language).
+  const csat = h("section", { class: "kk-csat", "data-testid": "csat", "aria-labelledby": "kk-csat-q", hidden: true });
+  const body = h("div", { class: "kk-body" }, [empty, log, typing, csat]);
+
+  const handoff = h("button", { type: "button", class: "kk-handoff", "data-testid": "handoff", text: t.handoff });
+  const endBtn = h("button", { type: "button", class: "kk-end", "data-testid": "end-chat", "aria-haspopup": "true",
+    hidden: true, text: t.endChat });
+  const endYes = h("button", { type: "button", class: "kk-danger", "data-testid": "end-confirm", text: t.endConfirmYes });
+  const endNo = h("button", { type: "button", "data-testid": "end-cancel", text: t.endCancel });
+  const endConfirm = h("div", { class: "kk-confirm", role: "group", "aria-labelledby": "kk-end-q",
+    "data-testid": "end-confirmation", hidden: true }, [h("p", { id: "kk-end-q", text: t.endConfirm }), endYes, endNo]);
+  const input = h("textarea", {
+    class: "kk-input", id: "kk-input", rows: 1, placeholder: t.placeholder, "aria-label": t.inputLabel,
+    "aria-describedby": "kk-counter", "data-testid": "input", autocomplete: "off",
+  });
+  const send = h("button", { type: "button", class: "kk-send", "data-testid": "send", disabled: true, text: t.send });
+  const counter = h("div", { class: "kk-counter", id: "kk-counter", "data-testid": "counter", hidden: true });
+  const composer = h("div", { class: "kk-composer" }, [
+    endConfirm, h("div", { class: "kk-actions" }, [handoff, endBtn]), h("div", { class: "kk-row" }, [input, send]), counter,
+  ]);
+
+  const panel = h("div", {
+    class: "kk-panel", id: "kk-panel", role: "dialog", "aria-label": dialogLabel,
+    "data-testid": "panel", hidden: true,
+  }, [header, connBanner, stateBanner, contactForm, body, composer]);
+
+  wrap.appendChild(launcher);
+  wrap.appendChild(panel);
+  root.appendChild(wrap);
+  document.body.appendChild(host);
+
+  setUi({ host, root, launcher, badge, panel, closeBtn, connBanner, stateBanner, stateText, newBtn,
+    body, empty, log, typing, typingText, handoff, input, send, counter, contactForm, contactEmail,
+    contactMessage, csat, endBtn, endConfirm, endYes });
+
+  contactForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const email = contactEmail.value.trim();
+    if (!email) return;
+    if (sendRaw({ type: "contact", email, message: contactMessage.value.trim() })) {
+      S.contactSent = true;
+      contactForm.hidden = true;
+    }
+  });
+
+  launcher.addEventListener("click", () => (S.open ? closePanel(true) : openPanel()));
+  closeBtn.addEventListener("click", () => closePanel(true));
+  wrap.addEventListener("keydown", (e) => {
+    if (S.open && (e.key === "Escape" || e.key === "Esc")) {
+      e.preventDefault();
+      closePanel(true);
+    }
+  });
+  input.addEventListener("keydown", (e) => {
+    // Never send while an IME is composing (Japanese input confirms with Enter).
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  input.addEventListener("input", () => {
+    updateComposer();
+    noteTyping();
+  });
+  send.addEventListener("click", submit);
+  handoff.addEventListener("click", requestHandoff);
+  endBtn.addEventListener("click", () => showEndConfirm(true));
+  endNo.addEventListener("click", () => showEndConfirm(false));
+  endYes.addEventListener("click", endChat);
+  endConfirm.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" || e.key === "Esc") {
+      e.stopPropagation(); // cancel the question, keep the panel open
+      showEndConfirm(false);
+    }
+  });
+  newBtn.addEventListener("click", startNewConversation);
+
+  updateComposer();
+  updateChrome();
+}
