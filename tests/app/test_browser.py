@@ -165,6 +165,15 @@ def ask_in_widget(page: Page, question: str) -> Locator:
     return answer
 
 
+def screenshot(page: Page, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """Save what the person sees to <pytest base temp>/screens/NAME.png (to look at by eye)."""
+    folder = Path(tmp_path_factory.getbasetemp()) / "screens"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
 def sign_in(page: Page, url: str, username: str, password: Path) -> None:
     """Open `url` (a signed-in page), sign in on the form it redirects to, and come back."""
     page.goto(url)  # redirected to the sign-in form
@@ -175,11 +184,28 @@ def sign_in(page: Page, url: str, username: str, password: Path) -> None:
 
 
 def test_a_shop_on_another_origin_gets_answers_with_source_links(
-    browser: Browser, shop_page: str
+    browser: Browser, shop_page: str, chat_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    modules: dict[str, str | None] = {}  # the widget's ES modules, fetched across origins
+    page.on(
+        "response",
+        lambda r: (
+            modules.update({r.url: r.header_value("access-control-allow-origin")})
+            if "/static/" in r.url
+            else None
+        ),
+    )
     page.goto(shop_page)
     answer = ask_in_widget(page, "How do I return an item?")
+    base = chat_server.split("|")[0]
+    for name in ("widget/main.js", "shared/socket.js", "shared/sanitize.js"):
+        assert modules.get(f"{base}/static/{name}") == "*", (name, modules)
+    assert not errors, errors
+    page.wait_for_timeout(500)  # the panel's opening animation
+    screenshot(page, tmp_path_factory, "widget-answer")
     assert "30 days" in answer.inner_text()
     citation = answer.get_by_test_id("citation").first
     assert citation.get_attribute("href") == "https://help.miraimart.example/en/return-item"
@@ -230,6 +256,9 @@ def test_an_agent_claims_a_widget_conversation_and_the_customer_sees_the_reply(
     assert "this is Aiko" in reply.inner_text()
     joined = widget.locator('[data-testid="message"][data-role="system"]')
     assert any("Aiko" in text for text in joined.all_inner_texts())
+    agent.get_by_test_id("message").filter(has_text="this is Aiko").wait_for()
+    screenshot(agent, tmp_path_factory, "agent-console")
+    screenshot(customer, tmp_path_factory, "widget-agent-reply")
     customer.close()
     agent.close()
 
@@ -242,7 +271,20 @@ def test_an_editor_publishes_a_change_and_the_widget_answers_with_it(
     base = chat_server.split("|")[0]
     password = next(Path(tmp_path_factory.getbasetemp()).glob("server-data*/editor-password"))
     editor = browser.new_context().new_page()
-    sign_in(editor, f"{base}/editor/articles/gift-wrapping-ja", "ken", password)
+    errors: list[str] = []
+    editor.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(editor, f"{base}/editor", "ken", password)
+    # the list page draws the articles the API returns; a filter narrows them
+    editor.get_by_test_id("article-row").first.wait_for(timeout=10_000)
+    editor.locator("[data-role=filters] [name=q]").fill("gift-wrapping-ja")
+    editor.locator("[data-role=count]").filter(has_text="1 article").wait_for()
+    row = editor.get_by_test_id("article-row")
+    assert row.count() == 1 and row.get_attribute("data-article-id") == "gift-wrapping-ja"
+    editor.goto(f"{base}/editor/gaps")
+    editor.wait_for_function(
+        "() => /questions/.test(document.querySelector('[data-role=message]').textContent)"
+    )
+    editor.goto(f"{base}/editor/articles/gift-wrapping-ja")
     body = editor.get_by_test_id("field-body")
     body.wait_for()
     editor.wait_for_function(
@@ -255,6 +297,8 @@ def test_an_editor_publishes_a_change_and_the_widget_answers_with_it(
     editor.get_by_test_id("message").filter(has_text="2").wait_for(timeout=10_000)
     editor.get_by_test_id("publish").click()
     editor.wait_for_timeout(1500)
+    editor.get_by_test_id("revision-row").filter(has_text="Revision 2").wait_for()
+    assert not errors, errors
 
     customer = browser.new_context().new_page()
     customer.goto(f"{base}/?lang=ja")

@@ -1,0 +1,293 @@
+// The article page: the form, save / publish / archive, the preview, the revision history
+// with diffs and revert.
+
+import { $, api, debounce, el, fmtTime, root, say, statusBadge } from "./api.js";
+import { initTry } from "./try.js";
+
+export function initArticle() {
+  var form = $("[data-role=form]");
+  var f = {
+    id: $("[data-testid=field-id]"),
+    title: $("[data-testid=field-title]"),
+    lang: $("[data-testid=field-lang]"),
+    tags: $("[data-testid=field-tags]"),
+    url: $("[data-testid=field-url]"),
+    body: $("[data-testid=field-body]"),
+    note: $("[data-testid=field-note]")
+  };
+  var btnSave = $("[data-testid=save]");
+  var btnPublish = $("[data-testid=publish]");
+  var btnArchive = $("[data-testid=archive]");
+  var statusEl = $("[data-testid=status]");
+  var revEl = $("[data-testid=revision]");
+  var preview = $("[data-role=preview]");
+  var historyList = $("[data-role=history]");
+  var historyEmpty = $("[data-role=history-empty]");
+  var diffWrap = $("[data-role=diff-wrap]");
+  var diffTitle = $("[data-role=diff-title]");
+  var diffPre = $("[data-role=diff]");
+
+  var articleId = root.getAttribute("data-article-id") || null;
+  var revision = null;
+  var busy = false;
+  var dirty = false;
+  var askAgain = initTry(function () { return articleId; });
+
+  function setBusy(on) {
+    busy = on;
+    btnSave.disabled = on;
+    btnPublish.disabled = on || !articleId;
+    btnArchive.disabled = on || !articleId;
+    if (on) root.setAttribute("aria-busy", "true"); else root.removeAttribute("aria-busy");
+  }
+
+  function showState(a) {
+    statusEl.textContent = a.status || "—";
+    statusEl.className = "kk-badge ed-status ed-status--" + (a.status || "unknown");
+    revEl.textContent = a.revision === null || a.revision === undefined ? "—" : String(a.revision);
+    revision = a.revision;
+    btnPublish.textContent = a.status === "published" ? "Publish again" : "Publish";
+    btnArchive.disabled = busy || !articleId || a.status === "archived";
+  }
+
+  function fill(a) {
+    f.id.value = a.id;
+    f.title.value = a.title || "";
+    setLang(a.lang || "en");
+    f.tags.value = (a.tags || []).join(", ");
+    f.url.value = a.url || "";
+    f.body.value = a.body || "";
+    f.note.value = "";
+    dirty = false;
+    showState(a);
+    var h = $("[data-role=heading]");
+    if (h) h.textContent = "Edit article: " + (a.title || a.id);
+    document.title = (a.title || a.id) + " · Editor · Kakehashi";
+    renderPreview();
+  }
+
+  function setLang(code) {
+    var found = Array.prototype.some.call(f.lang.options, function (o) { return o.value === code; });
+    if (!found) f.lang.appendChild(el("option", { value: code }, code));
+    f.lang.value = code;
+  }
+
+  function payload() {
+    var url = f.url.value.trim();
+    return {
+      title: f.title.value.trim(),
+      lang: f.lang.value,
+      body: f.body.value,
+      tags: f.tags.value.split(/[,、，]/).map(function (t) { return t.trim(); }).filter(Boolean),
+      url: url || null,
+      note: f.note.value.trim()
+    };
+  }
+
+  function validate() {
+    var missing = [];
+    if (!articleId && !f.id.value.trim()) missing.push([f.id, "ID"]);
+    if (!f.title.value.trim()) missing.push([f.title, "Title"]);
+    if (!f.body.value.trim()) missing.push([f.body, "Body"]);
+    [f.id, f.title, f.body].forEach(function (x) { x.removeAttribute("aria-invalid"); });
+    if (missing.length) {
+      missing.forEach(function (m) { m[0].setAttribute("aria-invalid", "true"); });
+      say("Please fill in: " + missing.map(function (m) { return m[1]; }).join(", ") + ".", "error");
+      missing[0][0].focus();
+      return false;
+    }
+    if (!articleId && !/^[a-z0-9][a-z0-9_-]*$/.test(f.id.value.trim())) {
+      f.id.setAttribute("aria-invalid", "true");
+      say("The ID may only contain lower-case letters, digits, dashes and underscores.", "error");
+      f.id.focus();
+      return false;
+    }
+    return true;
+  }
+
+  function load() {
+    if (!articleId) return Promise.resolve();
+    return api("GET", "/api/articles/" + encodeURIComponent(articleId)).then(fill, function (err) {
+      say(err.message, "error");
+    }).then(loadHistory);
+  }
+
+  // --- preview
+  var previewSeq = 0;
+  function renderPreview() {
+    var mine = ++previewSeq;
+    var md = f.body.value;
+    if (!md.trim()) { preview.textContent = ""; return; }
+    api("POST", "/api/preview", { markdown: md }).then(function (data) {
+      if (mine !== previewSeq) return;
+      preview.innerHTML = (data && data.html) || ""; // sanitised by the server
+    }).catch(function (err) {
+      if (mine !== previewSeq) return;
+      preview.textContent = "Preview unavailable: " + err.message;
+    });
+  }
+  f.body.addEventListener("input", debounce(renderPreview, 300));
+  Object.keys(f).forEach(function (k) {
+    f[k].addEventListener("input", function () { dirty = true; });
+  });
+  window.addEventListener("beforeunload", function (e) {
+    if (dirty) { e.preventDefault(); e.returnValue = ""; }
+  });
+
+  // --- save / publish / archive
+  function save() {
+    if (busy || !validate()) return Promise.resolve(null);
+    setBusy(true);
+    say("Saving…");
+    var body = payload();
+    var req;
+    if (!articleId) {
+      body.id = f.id.value.trim();
+      req = api("POST", "/api/articles", body);
+    } else {
+      body.expected_revision = revision;
+      req = api("PUT", "/api/articles/" + encodeURIComponent(articleId), body);
+    }
+    return req.then(function (a) {
+      var created = !articleId;
+      dirty = false;
+      if (created) {
+        articleId = a.id;
+        root.setAttribute("data-article-id", a.id);
+        f.id.readOnly = true;
+        f.id.setAttribute("aria-readonly", "true");
+        try { history.replaceState(null, "", "/editor/articles/" + encodeURIComponent(a.id)); } catch (e) { /* ignore */ }
+      }
+      f.note.value = "";
+      showState(a);
+      var h = $("[data-role=heading]");
+      if (h) h.textContent = "Edit article: " + (a.title || a.id);
+      say("Saved revision " + a.revision + (a.status === "published" ? " — the bot uses it within a second" : "") + ".", "ok");
+      loadHistory();
+      return a;
+    }).catch(function (err) {
+      if (err.status === 409 && articleId) {
+        say("Someone else saved this article meanwhile (" + err.message + "). Copy your changes, then reload the page to see theirs.", "error");
+      } else {
+        say(err.message, "error");
+      }
+      return null;
+    }).then(function (a) { setBusy(false); return a; });
+  }
+
+  function setStatus(action) {
+    if (busy || !articleId) return;
+    var pre = dirty ? save() : Promise.resolve(true);
+    pre.then(function (ok) {
+      if (!ok) return;
+      setBusy(true);
+      say(action === "publish" ? "Publishing…" : "Archiving…");
+      api("POST", "/api/articles/" + encodeURIComponent(articleId) + "/" + action).then(function (a) {
+        showState(a);
+        if (action === "publish") {
+          say("Published — the bot uses it within a second.", "ok");
+          loadHistory();
+          askAgain();
+        } else {
+          say("Archived — the bot no longer uses it.", "ok");
+          loadHistory();
+        }
+      }).catch(function (err) {
+        say(err.message, "error");
+      }).then(function () { setBusy(false); showState({ status: statusEl.textContent, revision: revision }); });
+    });
+  }
+
+  form.addEventListener("submit", function (e) { e.preventDefault(); save(); });
+  btnPublish.addEventListener("click", function () { setStatus("publish"); });
+  btnArchive.addEventListener("click", function () {
+    if (window.confirm("Archive this article? The bot will stop using it.")) setStatus("archive");
+  });
+
+  // --- history
+  function loadHistory() {
+    if (!articleId) return Promise.resolve();
+    return api("GET", "/api/articles/" + encodeURIComponent(articleId) + "/revisions").then(function (revs) {
+      historyList.textContent = "";
+      revs = revs || [];
+      historyEmpty.hidden = revs.length > 0;
+      historyEmpty.textContent = "No revisions yet.";
+      revs.forEach(function (r, i) {
+        var li = el("li", { "class": "ed-rev", "data-testid": "revision-row", "data-revision": r.number });
+        var head = el("div", { "class": "ed-rev-head" });
+        head.appendChild(el("strong", null, "Revision " + r.number));
+        if (r.status) head.appendChild(statusBadge(r.status));
+        if (r.number === revision) head.appendChild(el("span", { "class": "kk-badge ed-current" }, "current"));
+        li.appendChild(head);
+        var meta = el("div", { "class": "ed-rev-meta" });
+        meta.appendChild(el("span", null, r.author || "unknown"));
+        meta.appendChild(document.createTextNode(" · "));
+        meta.appendChild(el("time", { datetime: r.created_at }, fmtTime(r.created_at)));
+        li.appendChild(meta);
+        if (r.note) li.appendChild(el("div", { "class": "ed-rev-note" }, r.note));
+        var actions = el("div", { "class": "ed-rev-actions" });
+        var prev = revs[i + 1];
+        if (prev) {
+          var d = el("button", { type: "button", "class": "kk-btn kk-btn--small", "data-testid": "diff-button" }, "Diff with previous");
+          d.setAttribute("aria-label", "Diff revision " + r.number + " with revision " + prev.number);
+          d.addEventListener("click", function () { showDiff(prev.number, r.number); });
+          actions.appendChild(d);
+        }
+        if (r.number !== revision) {
+          var rv = el("button", { type: "button", "class": "kk-btn kk-btn--small", "data-testid": "revert" }, "Revert to this");
+          rv.setAttribute("aria-label", "Revert to revision " + r.number);
+          rv.addEventListener("click", function () { revert(r.number); });
+          actions.appendChild(rv);
+        }
+        li.appendChild(actions);
+        historyList.appendChild(li);
+      });
+    }).catch(function (err) {
+      historyEmpty.hidden = false;
+      historyEmpty.textContent = "Could not load the history: " + err.message;
+    });
+  }
+
+  function showDiff(a, b) {
+    api("GET", "/api/articles/" + encodeURIComponent(articleId) + "/diff?a=" + a + "&b=" + b).then(function (data) {
+      diffPre.textContent = "";
+      var text = (data && data.diff) || "";
+      diffTitle.textContent = "Changes from revision " + a + " to " + b;
+      if (!text.trim()) {
+        diffPre.appendChild(el("span", { "class": "ed-diff-line" }, "(no differences)"));
+      } else {
+        text.replace(/\n$/, "").split("\n").forEach(function (line) {
+          var cls = "ed-diff-line";
+          if (line.indexOf("+++") === 0 || line.indexOf("---") === 0) cls += " ed-diff-file";
+          else if (line.charAt(0) === "+") cls += " ed-diff-add";
+          else if (line.charAt(0) === "-") cls += " ed-diff-del";
+          else if (line.indexOf("@@") === 0) cls += " ed-diff-hunk";
+          var span = el("span", { "class": cls }, line + "\n");
+          diffPre.appendChild(span);
+        });
+      }
+      diffWrap.hidden = false;
+      diffTitle.focus();
+    }).catch(function (err) { say(err.message, "error"); });
+  }
+
+  function revert(number) {
+    if (busy) return;
+    if (dirty && !window.confirm("You have unsaved changes. Revert anyway and lose them?")) return;
+    setBusy(true);
+    api("POST", "/api/articles/" + encodeURIComponent(articleId) + "/revert", { revision: number }).then(function (a) {
+      say("Reverted to revision " + number + " — saved as revision " + a.revision + ".", "ok");
+      return api("GET", "/api/articles/" + encodeURIComponent(articleId)).then(fill).then(loadHistory);
+    }).catch(function (err) {
+      say(err.message, "error");
+    }).then(function () { setBusy(false); if (revision !== null) showState({ status: statusEl.textContent, revision: revision }); });
+  }
+
+  if (articleId) {
+    setBusy(true);
+    load().then(function () { setBusy(false); showState({ status: statusEl.textContent, revision: revision }); });
+  } else {
+    historyEmpty.hidden = false;
+    f.id.focus();
+  }
+}
