@@ -7,6 +7,16 @@ normalised form, so 受取/受け取り and 支払期限/支払い+期限 meet),
 katakana reading so that a query typed in kana (へんぴん, ぱすわーど) still finds 返品,
 パスワード. Latin words inside Japanese text go through the English analyser.
 
+Each content word is also indexed by its whole reading (`@ヘンピン` beside 返品), so a
+question typed in kana or romaji without kana-kanji conversion ("へんぴん", "henpin",
+"kyanseru dekimasu ka") meets the articles' words: `reading_words` cuts such a question
+into the readings the index knows (longest first), and the analyser's own guesses at
+converting unconverted kana (へんぴん -> 辺鄙) are dropped.
+
+A negated verb adds a token of its own (届く-ない for 届かない / 届きません), so "has not
+arrived" finds the article about parcels that have not arrived, not every article that
+mentions delivery.
+
 Tokens that start with READING_PREFIX are fuzzy reading bigrams; they help ranking but
 are left out of term coverage (see `retrieval.lexical`).
 """
@@ -17,6 +27,7 @@ import re
 import threading
 import unicodedata
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -26,6 +37,8 @@ from bm25s.stopwords import STOPWORDS_EN
 from retrieval.romaji import romaji_to_hiragana
 
 READING_PREFIX = "~"
+READING_WORD_PREFIX = "@"
+NEGATED_SUFFIX = "-ない"
 Tokens = list[str]
 
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -87,9 +100,10 @@ class EnglishAnalyzer(Analyzer):
         return self.words(text)
 
 
-# Parts of speech that carry no topic: particles, auxiliaries, symbols, blanks.
+# Parts of speech that carry no topic: particles, auxiliaries, symbols, blanks, adverbs
+# (まだ, もう, すぐ: one article's まだ made it the answer to 「まだ届きません」).
 _JA_SKIP_POS = frozenset(
-    {"助詞", "助動詞", "補助記号", "記号", "空白", "感動詞", "接続詞", "代名詞"}
+    {"助詞", "助動詞", "補助記号", "記号", "空白", "感動詞", "接続詞", "代名詞", "副詞"}
 )
 # Light verbs and formal nouns that appear in almost every sentence.
 _JA_STOPWORDS = frozenset(
@@ -140,6 +154,9 @@ _JA_STOPWORDS = frozenset(
     }
 )
 _KATAKANA = re.compile(r"^[\u30a0-\u30ffー]+$")
+# Words whose reading is their dictionary reading (verbs inflect: 届き, 届か, 届く).
+_READING_POS = frozenset({"名詞", "形状詞"})
+_HIRAGANA = re.compile(r"^[\u3041-\u309fー]+$")
 _HAS_LATIN = re.compile(r"[a-z0-9]")
 
 
@@ -167,9 +184,11 @@ class JapaneseAnalyzer(Analyzer):
 
         if not _JAPANESE.search(text):  # "taikai shitai" -> たいかい したい
             text = romaji_to_hiragana(text, require_marker=False) or text
+        converted = bool(_KANJI.search(text))
         terms: Tokens = []
         readings: list[str] = []
-        for morpheme in self._tokenizer.tokenize(text):
+        morphemes = list(self._tokenizer.tokenize(text))
+        for position, morpheme in enumerate(morphemes):
             pos = morpheme.part_of_speech()
             if pos[0] in _JA_SKIP_POS:
                 continue
@@ -180,15 +199,26 @@ class JapaneseAnalyzer(Analyzer):
             form = morpheme.normalized_form()
             if form in _JA_STOPWORDS or pos[1] == "数詞" and len(surface) == 1:
                 continue
+            if not converted and (_KANJI.search(form) or _HIRAGANA.match(surface)):
+                # unconverted kana: the analyser's split and its guess at a conversion
+                # (へんぴ -> 辺鄙) are unreliable; `reading_words` reads it instead
+                continue
             terms.append(form)
+            if pos[0] == "動詞" and _negated(morphemes, position):
+                terms.append(f"{form}{NEGATED_SUFFIX}")  # 届かない, 届きません: not arrived
             parts = morpheme.split(SplitMode.A)
             if len(parts) > 1:
-                terms.extend(
-                    p.normalized_form()
+                kept = [
+                    p
                     for p in parts
                     if p.normalized_form() not in _JA_STOPWORDS
                     and p.part_of_speech()[0] not in _JA_SKIP_POS
-                )
+                ]
+                terms.extend(p.normalized_form() for p in kept)
+                if converted:
+                    terms.extend(_reading_word(p) for p in kept if _reading_word(p))
+            if converted and _reading_word(morpheme):
+                terms.append(_reading_word(morpheme))
             reading = morpheme.reading_form()
             if _KATAKANA.match(reading):
                 readings.append(reading)
@@ -207,6 +237,65 @@ class JapaneseAnalyzer(Analyzer):
 _JAPANESE = re.compile(r"[\u3041-\u30ff\u4e00-\u9fff]")
 _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _KANA_RUN = re.compile(r"[\u3041-\u3096\u30a1-\u30faー]{3,}")
+_KANA_RUN_ANY = re.compile(r"[\u3041-\u3096\u30a1-\u30faー]{2,}")
+
+
+# What may stand between a verb and its negation: 届き|ませ|ん, 届い|て|い|ない.
+_NEGATION_BRIDGE = frozenset({"ます", "て", "居る", "おる", "た"})
+_NEGATION = frozenset({"ない", "ず", "ぬ"})
+
+
+def _reading_word(morpheme: Any) -> str:
+    """`@` + the reading of a noun (verbs inflect: 届き, 届か), or "" for none."""
+    reading = morpheme.reading_form()
+    noun = morpheme.part_of_speech()[0] in _READING_POS
+    if noun and len(reading) >= 2 and _KATAKANA.match(reading):
+        return f"{READING_WORD_PREFIX}{reading}"
+    return ""
+
+
+def _negated(morphemes: list[Any], position: int) -> bool:
+    """Whether the verb at `position` is negated (届かない, 届きません, 届いていない)."""
+    for following in morphemes[position + 1 : position + 5]:
+        form = following.normalized_form()
+        if form in _NEGATION:
+            return True
+        if form not in _NEGATION_BRIDGE:
+            return False
+    return False
+
+
+def reading_words(text: str, known: Callable[[str], bool], longest: int = 10) -> Tokens:
+    """The whole-word reading tokens the index knows in a question typed without kanji.
+
+    Kana runs (or romaji turned into kana) are cut greedily, longest known reading first:
+    "へんぴんしたい" gives `@ヘンピン` when an article has 返品. Text with kanji gives none
+    (its words carry their readings already).
+
+    Args:
+        text: The question.
+        known: Whether a token (`@` + katakana reading) is in the index.
+        longest: The longest reading tried, in kana.
+    """
+    text = normalize(text)
+    if _KANJI.search(text):
+        return []
+    if not _JAPANESE.search(text):
+        text = romaji_to_hiragana(text, require_marker=False) or ""
+    found: Tokens = []
+    for run in _KANA_RUN_ANY.findall(text):
+        kana = _to_katakana(run)
+        i = 0
+        while i < len(kana) - 1:
+            for j in range(min(len(kana), i + longest), i + 1, -1):
+                token = f"{READING_WORD_PREFIX}{kana[i:j]}"
+                if known(token):
+                    found.append(token)
+                    i = j
+                    break
+            else:
+                i += 1
+    return found
 
 
 def _to_katakana(text: str) -> str:

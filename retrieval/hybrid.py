@@ -12,7 +12,12 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
-from retrieval.analysis import READING_PREFIX, get_analyzer
+from retrieval.analysis import (
+    READING_PREFIX,
+    READING_WORD_PREFIX,
+    get_analyzer,
+    reading_words,
+)
 from retrieval.chunking import Chunk, chunk_article, chunk_id
 from retrieval.dense import DenseIndex
 from retrieval.embeddings import embedding_dimensions, encode
@@ -28,6 +33,7 @@ from retrieval.fusion import (
 from retrieval.kb import Article
 from retrieval.language import detect_language
 from retrieval.lexical import LexicalIndex
+from retrieval.romaji import romaji_to_hiragana
 from retrieval.store import IndexStore, SavedArticle
 from retrieval.types import Passage, RetrievalResult, ScoredArticle, SyncReport
 
@@ -309,7 +315,25 @@ class HybridRetriever:
     def detect_language(self, text: str) -> str:
         """The message's language among those the knowledge base has."""
         languages = self.languages or ["en"]
-        return detect_language(text, languages, default="en" if "en" in languages else languages[0])
+        lang = detect_language(text, languages, default="en" if "en" in languages else languages[0])
+        if lang != "ja" and "ja" in languages and self._reads_as_romaji(text, lang):
+            return "ja"
+        return lang
+
+    def _reads_as_romaji(self, text: str, lang: str) -> bool:
+        """Latin text none of whose words the articles of `lang` know, but whose romaji
+        reading is mostly words the Japanese articles know: "henpin", "kyanseru"."""
+        kana = romaji_to_hiragana(text, require_marker=False)
+        if kana is None:
+            return False
+        with self._lock:
+            own = self._langs.get(lang)
+            words = own.article_terms.analyzer.analyze(text) if own is not None else []
+            if own is not None and any(own.article_terms.contains(w) for w in words):
+                return False
+            known = reading_words(text, self._langs["ja"].article_terms.contains)
+        covered = sum(len(t) - len(READING_WORD_PREFIX) for t in known)
+        return covered >= 0.6 * len(kana.replace(" ", ""))
 
     def retrieve(
         self, query: str, *, lang: str | None = None, k: int = 5, mode: str = "hybrid"
@@ -368,6 +392,8 @@ class HybridRetriever:
         ids = index.articles
         keys = [article_key(aid) for aid in ids]
         tokens = index.chunk_terms.analyzer.analyze(query)
+        if index.lang == "ja":  # typed in kana or romaji: the readings the articles know
+            tokens += reading_words(query, index.article_terms.contains)
         words = {t for t in tokens if not t.startswith(READING_PREFIX)}
         chunk_ids = [cid for aid in ids for cid in self._article_chunks[aid]]
         owner = np.repeat(np.arange(len(ids)), [len(self._article_chunks[a]) for a in ids])

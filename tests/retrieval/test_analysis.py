@@ -162,3 +162,20 @@ def test_generic_analyser_keeps_latin_words_whole_and_lower_cased() -> None:
 
 def test_generic_analyser_single_cjk_character_is_one_term() -> None:
     assert get_analyzer("zh").analyze("退 款") == ["退", "款"]
+
+
+def test_nouns_carry_their_reading_and_kana_questions_are_cut_into_known_readings() -> None:
+    from retrieval.analysis import reading_words
+
+    assert "@ヘンピン" in ja("返品したい")
+    assert "辺鄙" not in ja("へんぴん")  # the analyser's guess at converting kana is dropped
+    known = {"@ヘンピン", "@キャンセル"}.__contains__
+    assert reading_words("へんぴんしたい", known) == ["@ヘンピン"]
+    assert reading_words("kyanseru dekimasu ka", known) == ["@キャンセル"]
+    assert reading_words("返品したい", known) == []  # converted text has its readings
+
+
+def test_a_negated_verb_has_a_token_of_its_own() -> None:
+    assert "届く-ない" in ja("商品が届きません")
+    assert "届く-ない" in ja("まだ届いていない")
+    assert "届く-ない" not in ja("商品が届きました")

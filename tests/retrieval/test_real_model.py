@@ -82,3 +82,31 @@ def test_similar_sentences_are_closer_than_unrelated_ones(
         ["How do I send an item back?", "I want to return a product", "Change my e-mail address"],
     )
     assert float(a @ b) > float(a @ c)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("henpin", "return-item-ja"),  # romaji alone, one word
+        ("へんぴん", "return-item-ja"),  # kana without conversion
+        ("henpin shitai", "return-item-ja"),
+        ("kyanseru dekimasu ka", "cancel-order-ja"),
+    ],
+)
+def test_kana_and_romaji_meet_the_articles_words_by_reading(
+    sample_retriever: HybridRetriever, query: str, expected: str
+) -> None:
+    result = sample_retriever.retrieve(query)
+    assert result.lang == "ja"
+    assert result.top is not None and result.top.article_id == expected
+    assert result.confidence >= 0.5  # answered, not declined
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="no signal here reads 'has not arrived' as tracking: the lexical words (注文, 商品, "
+    "届く) are in every order article and the multilingual encoder ranks damaged-item first",
+)
+def test_an_order_that_has_not_arrived_finds_tracking(sample_retriever: HybridRetriever) -> None:
+    top = top_ids(sample_retriever, "注文した商品がまだ届きません", 1)
+    assert top[0] in {"track-package-ja", "order-status-ja"}
