@@ -110,7 +110,7 @@ def _with_db(settings: Settings, work: Any) -> Any:
 
 def _articles_db(settings: Settings, work: Any) -> Any:
     """Run `work(ArticleService)` against the configured database."""
-    from app.articles import ArticleService
+    from knowledge.articles import ArticleService
 
     return _with_db(settings, lambda sessions: work(ArticleService(sessions)))
 
@@ -397,7 +397,7 @@ def _run_db(settings: Settings, work: Any) -> Any:
 
 def _new_password(generate: bool) -> tuple[str, bool]:
     if generate:
-        from app.auth import generate_password
+        from accounts.passwords import generate_password
 
         return generate_password(), True
     password = typer.prompt("Password (10+ characters)", hide_input=True, confirmation_prompt=True)
@@ -415,7 +415,8 @@ def user_create(
     ] = False,
 ) -> None:
     """Create an account (asks for the password unless --generate)."""
-    from app.auth import AccountError, create_user
+    from accounts.errors import AccountError
+    from accounts.users import create_user
 
     password, generated = _new_password(generate)
 
@@ -437,7 +438,8 @@ def user_passwd(
     ] = False,
 ) -> None:
     """Set a new password (signs the user out everywhere)."""
-    from app.auth import AccountError, set_password
+    from accounts.errors import AccountError
+    from accounts.users import set_password
 
     password, generated = _new_password(generate)
 

@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from app.auth import SESSION_COOKIE, Role, SignedIn, load_session, load_token, tokens_match
+from accounts.sessions import SignedIn, load_session, tokens_match
+from accounts.tokens import load_token
+from accounts.users import Role
 from app.conversations import ConversationService
 from app.errors import Forbidden, NotSignedIn
 from app.services import Services
@@ -27,6 +29,9 @@ def get_settings_dep(connection: HTTPConnection) -> Settings:
 def get_conversations(connection: HTTPConnection) -> ConversationService:
     return get_services(connection).conversations
 
+
+SESSION_COOKIE = "kakehashi_session"
+LOGIN_CSRF_COOKIE = "kakehashi_login_csrf"
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette import status
 
-from app.articles import ArticleError
+from knowledge.records import ArticleError
 
 # SQLSTATE class 22, "data exception": PostgreSQL refuses a value SQLite would have stored,
 # such as text with a NUL character (22021)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from app.rendering import render_markdown, render_plain
+from knowledge.rendering import render_markdown, render_plain
 from storage.models import Conversation, Message
 
 Event = dict[str, Any]

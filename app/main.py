@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -12,19 +13,19 @@ from fastapi import FastAPI
 from langchain_core.embeddings import Embeddings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from accounts.users import create_first_admin
 from app import errors
 from app.agents import AgentService
-from app.articles import ArticleService
-from app.auth import Role, count_users, create_user, generate_password
 from app.bootstrap import build_bot, build_retriever
 from app.conversations import ConversationService
 from app.hub import Hub
-from app.reindex import Reindexer
 from app.routes import admin, agent, chat, editor, pages, reports
 from app.routes import auth as auth_routes
 from app.services import Services
 from app.settings import Settings, get_settings, resolved_database_url
 from handoff.hours import BusinessHours
+from knowledge.articles import ArticleService, load_published
+from knowledge.reindex import Reindexer
 from storage.engine import create_engine, migrate, session_factory
 
 log = logging.getLogger("kakehashi")
@@ -52,9 +53,8 @@ def create_app(
         engine = create_engine(resolved_database_url(settings))
         await migrate(engine)
         sessions = session_factory(engine)
-        reindexer = Reindexer(retriever)
+        reindexer = Reindexer(retriever, load=partial(load_published, sessions))
         articles = ArticleService(sessions, on_change=reindexer.schedule)
-        reindexer.articles = articles
         if not await articles.count():  # first start: the sample (or configured) KB folder
             imported = await articles.import_dir(settings.kb_dir)
             for problem in imported.problems:
@@ -121,10 +121,9 @@ def create_app(
 async def ensure_first_admin(sessions: async_sessionmaker[AsyncSession]) -> None:
     """On the very first start, create an admin with a one-time password and print it."""
     async with sessions.begin() as session:
-        if await count_users(session):
-            return
-        password = generate_password()
-        await create_user(session, "admin", password, Role.ADMIN, "Administrator")
+        password = await create_first_admin(session)
+    if password is None:
+        return
     banner = (
         "\n" + "=" * 72 + "\n"
         "  First start: an administrator account was created.\n"

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.agents import AgentService
-from app.articles import ArticleService
 from app.conversations import ConversationService
 from app.hub import Hub
-from app.reindex import Reindexer
 from app.settings import Settings
 from bot.policy import Bot
+from knowledge.articles import ArticleService
+from knowledge.gaps import GapService
+from knowledge.reindex import Reindexer
 from retrieval.hybrid import HybridRetriever
 
 
@@ -28,3 +29,7 @@ class Services:
     agents: AgentService
     articles: ArticleService
     reindexer: Reindexer
+
+    @property
+    def gaps(self) -> GapService:
+        return GapService(self.sessions)

@@ -7,15 +7,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-import limits
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from accounts.throttle import MEMORY_SCHEMES, REDIS_SCHEMES, parse_limit
 from retrieval.embeddings import DEFAULT_MODEL
-
-# Rate-limit storages (limits' async ones); every redis flavour needs the `redis` package.
-MEMORY_SCHEMES = frozenset({"memory"})
-REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel"})
 
 
 class Settings(BaseSettings):
@@ -107,18 +103,6 @@ class Settings(BaseSettings):
             "low_confidence": self.sla_seconds_low_confidence,
             "customer_request": self.sla_seconds_customer_request,
         }
-
-
-def parse_limit(value: str, setting: str) -> limits.RateLimitItem:
-    """One rate limit in limits' notation ("5/15 minutes"); the error names the setting."""
-    expected = 'expected one limit such as "5/15 minutes", "20 per hour" or "3/second"'
-    try:
-        items = limits.parse_many(value)
-    except ValueError:
-        raise ValueError(f"{setting}={value!r}: {expected}") from None
-    if len(items) != 1 or items[0].amount < 1:
-        raise ValueError(f"{setting}={value!r}: {expected}")
-    return items[0]
 
 
 def get_settings() -> Settings:

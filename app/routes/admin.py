@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from starlette import status
 
-from app.auth import AccountError, Role, create_user, generate_password
+from accounts.errors import AccountError
+from accounts.passwords import generate_password
+from accounts.users import Role, all_users, create_user
 from app.deps import AdminDep, ServicesDep
 from app.errors import Conflict
 from storage.models import User
@@ -41,7 +42,7 @@ def _user_dict(user: User) -> dict[str, Any]:
 async def list_users(services: ServicesDep, signed: AdminDep) -> list[dict[str, Any]]:
     """Every account."""
     async with services.sessions() as session:
-        return [_user_dict(u) for u in await session.scalars(select(User).order_by(User.id))]
+        return [_user_dict(u) for u in await all_users(session)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

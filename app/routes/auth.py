@@ -7,21 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from limits import RateLimitItem
 from starlette import status
 
-from app.auth import (
-    LOGIN_CSRF_COOKIE,
-    SESSION_COOKIE,
-    LoginThrottle,
-    Role,
-    SignInThrottled,
-    authenticate,
-    end_session,
-    start_session,
-    tokens_match,
-)
-from app.deps import MaybeUserDep, ServicesDep, SignedInDep
+from accounts.sessions import end_session, start_session, tokens_match
+from accounts.throttle import LoginThrottle, SignInThrottled, parse_limit
+from accounts.users import Role, authenticate
+from app.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, MaybeUserDep, ServicesDep, SignedInDep
 from app.routes.templates import templates
+from app.settings import Settings
 
 router = APIRouter()
 
@@ -35,8 +29,19 @@ def login_throttle(request: Request) -> LoginThrottle:
     state = request.app.state
     throttle: LoginThrottle | None = getattr(state, "login_throttle", None)
     if throttle is None:
-        throttle = state.login_throttle = LoginThrottle.from_settings(state.services.settings)
+        throttle = state.login_throttle = _throttle(state.services.settings)
     return throttle
+
+
+def _throttle(settings: Settings) -> LoginThrottle:
+    def limit(name: str) -> RateLimitItem:
+        return parse_limit(getattr(settings, name), f"KAKEHASHI_{name.upper()}")
+
+    return LoginThrottle(
+        settings.rate_limit_storage,
+        limit("login_attempts_per_account"),
+        limit("login_attempts_per_ip"),
+    )
 
 
 def client_address(request: Request) -> str:

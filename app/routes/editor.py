@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from starlette import status
 
-from app.articles import article_dict, revision_dict
-from app.auth import issue_token
+from accounts.errors import UnknownUser
+from accounts.tokens import issue_token_for
 from app.deps import AdminDep, EditorDep, ServicesDep, SignedInDep
-from app.errors import InvalidArticle, NotFound
-from app.gaps import GapQuestion, group
-from app.rendering import render_markdown
+from app.errors import NotFound
 from app.routes._fields import MAX_INT
 from app.routes.templates import templates
 from bot.answer import decide_answer
-from storage.models import Conversation, Message, User
+from bot.policy import Bot
+from knowledge.records import article_dict, revision_dict
+from knowledge.rendering import render_markdown
+from retrieval.hybrid import HybridRetriever
 
 router = APIRouter()
 
@@ -165,9 +165,13 @@ async def try_question(
     question: Annotated[str, Body(embed=True, min_length=1, max_length=4000)],
 ) -> dict[str, Any]:
     """What the bot would answer now, with the ranked articles, scores and confidence."""
-    bot = services.bot
+    # the bot and the retriever compute (embeddings, search): off the event loop
+    return await anyio.to_thread.run_sync(_try, services.bot, services.retriever, question)
+
+
+def _try(bot: Bot, retriever: HybridRetriever, question: str) -> dict[str, Any]:
     decision = bot.respond(question)
-    result = services.retriever.retrieve(question, lang=decision.lang, k=5)
+    result = retriever.retrieve(question, lang=decision.lang, k=5)
     return {
         "decision": decision.kind.value,
         "lang": decision.lang,
@@ -194,59 +198,7 @@ async def knowledge_gaps(
     services: ServicesDep, signed: EditorDep, days: Annotated[int, Query(ge=1, le=3650)] = 30
 ) -> dict[str, Any]:
     """Questions the knowledge base could not answer, grouped into topics, newest first."""
-    since = datetime.now(UTC) - timedelta(days=days)
-    questions = await _gap_questions(services, since)
-    return {
-        "days": days,
-        "questions": len(questions),
-        "topics": [t.as_dict() for t in group(questions)],
-    }
-
-
-async def _gap_questions(services: Any, since: datetime) -> list[GapQuestion]:
-    async with services.sessions() as session:
-        replies = list(
-            await session.scalars(
-                select(Message).where(
-                    Message.role == "bot",
-                    Message.created_at >= since,
-                    (Message.kind == "decline")
-                    | (Message.helpful.is_(False))
-                    | (
-                        (Message.kind == "handoff")
-                        & (Message.meta["scores"]["consecutive_misses"].as_integer() >= 1)
-                    ),
-                )
-            )
-        )
-        asked: list[GapQuestion] = []
-        for reply in replies:
-            seq = (reply.meta or {}).get("reply_to")
-            question = (
-                await session.scalar(
-                    select(Message).where(
-                        Message.conversation_id == reply.conversation_id, Message.seq == seq
-                    )
-                )
-                if seq
-                else None
-            )
-            if question is None:
-                continue
-            reason = (
-                "unhelpful"
-                if reply.helpful is False
-                else "low_confidence"
-                if reply.kind == "handoff"
-                else "declined"
-            )
-            created = (
-                reply.created_at
-                if reply.created_at.tzinfo
-                else reply.created_at.replace(tzinfo=UTC)
-            )
-            asked.append(GapQuestion(question.text, reply.lang or "en", reason, created))
-    return asked
+    return await services.gaps.report(days)
 
 
 @router.post("/api/gaps/draft", status_code=status.HTTP_201_CREATED)
@@ -257,10 +209,8 @@ async def draft_from_gap(
     lang: Annotated[str, Body(embed=True, pattern=r"^[a-z]{2,3}$")] = "en",
 ) -> dict[str, Any]:
     """A new draft pre-filled with the customers' questions of a topic."""
-    lines = "\n".join(f"- {q.strip()}" for q in questions if q.strip())
-    heading = "お客さまからのご質問" if lang == "ja" else "What customers asked"
-    body = f"## {heading}\n\n{lines}\n\n## Answer\n\n(Write the answer here.)"
-    return await _new_draft(services, signed, questions[0][:80], lang, body, "from knowledge gaps")
+    record = await services.articles.draft_from_questions(questions, lang, signed.user.display_name)
+    return article_dict(record)
 
 
 @router.post(
@@ -270,48 +220,8 @@ async def draft_from_conversation(
     conversation_id: str, services: ServicesDep, signed: SignedInDep
 ) -> dict[str, Any]:
     """Document a solved conversation: a draft with the question and the agent's replies."""
-    async with services.sessions() as session:
-        conversation = await session.scalar(
-            select(Conversation).where(Conversation.public_id == conversation_id)
-        )
-        if conversation is None:
-            raise NotFound(f"no conversation {conversation_id!r}")
-        rows = list(
-            await session.scalars(
-                select(Message)
-                .where(Message.conversation_id == conversation.id)
-                .order_by(Message.seq)
-            )
-        )
-    asked = [m.text for m in rows if m.role == "customer"]
-    replies = [m.text for m in rows if m.role == "agent"]
-    if not asked:
-        raise InvalidArticle("the conversation has no customer question to document")
-    body = (
-        "## Question\n\n"
-        + "\n\n".join(f"> {q}" for q in asked[:3])
-        + "\n\n## Answer\n\n"
-        + ("\n\n".join(replies) or "(Write the answer here.)")
-    )
-    return await _new_draft(
-        services,
-        signed,
-        asked[0][:80],
-        conversation.lang,
-        body,
-        f"from conversation {conversation_id}",
-    )
-
-
-async def _new_draft(
-    services: Any, signed: Any, title: str, lang: str, body: str, note: str
-) -> dict[str, Any]:
-    article_id = f"draft-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
-    record = await services.articles.create(
-        article_id,
-        {"title": title.strip() or "New article", "lang": lang, "body": body},
-        signed.user.display_name,
-        note,
+    record = await services.articles.draft_from_conversation(
+        conversation_id, signed.user.display_name
     )
     return article_dict(record)
 
@@ -324,11 +234,11 @@ async def create_token(
     name: Annotated[str, Body(embed=True, max_length=200)] = "api",
 ) -> dict[str, str]:
     """Issue an API token for a user (shown once)."""
-    async with services.sessions.begin() as session:
-        user = await session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise NotFound(f"no user {username!r}")
-        token = await issue_token(session, user, name)
+    try:
+        async with services.sessions.begin() as session:
+            token = await issue_token_for(session, username, name)
+    except UnknownUser:
+        raise NotFound(f"no user {username!r}") from None
     return {"token": token, "username": username}
 
 

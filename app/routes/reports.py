@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -14,9 +12,12 @@ from starlette import status
 
 from app.deps import AgentDep, ServicesDep
 from app.errors import HTTPError
-from app.reports import MAX_DAYS, Period, Report, ReportError, build_report
 from app.routes.templates import templates
 from app.services import Services
+from reports.build import build_report
+from reports.export import csv_filename, csv_table
+from reports.models import Report
+from reports.periods import MAX_DAYS, Period, ReportError
 
 router = APIRouter()
 PRESETS = (7, 30, 90)
@@ -57,8 +58,7 @@ def _period(services: Services, start: str | None, end: str | None, lang: str | 
 
 
 async def _report(services: Services, period: Period) -> Report:
-    async with services.sessions() as session:
-        return await build_report(session, period)
+    return await build_report(services.sessions, period)
 
 
 @router.get(
@@ -91,50 +91,12 @@ async def report_csv(
     """The per-day series or the per-agent table of the period, as a CSV download."""
     period = _period(services, start, to, lang)
     report = await _report(services, period)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    if table == "days":
-        writer.writerow(["day", "conversations", "handoffs", "csat_average"])
-        for day in report.days:
-            writer.writerow(
-                [day.day.isoformat(), day.conversations, day.handoffs, _cell(day.csat_average)]
-            )
-    else:
-        writer.writerow(
-            [
-                "agent",
-                "conversations",
-                "first_response_median_seconds",
-                "csat_average",
-                "csat_responses",
-            ]
-        )
-        for agent in report.agents:
-            writer.writerow(
-                [
-                    _text_cell(agent.name),
-                    agent.conversations,
-                    _cell(agent.first_response_median),
-                    _cell(agent.csat_average),
-                    agent.csat_responses,
-                ]
-            )
-    suffix = f"-{period.lang}" if period.lang else ""
-    name = f"kakehashi-{table}-{period.start}-{period.end}{suffix}.csv"
+    name = csv_filename(period, table)
     return Response(
-        out.getvalue(),
+        csv_table(report, table),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _cell(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
-
-
-def _text_cell(text: str) -> str:
-    """A name a spreadsheet will not run as a formula."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @router.get("/reports", response_class=HTMLResponse)

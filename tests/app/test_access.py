@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
 
-from app.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Role, load_session
+from accounts.sessions import load_session
+from accounts.users import Role
+from app.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from tests.app import test_agent
 from tests.app.conftest import MakeClient, on_both_databases, open_chat, services
 from tests.app.test_agent import PASSWORD, add_user, next_event, sign_in

@@ -1,4 +1,4 @@
-"""Sign-in throttling: failed sign-ins per account and per client address (app/auth.py)."""
+"""Sign-in throttling over HTTP: failed sign-ins per account and per client address."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-import anyio
 import limits.aio.storage.memory
 import pytest
 from fastapi.testclient import TestClient
-from limits import parse
 from pydantic import ValidationError
 
-import app.auth
+import accounts.throttle
 import app.routes.auth
-from app.auth import SESSION_COOKIE, LoginThrottle, SignInThrottled
+from app.deps import SESSION_COOKIE
 from app.routes.auth import client_address
 from app.settings import Settings
 from tests.app import test_agent
@@ -48,7 +46,7 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
     monkeypatch.setattr(limits.aio.storage.memory, "time", fake)
-    monkeypatch.setattr(app.auth, "time", fake)
+    monkeypatch.setattr(accounts.throttle, "time", fake)
     return fake
 
 
@@ -203,27 +201,3 @@ def test_an_unknown_or_unusable_storage_is_refused(monkeypatch: pytest.MonkeyPat
         with pytest.raises(ValidationError, match="needs the redis package") as refused:
             Settings(_env_file=None)  # type: ignore[call-arg]
         assert "secret" not in refused.value.errors()[0]["msg"], "our message hides passwords"
-
-
-def test_a_burst_of_parallel_guesses_gets_no_more_than_the_limit() -> None:
-    throttle = LoginThrottle("memory://", parse("3/15 minutes"), parse("100/15 minutes"))
-    verified: list[int] = []
-    refused: list[int] = []
-
-    async def wrong_password(n: int) -> None:
-        verified.append(n)
-        await anyio.sleep(0.01)  # a database round trip: other requests run meanwhile
-
-    async def guess(n: int) -> None:
-        try:
-            await throttle.check("aiko", "198.51.100.7", lambda: wrong_password(n))
-        except SignInThrottled:
-            refused.append(n)
-
-    async def burst() -> None:
-        async with anyio.create_task_group() as tasks:
-            for n in range(20):
-                tasks.start_soon(guess, n)
-
-    anyio.run(burst)
-    assert len(verified) == 3 and len(refused) == 17

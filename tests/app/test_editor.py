@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.auth import Role, issue_token
-from app.rendering import render_markdown
+from accounts.tokens import issue_token
+from accounts.users import Role
+from knowledge.rendering import render_markdown
 from storage.models import User
 from tests.app.conftest import MakeClient, ask, on_both_databases, open_chat, services, settle
 from tests.app.test_agent import add_user
 from tests.conftest import SAMPLE_KB
+from tests.knowledge.test_rendering import HOSTILE, assert_inert
 
 NEW_ARTICLE: dict[str, Any] = {
     "id": "tote-bag-gift",
@@ -196,32 +197,6 @@ def test_a_changed_file_imports_as_a_new_revision(
     assert report.updated == ["return-item"]
     history = client.get("/api/articles/return-item/revisions", headers=editor).json()
     assert history[0]["note"] == "imported" and len(history) == 2
-
-
-class _Elements(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[tuple[str, list[tuple[str, str | None]]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.found.append((tag, attrs))
-
-
-def assert_inert(html: str) -> None:
-    """No script or image element, no event handler, no javascript: link."""
-    parser = _Elements()
-    parser.feed(html)
-    for tag, attrs in parser.found:
-        assert tag not in ("script", "img", "iframe", "style"), html
-        for name, value in attrs:
-            assert not name.startswith("on"), html
-            assert not (value or "").strip().lower().startswith("javascript:"), html
-
-
-HOSTILE = (
-    "Hi <script>alert(1)</script> [click](javascript:alert(1)) "
-    '<img src=x onerror="alert(1)"> <a href="#" onclick="steal()">x</a>'
-)
 
 
 def test_hostile_markdown_renders_inert_in_preview_and_in_the_widget(

@@ -6,24 +6,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import anyio
 
-from retrieval.hybrid import HybridRetriever
-
-if TYPE_CHECKING:
-    from app.articles import ArticleService
+from retrieval.kb import Article
 
 log = logging.getLogger(__name__)
 
+LoadArticle = Callable[[str], Awaitable[Article | None]]
+"""Reads an article as the bot should know it: None when it is not (or no longer) published."""
+
+
+class Index(Protocol):
+    """What re-indexing needs of a retriever (`HybridRetriever` is one)."""
+
+    def upsert(self, article: Article) -> object: ...
+
+    def delete(self, article_id: str) -> object: ...
+
 
 class Reindexer:
-    """One background task per changed article; a newer change waits for the older one."""
+    """One background task per changed article; a newer change waits for the older one.
 
-    def __init__(self, retriever: HybridRetriever) -> None:
-        self.retriever = retriever
-        self.articles: ArticleService | None = None
+    Args:
+        index: Where the chunks live; its (blocking) upsert and delete run in a thread.
+        load: Reads the article's current published version (`knowledge.articles.load_published`).
+    """
+
+    def __init__(self, index: Index, load: LoadArticle) -> None:
+        self.index = index
+        self.load = load
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.last_seconds: float | None = None
 
@@ -34,16 +48,13 @@ class Reindexer:
     async def _run(self, article_id: str, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
-        assert self.articles is not None
         started = time.perf_counter()
         try:
-            record = await self.articles.get(article_id)
-            from app.articles import to_article
-
-            if record.status == "published":
-                await anyio.to_thread.run_sync(self.retriever.upsert, to_article(record))
+            article = await self.load(article_id)
+            if article is not None:
+                await anyio.to_thread.run_sync(self.index.upsert, article)
             else:
-                await anyio.to_thread.run_sync(self.retriever.delete, article_id)
+                await anyio.to_thread.run_sync(self.index.delete, article_id)
         except Exception:
             log.exception("re-indexing article %s failed", article_id)
         finally:

@@ -1,4 +1,4 @@
-"""Articles in the database: revisions, publishing, import and export of the KB format.
+"""Articles in the database: revisions, publishing, drafts, import and export of the KB format.
 
 Every save is a revision (author, time, note). Only published articles are retrieved;
 after a change the caller re-indexes just that article (`on_change`).
@@ -7,9 +7,8 @@ after a change the caller re-indexes just that article (`on_change`).
 from __future__ import annotations
 
 import difflib
-import logging
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,100 +16,28 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from retrieval.errors import KBError
-from retrieval.kb import ARTICLE_ID, Article, load_kb, parse_article, render_article
-from storage.models import ArticleRecord, ArticleRevision
+from knowledge.records import (
+    CONTENT_FIELDS,
+    STATUSES,
+    ArticleError,
+    ImportReport,
+    article_dict,
+    to_article,
+    validate,
+)
+from retrieval.kb import ARTICLE_ID, Article, load_kb, render_article
+from storage.models import ArticleRecord, ArticleRevision, Conversation, Message
 
-log = logging.getLogger(__name__)
-
-STATUSES = ("draft", "published", "archived")
-CONTENT_FIELDS = ("title", "lang", "tags", "url", "body")
-
-
-class ArticleError(ValueError):
-    """A request about articles that cannot be carried out; `code` says which kind."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+Sessions = async_sessionmaker[AsyncSession]
 
 
-@dataclass(frozen=True)
-class ImportReport:
-    created: list[str]
-    updated: list[str]
-    unchanged: int
-    problems: list[str]
-
-
-def to_article(record: ArticleRecord | ArticleRevision, article_id: str | None = None) -> Article:
-    return Article(
-        id=article_id or getattr(record, "article_id", None) or record.id,  # type: ignore[arg-type]
-        title=record.title,
-        lang=record.lang,
-        body=record.body,
-        tags=tuple(record.tags or ()),
-        url=record.url,
-    )
-
-
-def article_dict(record: ArticleRecord, with_body: bool = True) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": record.id,
-        "title": record.title,
-        "lang": record.lang,
-        "tags": list(record.tags or []),
-        "url": record.url,
-        "status": record.status,
-        "revision": record.revision,
-        "updated_at": _utc(record.updated_at).isoformat(),
-        "updated_by": record.updated_by,
-    }
-    if with_body:
-        data["body"] = record.body
-    return data
-
-
-def revision_dict(revision: ArticleRevision) -> dict[str, Any]:
-    return {
-        "number": revision.number,
-        "title": revision.title,
-        "lang": revision.lang,
-        "tags": list(revision.tags or []),
-        "url": revision.url,
-        "body": revision.body,
-        "status": revision.status,
-        "author": revision.author,
-        "note": revision.note,
-        "created_at": _utc(revision.created_at).isoformat(),
-    }
-
-
-def validate(data: dict[str, Any]) -> dict[str, Any]:
-    """Check article fields with the KB format's rules; returns the cleaned values."""
-    try:
-        article = parse_article(
-            render_article(
-                Article(
-                    id=str(data.get("id") or "draft"),
-                    title=str(data.get("title") or "").strip(),
-                    lang=str(data.get("lang") or "").strip(),
-                    body=str(data.get("body") or ""),
-                    tags=tuple(str(t).strip() for t in data.get("tags") or () if str(t).strip()),
-                    url=(str(data["url"]).strip() or None) if data.get("url") else None,
-                )
-            )
-        )
-    except KBError as exc:
-        raise ArticleError("invalid_article", str(exc)) from None
-    return {
-        "title": article.title,
-        "lang": article.lang,
-        "tags": list(article.tags),
-        "url": article.url,
-        "body": article.body,
-    }
+async def load_published(sessions: Sessions, article_id: str) -> Article | None:
+    """The article as the bot should know it: None unless it exists and is published."""
+    async with sessions() as session:
+        record = await session.get(ArticleRecord, article_id)
+    if record is None or record.status != "published":
+        return None
+    return to_article(record)
 
 
 class ArticleService:
@@ -118,7 +45,7 @@ class ArticleService:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         on_change: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.sessions = sessions
@@ -292,6 +219,59 @@ class ArticleService:
         data = {name: getattr(old, name) for name in CONTENT_FIELDS}
         return await self.update(article_id, data, author, note=f"reverted to revision {number}")
 
+    # ------------------------------------------------------------------ drafts
+    async def draft(
+        self, title: str, lang: str, body: str, author: str, note: str
+    ) -> ArticleRecord:
+        """A new draft with a generated id (draft-YYYYMMDD-xxxxxx)."""
+        article_id = f"draft-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
+        fields = {"title": title.strip() or "New article", "lang": lang, "body": body}
+        return await self.create(article_id, fields, author, note)
+
+    async def draft_from_questions(
+        self, questions: Sequence[str], lang: str, author: str
+    ) -> ArticleRecord:
+        """A draft pre-filled with the customers' questions of a knowledge-gap topic."""
+        lines = "\n".join(f"- {q.strip()}" for q in questions if q.strip())
+        heading = "お客さまからのご質問" if lang == "ja" else "What customers asked"
+        body = f"## {heading}\n\n{lines}\n\n## Answer\n\n(Write the answer here.)"
+        return await self.draft(questions[0][:80], lang, body, author, "from knowledge gaps")
+
+    async def draft_from_conversation(self, public_id: str, author: str) -> ArticleRecord:
+        """A draft documenting a solved conversation: the question and the agent's replies.
+
+        Raises:
+            ArticleError: no such conversation ("not_found"), or the customer never
+                asked anything ("invalid_article").
+        """
+        async with self.sessions() as session:
+            conversation = await session.scalar(
+                select(Conversation).where(Conversation.public_id == public_id)
+            )
+            if conversation is None:
+                raise ArticleError("not_found", f"no conversation {public_id!r}")
+            rows = list(
+                await session.scalars(
+                    select(Message)
+                    .where(Message.conversation_id == conversation.id)
+                    .order_by(Message.seq)
+                )
+            )
+        asked = [m.text for m in rows if m.role == "customer"]
+        replies = [m.text for m in rows if m.role == "agent"]
+        if not asked:
+            raise ArticleError(
+                "invalid_article", "the conversation has no customer question to document"
+            )
+        body = (
+            "## Question\n\n"
+            + "\n\n".join(f"> {q}" for q in asked[:3])
+            + "\n\n## Answer\n\n"
+            + ("\n\n".join(replies) or "(Write the answer here.)")
+        )
+        note = f"from conversation {public_id}"
+        return await self.draft(asked[0][:80], conversation.lang, body, author, note)
+
     async def _locked(self, session: AsyncSession, article_id: str) -> ArticleRecord:
         record = await session.get(ArticleRecord, article_id, with_for_update=True)
         if record is None:
@@ -384,7 +364,3 @@ class ArticleService:
             target.write_text(text, encoding="utf-8")
             written.append(target)
         return written
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,6 +1,7 @@
 """Support reports: what the bot and the team did in a period, for the reports page and API.
 
 Pure data (SQLAlchemy queries and arithmetic); the web layer is `app/routes/reports.py`.
+The period is `reports.periods`, the result models `reports.models`, the rows `reports._rows`.
 
 A conversation belongs to the day it started, in the configured time zone: its handoff,
 waiting time, first response, outcome and rating count for that day, so the figures of a
@@ -11,18 +12,14 @@ were sent. Percentiles are computed here, not in SQL, so SQLite and PostgreSQL a
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app._report_rows import (
+from reports._rows import (
     AnswerRow,
     CommentRow,
     ConversationRow,
@@ -32,178 +29,29 @@ from app._report_rows import (
     handoff_reasons,
     user_names,
 )
+from reports.models import (
+    AgentFigures,
+    BotAnswers,
+    CitedArticle,
+    Comment,
+    Csat,
+    Day,
+    Durations,
+    Report,
+)
+from reports.periods import Period
 
-MAX_DAYS = 366
-DEFAULT_DAYS = 30
 TOP_ARTICLES = 10
 LATEST_COMMENTS = 10
-_LANG = re.compile(r"^[a-z]{2,3}$")
 
 
-class ReportError(ValueError):
-    """A period or filter the report cannot use; the message says what to send instead."""
-
-
-@dataclass(frozen=True)
-class Period:
-    """Days [start, end) in a time zone, optionally one conversation language."""
-
-    start: date
-    end: date
-    timezone: str
-    lang: str | None = None
-
-    @classmethod
-    def parse(
-        cls,
-        start: str | None,
-        end: str | None,
-        lang: str | None,
-        timezone: str,
-        today: date | None = None,
-    ) -> Period:
-        """A period from query-string values; both dates missing means the last 30 days.
-
-        Raises:
-            ReportError: a date is not ISO, `to` is not after `from`, the range is longer
-                than 366 days, or `lang` is not a language code.
-        """
-        today = today or datetime.now(ZoneInfo(timezone)).date()
-        first = _iso_date("from", start)
-        stop = _iso_date("to", end)
-        if stop is None:
-            stop = today + timedelta(days=1)
-        if first is None:
-            first = stop - timedelta(days=DEFAULT_DAYS)
-        if stop <= first:
-            raise ReportError(
-                f"'to' ({stop.isoformat()}) must be after 'from' ({first.isoformat()}); "
-                "'to' is the first day not included"
-            )
-        if first.year < 1970 or stop.year > 9998:
-            raise ReportError(
-                f"dates must be between 1970-01-01 and 9998-12-31 (got {first.isoformat()} "
-                f"to {stop.isoformat()})"
-            )
-        if (stop - first).days > MAX_DAYS:
-            raise ReportError(
-                f"the period has {(stop - first).days} days; at most {MAX_DAYS} are allowed"
-            )
-        lang = (lang or "").strip().lower() or None
-        if lang is not None and not _LANG.match(lang):
-            raise ReportError(f"'lang' must be a language code such as en or ja, not {lang!r}")
-        return cls(first, stop, timezone, lang)
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def bounds(self) -> tuple[datetime, datetime]:
-        """The period's first and first-excluded instants, in UTC."""
-        return self._instant(self.start), self._instant(self.end)
-
-    def days(self) -> list[date]:
-        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days)]
-
-    def day_of(self, moment: datetime) -> date:
-        return moment.astimezone(self.zone).date()
-
-    def _instant(self, day: date) -> datetime:
-        return datetime.combine(day, time(0), self.zone).astimezone(UTC)
-
-
-def _iso_date(name: str, value: str | None) -> date | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise ReportError(
-            f"'{name}' must be an ISO date (YYYY-MM-DD), not {value.strip()[:40]!r}"
-        ) from None
-
-
-# ------------------------------------------------------------------------------ results
-class Durations(BaseModel):
-    """Seconds: how many were measured, their median and 90th percentile."""
-
-    count: int
-    median: float | None
-    p90: float | None
-
-
-class Comment(BaseModel):
-    conversation_id: str
-    score: int
-    comment: str
-    rated_at: datetime | None
-    lang: str
-
-
-class Csat(BaseModel):
-    responses: int
-    response_rate: float | None  # of the closed conversations
-    average: float | None
-    distribution: dict[str, int]  # "1".."5"
-    satisfied_rate: float | None  # share of 4 and 5 (the CSAT %)
-    comments: list[Comment]
-
-
-class CitedArticle(BaseModel):
-    article_id: str
-    title: str
-    url: str | None
-    citations: int
-
-
-class BotAnswers(BaseModel):
-    answers: int
-    helpful: int
-    unhelpful: int
-    helpful_rate: float | None  # of the answers that got a 👍 or 👎
-    top_articles: list[CitedArticle]
-
-
-class AgentFigures(BaseModel):
-    agent_id: int
-    name: str
-    conversations: int
-    first_response_median: float | None
-    csat_average: float | None
-    csat_responses: int
-
-
-class Day(BaseModel):
-    day: date
-    conversations: int
-    handoffs: int
-    csat_average: float | None
-
-
-class Report(BaseModel):
-    """Everything the reports page shows for one period."""
-
-    start: date
-    end: date  # not included
-    timezone: str
-    lang: str | None
-    conversations: int
-    bot_only: int
-    handed_off: int
-    automation_rate: float | None  # share handled by the bot alone
-    handoff_reasons: dict[str, int]
-    waiting: Durations  # escalated -> claimed
-    first_response: Durations  # claimed (or escalated) -> the agent's first reply
-    outcomes: dict[str, int]
-    csat: Csat
-    bot_answers: BotAnswers
-    agents: list[AgentFigures]
-    days: list[Day]
-
-
-# ------------------------------------------------------------------------------ building
-async def build_report(session: AsyncSession, period: Period) -> Report:
+async def build_report(sessions: async_sessionmaker[AsyncSession], period: Period) -> Report:
     """The report of `period`; an empty period gives zeros and None, never an error."""
+    async with sessions() as session:
+        return await _build(session, period)
+
+
+async def _build(session: AsyncSession, period: Period) -> Report:
     start, end = period.bounds()
     rows = await conversation_rows(session, start, end, period.lang)
     answers = await answer_rows(session, start, end, period.lang)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -12,13 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Conversation, Handoff, Message, User
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were stored in UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _seconds(since: datetime | None, until: datetime | None) -> float | None:
@@ -112,11 +105,11 @@ async def conversation_rows(
             seen.append(author_id)
     return [
         ConversationRow(
-            _aware(created) or created,
-            _aware(escalated),
-            _aware(claimed),
-            _aware(responded),
-            _aware(closed),
+            created,
+            escalated,
+            claimed,
+            responded,
+            closed,
             agent_id,
             outcome,
             score,
@@ -186,7 +179,7 @@ async def comment_rows(
         .limit(limit)
     )
     return [
-        CommentRow(public_id, score or 0, comment or "", _aware(rated), lang)
+        CommentRow(public_id, score or 0, comment or "", rated, lang)
         for public_id, score, comment, rated, lang in await session.execute(query)
     ]
 

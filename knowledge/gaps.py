@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from retrieval.analysis import READING_PREFIX, get_analyzer
+from storage.models import Message
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class Topic:
     def latest(self) -> datetime:
         return max(q.at for q in self.questions)
 
-    def as_dict(self, examples: int = 5) -> dict[str, object]:
+    def as_dict(self, examples: int = 5) -> dict[str, Any]:
         ordered = sorted(self.questions, key=lambda q: q.at, reverse=True)
         return {
             "label": " / ".join(t for t, _ in self.terms.most_common(3)) or ordered[0].text[:40],
@@ -75,3 +80,64 @@ def group(questions: list[GapQuestion], threshold: float = 0.25) -> list[Topic]:
         best.questions.append(question)
         best.terms.update(terms)
     return sorted(topics, key=lambda t: (t.latest, len(t.questions)), reverse=True)
+
+
+class GapService:
+    """Reads the questions the knowledge base could not answer from the conversations."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def report(self, days: int, now: datetime | None = None) -> dict[str, Any]:
+        """The last `days` days' gap questions, grouped into topics (newest first)."""
+        since = (now or datetime.now(UTC)) - timedelta(days=days)
+        questions = await self.questions(since)
+        return {
+            "days": days,
+            "questions": len(questions),
+            "topics": [t.as_dict() for t in group(questions)],
+        }
+
+    async def questions(self, since: datetime) -> list[GapQuestion]:
+        """The customers' questions behind the bot's declines, low-confidence handoffs and
+        answers marked unhelpful, sent at or after `since`."""
+        async with self.sessions() as session:
+            replies = list(
+                await session.scalars(
+                    select(Message).where(
+                        Message.role == "bot",
+                        Message.created_at >= since,
+                        (Message.kind == "decline")
+                        | (Message.helpful.is_(False))
+                        | (
+                            (Message.kind == "handoff")
+                            & (Message.meta["scores"]["consecutive_misses"].as_integer() >= 1)
+                        ),
+                    )
+                )
+            )
+            asked: list[GapQuestion] = []
+            for reply in replies:
+                seq = (reply.meta or {}).get("reply_to")
+                question = (
+                    await session.scalar(
+                        select(Message).where(
+                            Message.conversation_id == reply.conversation_id, Message.seq == seq
+                        )
+                    )
+                    if seq
+                    else None
+                )
+                if question is None:
+                    continue
+                reason = (
+                    "unhelpful"
+                    if reply.helpful is False
+                    else "low_confidence"
+                    if reply.kind == "handoff"
+                    else "declined"
+                )
+                asked.append(
+                    GapQuestion(question.text, reply.lang or "en", reason, reply.created_at)
+                )
+        return asked

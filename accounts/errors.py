@@ -1,0 +1,11 @@
+"""What account operations refuse, with messages that say why."""
+
+from __future__ import annotations
+
+
+class AccountError(ValueError):
+    """An account operation that cannot be done; the message says why."""
+
+
+class UnknownUser(AccountError):
+    """There is no user by that name."""

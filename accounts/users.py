@@ -1,0 +1,122 @@
+"""Accounts: users with a role, created, listed, re-passworded and authenticated."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accounts.errors import AccountError, UnknownUser
+from accounts.passwords import (
+    generate_password,
+    hash_password,
+    needs_rehash,
+    rehash,
+    verify_password,
+)
+from storage.models import User, UserSession
+
+MAX_USERNAME_LENGTH = 64
+FIRST_ADMIN = "admin"
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+async def create_user(
+    session: AsyncSession,
+    username: str,
+    password: str,
+    role: Role | str,
+    display_name: str | None = None,
+    max_open_chats: int = 3,
+) -> User:
+    username = username.strip()
+    if (
+        not username
+        or len(username) > MAX_USERNAME_LENGTH
+        or not username.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ):
+        raise AccountError(f"user name {username!r}: use letters, digits, '.', '-' or '_'")
+    if role not in set(Role):
+        raise AccountError(f"role {role!r} is not one of: {', '.join(Role)}")
+    if await session.scalar(select(User).where(User.username == username)) is not None:
+        raise AccountError(f"there is already a user {username!r}")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        role=str(role),
+        password_hash=hash_password(password),
+        max_open_chats=max_open_chats,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def create_first_admin(session: AsyncSession) -> str | None:
+    """On a database without users, an admin `admin` with a generated one-time password.
+
+    Returns:
+        The password to show the operator once, or None when there were users already.
+    """
+    if await count_users(session):
+        return None
+    password = generate_password()
+    await create_user(session, FIRST_ADMIN, password, Role.ADMIN, "Administrator")
+    return password
+
+
+async def find_user(session: AsyncSession, username: str) -> User:
+    """The user with this sign-in name.
+
+    Raises:
+        UnknownUser: there is none.
+    """
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UnknownUser(f"there is no user {username!r}")
+    return user
+
+
+async def all_users(session: AsyncSession) -> Sequence[User]:
+    """Every account, oldest first."""
+    return list(await session.scalars(select(User).order_by(User.id)))
+
+
+async def set_password(session: AsyncSession, username: str, password: str) -> User:
+    """A new password; every session of the user ends."""
+    user = await find_user(session, username)
+    user.password_hash = hash_password(password)
+    await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    return user
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same answer for either mistake)."""
+    username = username.strip()
+    # nobody's name has a NUL, and PostgreSQL refuses to compare text that holds one
+    user = (
+        await session.scalar(select(User).where(User.username == username))
+        if "\x00" not in username
+        else None
+    )
+    if user is None or not user.is_active:
+        verify_password(None, password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = rehash(password)
+    user.last_login_at = datetime.now(UTC)
+    return user
