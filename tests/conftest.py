@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from retrieval.embeddings import SentenceTransformerEmbeddings
+from storage.engine import create_engine, migrate, session_factory
 from tests._postgres import PostgresServer, find_binaries
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -91,3 +93,13 @@ def postgres_url(postgres: PostgresServer) -> Iterator[str]:
     name = postgres.create_database()
     yield postgres.url(name)
     postgres.drop_database(name)
+
+
+@pytest.fixture
+async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A migrated SQLite database of its own, for domain tests without the web app
+    (async tests: mark them `anyio`)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'domain.db'}")
+    await migrate(engine)
+    yield session_factory(engine)
+    await engine.dispose()

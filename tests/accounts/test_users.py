@@ -1,0 +1,136 @@
+"""Accounts on their own: creating users, passwords, signing in, sessions and API tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from accounts.errors import AccountError, UnknownUser
+from accounts.passwords import digest
+from accounts.sessions import end_session, load_session, start_session, tokens_match
+from accounts.tokens import issue_token_for, load_token
+from accounts.users import (
+    Role,
+    all_users,
+    authenticate,
+    count_users,
+    create_first_admin,
+    create_user,
+    set_password,
+)
+from storage.models import UserSession
+
+pytestmark = pytest.mark.anyio
+Sessions = async_sessionmaker[AsyncSession]
+PASSWORD = "correct horse battery"
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "role", "message"),
+    [
+        ("", PASSWORD, "agent", "use letters, digits"),
+        ("aiko san", PASSWORD, "agent", "use letters, digits"),
+        ("a" * 65, PASSWORD, "agent", "use letters, digits"),
+        ("aiko", PASSWORD, "boss", "role 'boss' is not one of: agent, editor, admin"),
+        ("aiko", "short", "agent", "the password needs at least 10 characters"),
+    ],
+)
+async def test_bad_accounts_are_refused_with_the_reason(
+    sessions: Sessions, username: str, password: str, role: str, message: str
+) -> None:
+    async with sessions.begin() as session:
+        with pytest.raises(AccountError, match=message):
+            await create_user(session, username, password, role)
+        assert await count_users(session) == 0
+
+
+async def test_the_first_admin_is_made_once(sessions: Sessions) -> None:
+    async with sessions.begin() as session:
+        password = await create_first_admin(session)
+        assert password is not None and len(password) >= 10
+        assert await create_first_admin(session) is None
+        [admin] = await all_users(session)
+        assert (admin.username, admin.role, admin.display_name) == (
+            "admin",
+            "admin",
+            "Administrator",
+        )
+        assert await authenticate(session, "admin", password) is admin
+
+
+async def test_signing_in_and_changing_the_password(sessions: Sessions) -> None:
+    async with sessions.begin() as session:
+        aiko = await create_user(session, " aiko ", PASSWORD, Role.AGENT, "Aiko", 5)
+        assert (aiko.username, aiko.max_open_chats) == ("aiko", 5)
+        assert aiko.password_hash != PASSWORD
+        with pytest.raises(AccountError, match="there is already a user 'aiko'"):
+            await create_user(session, "aiko", PASSWORD, Role.EDITOR)
+        assert await authenticate(session, "aiko", "wrong password!") is None
+        assert await authenticate(session, "nobody", PASSWORD) is None
+        assert await authenticate(session, "ai\x00ko", PASSWORD) is None
+        signed = await authenticate(session, " aiko ", PASSWORD)
+        assert signed is aiko and aiko.last_login_at is not None
+        secret, csrf = await start_session(session, aiko, hours=1)
+
+    async with sessions.begin() as session:
+        await set_password(session, "aiko", "a brand new password")
+        with pytest.raises(UnknownUser, match="there is no user 'ken'"):
+            await set_password(session, "ken", "a brand new password")
+    async with sessions() as session:
+        assert await load_session(session, secret) is None, "a new password signs out"
+        assert await authenticate(session, "aiko", PASSWORD) is None
+        assert await authenticate(session, "aiko", "a brand new password") is not None
+
+
+async def test_sessions_keep_only_a_digest_and_expire(sessions: Sessions) -> None:
+    async with sessions.begin() as session:
+        aiko = await create_user(session, "aiko", PASSWORD, Role.AGENT)
+        editor = await create_user(session, "eri", PASSWORD, Role.EDITOR)
+        secret, csrf = await start_session(session, aiko, hours=1)
+        other, _ = await start_session(session, editor, hours=1)
+    async with sessions() as session:
+        signed = await load_session(session, secret)
+        assert signed is not None and signed.user.username == "aiko"
+        assert signed.session_id == digest(secret) != secret
+        assert signed.csrf_token == csrf and not signed.via_token
+        assert signed.has_role(Role.AGENT) and not signed.has_role(Role.EDITOR)
+        assert await load_session(session, None) is None
+        assert await load_session(session, "made-up") is None
+    async with sessions.begin() as session:
+        await session.execute(
+            update(UserSession)
+            .where(UserSession.id == digest(other))
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    async with sessions() as session:
+        assert await load_session(session, other) is None
+        assert await session.get(UserSession, digest(other)) is None, "expired: deleted"
+    async with sessions.begin() as session:
+        await end_session(session, digest(secret))
+    async with sessions() as session:
+        assert await load_session(session, secret) is None
+
+
+def test_csrf_tokens_match_only_when_both_are_there() -> None:
+    assert tokens_match("abc", "abc")
+    assert not tokens_match("abc", "abd")
+    assert not tokens_match("", "")
+    assert not tokens_match(None, None)
+    assert not tokens_match("abc", None)
+
+
+async def test_api_tokens_sign_in_without_csrf(sessions: Sessions) -> None:
+    async with sessions.begin() as session:
+        await create_user(session, "aiko", PASSWORD, Role.ADMIN)
+        token = await issue_token_for(session, "aiko", "reports script")
+        with pytest.raises(UnknownUser):
+            await issue_token_for(session, "ken", "api")
+    assert token.startswith("kk_")
+    async with sessions() as session:
+        signed = await load_token(session, token)
+        assert signed is not None and signed.via_token and signed.user.username == "aiko"
+        assert signed.has_role(Role.EDITOR), "admins have every role"
+        assert await load_token(session, "kk_made-up") is None

@@ -1,0 +1,123 @@
+"""Knowledge gaps on their own: which bot replies count, and how questions group."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from knowledge.gaps import GapQuestion, GapService, group
+from storage.models import Conversation, Message
+
+Sessions = async_sessionmaker[AsyncSession]
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def asked(text: str, lang: str = "en", minutes: int = 0, reason: str = "declined") -> GapQuestion:
+    return GapQuestion(text, lang, reason, NOW + timedelta(minutes=minutes))
+
+
+def test_questions_group_by_shared_words_within_a_language() -> None:
+    topics = group(
+        [
+            asked("do you sell gift vouchers for a birthday", minutes=1),
+            asked("can I buy a gift voucher for my friend", minutes=2),
+            asked("is there a student discount", minutes=3),
+            asked("student discount available?", minutes=4, reason="unhelpful"),
+            asked("法人向けの名入れサービスはありますか", "ja", minutes=5),
+            asked("名入れサービスは法人でも使えますか", "ja", minutes=6),
+        ]
+    )
+    shapes = [t.as_dict() for t in topics]
+    assert [(t["count"], t["languages"]) for t in shapes] == [
+        (2, {"ja": 2}),
+        (2, {"en": 2}),
+        (2, {"en": 2}),
+    ], "newest topic first"
+    student = shapes[1]
+    assert student["examples"] == ["student discount available?", "is there a student discount"]
+    assert student["reasons"] == {"declined": 1, "unhelpful": 1}
+    assert "student" in student["label"] and "discount" in student["label"]
+    assert student["latest"] == (NOW + timedelta(minutes=4)).isoformat()
+
+
+def test_unrelated_questions_stay_apart_and_examples_are_capped() -> None:
+    same = [asked(f"where is my parcel {n}", minutes=n) for n in range(7)]
+    topics = group([*same, asked("how do I change my password", minutes=9)])
+    assert sorted(len(t.questions) for t in topics) == [1, 7]
+    parcel = next(t for t in topics if len(t.questions) == 7).as_dict(examples=5)
+    assert len(parcel["examples"]) == 5 and parcel["examples"][0] == "where is my parcel 6"
+    assert group([]) == []
+
+
+async def add_exchange(
+    sessions: Sessions,
+    question: str,
+    *,
+    kind: str,
+    helpful: bool | None = None,
+    misses: int | None = None,
+    lang: str = "en",
+    at: datetime = NOW,
+    reply_to: bool = True,
+) -> None:
+    """A customer question and the bot's reply to it, sent at `at`."""
+    meta: dict[str, Any] = {"reply_to": 1} if reply_to else {}
+    if misses is not None:
+        meta["scores"] = {"consecutive_misses": misses}
+    async with sessions.begin() as session:
+        conversation = Conversation(public_id=str(uuid.uuid4()), token_hash=uuid.uuid4().hex)
+        session.add(conversation)
+        await session.flush()
+        session.add_all(
+            [
+                Message(
+                    conversation_id=conversation.id,
+                    seq=1,
+                    role="customer",
+                    text=question,
+                    created_at=at,
+                ),
+                Message(
+                    conversation_id=conversation.id,
+                    seq=2,
+                    role="bot",
+                    kind=kind,
+                    text="...",
+                    lang=lang,
+                    helpful=helpful,
+                    meta=meta,
+                    created_at=at,
+                ),
+            ]
+        )
+
+
+@pytest.mark.anyio
+async def test_declines_low_confidence_handoffs_and_thumbs_down_are_gaps(
+    sessions: Sessions,
+) -> None:
+    await add_exchange(sessions, "gift vouchers?", kind="decline")
+    await add_exchange(sessions, "student discount?", kind="handoff", misses=2, lang="ja")
+    await add_exchange(sessions, "where is my parcel", kind="answer", helpful=False)
+    # not gaps: a handoff the customer asked for, a good answer, an old decline, no question
+    await add_exchange(sessions, "talk to a human", kind="handoff", misses=0)
+    await add_exchange(sessions, "returns?", kind="answer", helpful=True)
+    await add_exchange(sessions, "old question", kind="decline", at=NOW - timedelta(days=40))
+    await add_exchange(sessions, "lost question", kind="decline", reply_to=False)
+
+    gaps = GapService(sessions)
+    found = await gaps.questions(NOW - timedelta(days=30))
+    assert sorted((q.text, q.lang, q.reason) for q in found) == [
+        ("gift vouchers?", "en", "declined"),
+        ("student discount?", "ja", "low_confidence"),
+        ("where is my parcel", "en", "unhelpful"),
+    ]
+    assert all(q.at == NOW for q in found), "times come back aware, in UTC"
+
+    report = await gaps.report(30, now=NOW + timedelta(hours=1))
+    assert (report["days"], report["questions"], len(report["topics"])) == (30, 3, 3)
+    assert (await gaps.report(1, now=NOW + timedelta(days=2)))["questions"] == 0
