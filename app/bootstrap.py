@@ -29,11 +29,18 @@ def calibration(settings: Settings) -> Calibration:
         dense_scale=settings.confidence_dense_scale,
         lexical_midpoint=settings.confidence_lexical_midpoint,
         lexical_scale=settings.confidence_lexical_scale,
+        encoder_midpoint=settings.confidence_encoder_midpoint,
+        encoder_scale=settings.confidence_encoder_scale,
+        encoder_weight=settings.confidence_encoder_weight,
     )
 
 
 def thresholds(settings: Settings) -> Thresholds:
-    return Thresholds(answer=settings.answer_threshold, suggest=settings.suggest_threshold)
+    return Thresholds(
+        answer=settings.answer_threshold,
+        suggest=settings.suggest_threshold,
+        answer_by_lang=dict(settings.answer_threshold_by_lang),
+    )
 
 
 def load_embeddings(settings: Settings) -> SentenceTransformerEmbeddings:

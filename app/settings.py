@@ -30,7 +30,13 @@ class Settings(BaseSettings):
     confidence_dense_scale: float = Field(default=0.06, gt=0.0, le=1.0)
     confidence_lexical_midpoint: float = Field(default=0.45, ge=-5.0, le=5.0)
     confidence_lexical_scale: float = Field(default=0.10, gt=0.0, le=1.0)
+    confidence_encoder_midpoint: float = Field(default=0.23, ge=-5.0, le=5.0)
+    confidence_encoder_scale: float = Field(default=0.13, gt=0.0, le=1.0)
+    confidence_encoder_weight: float = Field(default=2.0, ge=0.0, le=10.0)
     answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    answer_threshold_by_lang: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"en": 0.5228, "ja": 0.6575}
+    )
     suggest_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
     frustration_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     misses_before_handoff: int = Field(default=2, ge=1, le=10)
@@ -64,6 +70,27 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip().startswith("["):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("answer_threshold_by_lang", mode="before")
+    @classmethod
+    def _parse_thresholds(cls, value: object) -> object:
+        """ "en:0.52,ja:0.66" (or a JSON object); each threshold in [0, 1]."""
+        if not isinstance(value, str) or value.strip().startswith("{"):
+            return value
+        parsed: dict[str, float] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            lang, sep, number = part.partition(":")
+            try:
+                threshold = float(number)
+            except ValueError:
+                threshold = -1.0
+            if not sep or not lang.strip() or not 0 <= threshold <= 1:
+                raise ValueError(
+                    f"KAKEHASHI_ANSWER_THRESHOLD_BY_LANG: {part!r} is not lang:threshold "
+                    "(expected e.g. en:0.52,ja:0.66, thresholds between 0 and 1)"
+                )
+            parsed[lang.strip()] = threshold
+        return parsed
 
     @field_validator("login_attempts_per_account", "login_attempts_per_ip")
     @classmethod

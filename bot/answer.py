@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from retrieval.types import RetrievalResult
@@ -18,24 +19,36 @@ class AnswerOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Confidence thresholds; `suggest` must not exceed `answer`."""
+    """Confidence thresholds; `suggest` must not exceed `answer`.
+
+    `answer_by_lang` overrides the answer threshold per language: confidence means
+    different things where it rests on lexical evidence alone (Japanese with an
+    English-only embedding model) and where the embedding model counts too.
+    """
 
     answer: float = 0.5
     suggest: float = 0.3
+    answer_by_lang: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.suggest <= self.answer <= 1:
-            raise ValueError(
-                f"thresholds must satisfy 0 <= suggest <= answer <= 1 "
-                f"(got suggest={self.suggest}, answer={self.answer})"
-            )
+        for lang, answer in {"*": self.answer, **self.answer_by_lang}.items():
+            if not 0 <= self.suggest <= answer <= 1:
+                where = "" if lang == "*" else f" for {lang}"
+                raise ValueError(
+                    f"thresholds must satisfy 0 <= suggest <= answer <= 1{where} "
+                    f"(got suggest={self.suggest}, answer={answer})"
+                )
+
+    def answer_for(self, lang: str) -> float:
+        """The answer threshold for a language (the default one when it has none)."""
+        return self.answer_by_lang.get(lang, self.answer)
 
 
 def decide_answer(result: RetrievalResult, thresholds: Thresholds) -> AnswerOutcome:
     """Answer above the answer threshold, suggest between the two, decline below."""
     if result.top is None:
         return AnswerOutcome.DECLINE
-    if result.confidence >= thresholds.answer:
+    if result.confidence >= thresholds.answer_for(result.lang):
         return AnswerOutcome.ANSWER
     if result.confidence >= thresholds.suggest:
         return AnswerOutcome.SUGGEST

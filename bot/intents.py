@@ -73,6 +73,24 @@ _EN_REQUESTS = [
         r"a (?:real |live )?(?:person|human))\b[^.?!]{0,40}\b(?:available|free|around|online)\b"
         r"[^.?!]{0,30}\b(?:chat|talk|speak)\b"
     ),
+    # need a person to look at this / real person needed
+    re.compile(
+        rf"\b(?:need|want)\s+{_PERSON_NP}\s+to\s+(?:look|check|help|call|contact|deal|handle|"
+        rf"sort|review)\b"
+    ),
+    re.compile(rf"{_PERSON_NP}\s+(?:needed|required)\b"),
+    # get someone on the phone / could somebody get in touch with me / call me back
+    re.compile(
+        r"\b(?:get|put)\s+(?:me\s+)?(?:some ?one|some ?body|a (?:real )?(?:person|human|rep))"
+        r"\s+on the (?:phone|line)\b"
+    ),
+    re.compile(
+        r"\b(?:some ?one|some ?body)\b[^.?!]{0,30}\b(?:get in touch with me|call me|contact me|"
+        r"ring me|phone me|reach out to me)\b"
+    ),
+    re.compile(r"\b(?:call|ring|phone) me back\b|\bgive me a (?:call|ring)\b"),
+    # anyone there who isn't a bot
+    re.compile(r"\b(?:who|that)\s+(?:is ?n'?t|is not|'s not)\s+a\s+(?:ro)?bot\b"),
     # a person who can take over / whom I can chat with
     re.compile(rf"{_PERSON_NP}\s+(?:to\s+)?take\s+over\b"),
     re.compile(rf"{_PERSON_NP}\s+(?:that\s+|who\s+)?i\s+can\s+(?:talk|speak|chat)\b"),
@@ -136,9 +154,17 @@ def _fix_typo(word: str) -> str:
     return word
 
 
+# "I don't need an agent, just tell me where my refund is"
+_EN_NOT_WANTED = re.compile(
+    rf"\b(?:don't|dont|do not|no)\s+(?:need|want)\s+(?:to\s+(?:talk|speak)\s+(?:to|with)\s+)?"
+    rf"{_PERSON_NP}"
+)
+
+
 def _english_handoff(text: str) -> bool:
     fixed = _EN_WORD.sub(lambda m: _fix_typo(m.group()), text)
     fixed = re.sub(r"\s+", " ", fixed).strip()
+    fixed = _EN_NOT_WANTED.sub(" ", fixed)
     if _EN_BARE.match(fixed):
         return True
     if _EN_HOURS.search(fixed):
@@ -159,12 +185,13 @@ _JA_PERSON = (
     rf"(?<![{_KANJI}ァ-ヺ])人|(?<![{_KANJI}ぁ-ゖァ-ヺ])ひと|"  # not 受取人 / 個人 / 他人
     r"(?:中|係|窓口|サポート|カスタマーサポート|サポートセンター|お店|店|本物|生身|"
     r"誰か|だれか|係員|社員)の(?:人間|人|ひと|方|かた)|"
-    r"サポート(?:担当|窓口|チーム)|係員|社員の方|責任者)"
+    r"サポート(?:担当|窓口|チーム)|係員|社員の方|責任者|せきにんしゃ|"
+    r"ゆうじん(?:ちゃっと|たいおう)?)"
     r"(?:さん|様|さま)?(?:の方|のかた)?"
 )
 _JA_END = (  # what may follow a request verb: "につないで[ください|もらえますか|!]"
     r"(?:ください|くださ|下さい|もらえ|もらい|いただけ|頂け|ほしい|欲しい|くれ|ちょうだい|"
-    r"よ|ね|な|って|お願い|おねがい|[!?。、.,…~〜ー]|$)"
+    r"よ|ね|な|って|お願い|おねがい|プリーズ|ぷりーず|クレメンス|[!?。、.,…~〜ー]|$)"
 )
 _JA_REQUESTS = [
     # につないで / に代わって / に引き継いで / に切り替えて / にして
@@ -175,7 +202,20 @@ _JA_REQUESTS = [
     ),
     re.compile(r"有人(?:チャット|対応|サポート)?(?:に|へ)(?:し|切り替え|変え|替え)て"),
     # the message is just the person asked for: "オペレーター", "担当者さんお願いします"
-    re.compile(rf"^{_JA_PERSON}(?:を|で)?(?:お願い\w*|おねがい\w*|がいい|が良い|希望)?[!?。.…]*$"),
+    re.compile(
+        rf"^{_JA_PERSON}(?:を|で)?(?:お願い\w*|おねがい\w*|がいい|が良い|希望|プリーズ|ぷりーず)?"
+        r"[!?。.…]*$"
+    ),
+    # におつなぎください / と喋りたい / につないで (the person named earlier in the message)
+    re.compile(rf"{_JA_PERSON}(?:に|へ)(?:お繋ぎ|おつなぎ)"),
+    re.compile(rf"{_JA_PERSON}と(?:直接)?(?:喋|しゃべ)(?:り|れ|らせ)"),
+    # a call back: 電話ください / 折り返しお電話いただけますか / でんわではなしたい
+    re.compile(
+        r"(?:お?電話|おでんわ|でんわ)(?:を|で|に)?(?:ください|下さい|くれ|して(?:ほしい|欲しい|"
+        r"ください|もら|いただ|頂)|いただけ|頂け|もらえ|お願い|おねがい|で?話した|ではなした|"
+        r"で?説明して)"
+    ),
+    re.compile(r"(?:折り?返し|おりかえし)(?:の)?(?:お?電話|おでんわ|でんわ|ご?連絡|ごれんらく)"),
     re.compile(rf"(?:じゃなく|ではなく)て?、?{_JA_PERSON}(?:が|の方が|のほうが)(?:いい|良い)"),
     # と話したい / と話せますか / とお話しさせて / と話をさせて
     re.compile(
@@ -195,7 +235,7 @@ _JA_REQUESTS = [
         rf"させ|できます)"
     ),
     # を呼んで / 出して / お願い
-    re.compile(rf"{_JA_PERSON}(?:を|に)?(?:呼んで|よんで|出して|だして)"),
+    re.compile(rf"{_JA_PERSON}(?:を|に)?(?:呼んで|よんで|出して|だして|出せ|だせ|呼べ|よべ)"),
     re.compile(
         rf"{_JA_PERSON}(?:を|で)?(?:お願い|おねがい|希望|きぼう)"
         rf"(?:します|いたします|したい|です|{_JA_END})"
@@ -218,6 +258,14 @@ def _japanese_handoff(text: str) -> bool:
     if not any(p.search(compact) or p.search(text) for p in _JA_REQUESTS):
         return False
     return not _JA_HOURS.search(compact)
+
+
+def asks_about_hours(text: str) -> bool:
+    """A question about when people are available ("are agents there on weekends?",
+    「土日でもスタッフと話せますか」): information, not a request for a person now."""
+    norm = normalize(text)
+    fixed = _EN_WORD.sub(lambda m: _fix_typo(m.group()), norm)
+    return bool(_EN_HOURS.search(fixed) or _JA_HOURS.search(re.sub(r"\s+", "", norm)))
 
 
 def is_handoff_request(text: str, lang: str) -> bool:

@@ -19,6 +19,7 @@ from bot.answer import AnswerOutcome, Thresholds, decide_answer
 from bot.compose import excerpt
 from bot.frustration import DEFAULT_THRESHOLD, ConversationSignals, FrustrationScore
 from bot.frustration import score_frustration as _score_frustration
+from bot.intent_model import IntentClassifier, Judgement, default_classifier
 from bot.intents import is_handoff_request, smalltalk
 from retrieval.analysis import get_analyzer
 from retrieval.hybrid import HybridRetriever
@@ -123,8 +124,16 @@ class Bot:
         misses_before_handoff: int = 2,
         excerpt_chars: int = 700,
         max_suggestions: int = 3,
+        intents: IntentClassifier | None = None,
+        learned_intents: bool = True,
     ) -> None:
+        """Args (beyond the thresholds):
+        intents: The learned intent heads; by default the shipped model over the packaged
+            sentence encoder (`bot.intent_model.default_classifier`), loaded here, once per
+            process. `learned_intents=False` keeps the rules alone.
+        """
         self.retriever = retriever
+        self.intents = intents or (default_classifier() if learned_intents else None)
         self.thresholds = thresholds or Thresholds()
         self.frustration_threshold = frustration_threshold
         self.misses_before_handoff = misses_before_handoff
@@ -135,9 +144,20 @@ class Bot:
         return self.retriever.detect_language(text)
 
     def score_frustration(
-        self, text: str, lang: str, history: Sequence[Turn] = ()
+        self,
+        text: str,
+        lang: str,
+        history: Sequence[Turn] = (),
+        judgement: Judgement | None = None,
     ) -> FrustrationScore:
-        return _score_frustration(text, lang, conversation_signals(history))
+        if judgement is None and self.intents is not None:
+            judgement = self.intents.judge(text, lang)
+        learned = judgement.frustration if judgement is not None else None
+        return _score_frustration(text, lang, conversation_signals(history), learned)
+
+    def judge(self, text: str, lang: str) -> Judgement:
+        """The learned heads' verdicts on a message (empty without learned intents)."""
+        return self.intents.judge(text, lang) if self.intents is not None else Judgement()
 
     def respond(self, text: str, history: Sequence[Turn] = (), lang: str | None = None) -> Decision:
         """Decide what to do with one customer message.
@@ -148,18 +168,22 @@ class Bot:
             lang: The message's language; detected per message when not given.
         """
         lang = lang or self.detect_language(text)
-        frustration = self.score_frustration(text, lang, history)
+        judgement = self.judge(text, lang)
+        frustration = self.score_frustration(text, lang, history, judgement)
         scores: dict[str, Any] = {
             "frustration": round(frustration.score, 4),
             "frustration_signals": frustration.signals,
         }
-        asked_for_person = is_handoff_request(text, lang)
+        if self.intents is not None:
+            scores["intents"] = judgement.scores()
+        # the rules are exact; the learned head catches wordings they never saw
+        asked_for_person = is_handoff_request(text, lang) or judgement.asked_for_person
         if frustration.exceeds(self.frustration_threshold):
             scores["asked_for_person"] = asked_for_person
             return self._handoff(HandoffReason.FRUSTRATION, lang, frustration, scores)
         if asked_for_person:
             return self._handoff(HandoffReason.CUSTOMER_REQUEST, lang, frustration, scores)
-        chat = smalltalk(text, lang)
+        chat = smalltalk(text, lang) or judgement.smalltalk
         if chat is not None:
             return Decision(
                 DecisionKind.SMALLTALK,

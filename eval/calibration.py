@@ -47,6 +47,7 @@ class Observation:
     similarity: float | None  # dense similarity of the top article (None: no dense)
     coverage: float  # share of the question's idf mass the top article holds
     weights: FusionWeights
+    encoder_similarity: float | None = None  # the sentence encoder's (None: not used)
 
 
 def check_cases(cases: Sequence[Case]) -> None:
@@ -74,6 +75,7 @@ def observe(retriever: HybridRetriever, cases: Sequence[Case]) -> list[Observati
                 similarity=result.signals.get("similarity"),
                 coverage=result.signals.get("article_coverage", 0.0),
                 weights=retriever.fusion_weights(result.lang),
+                encoder_similarity=result.signals.get("encoder_similarity"),
             )
         )
     return observations
@@ -161,8 +163,14 @@ def operating_point(
     )
 
 
-def calibrate(observations: Sequence[Observation], max_false_answer: float = 0.10) -> Fit:
-    """Fit both curves and the answer threshold to labelled observations."""
+def calibrate(
+    observations: Sequence[Observation],
+    max_false_answer: float = 0.10,
+    base: Calibration | None = None,
+) -> Fit:
+    """Fit both curves and the answer threshold to labelled observations (the encoder's
+    curve is taken from `base`)."""
+    base = base or Calibration()
     if not 0 <= max_false_answer < 1:
         raise CalibrationError("the false-answer limit must be in [0, 1)")
     if not any(not o.answerable for o in observations):
@@ -183,6 +191,9 @@ def calibrate(observations: Sequence[Observation], max_false_answer: float = 0.1
         np.array([o.top_is_gold for o in lexical], dtype=float),
     )
     calibration = Calibration(
+        encoder_midpoint=base.encoder_midpoint,
+        encoder_scale=base.encoder_scale,
+        encoder_weight=base.encoder_weight,
         dense_midpoint=round(dense_midpoint, 4),
         dense_scale=round(dense_scale, 4),
         lexical_midpoint=round(lexical_midpoint, 4),
@@ -205,6 +216,77 @@ def evaluate(
     """The operating point the curves give on these observations (see `operating_point`)."""
     # rounded as the retriever rounds it, so the threshold holds in the live bot too
     scores = [
-        round(confidence(o.similarity, o.coverage, o.weights, calibration), 4) for o in observations
+        round(confidence(o.similarity, o.coverage, o.weights, calibration, o.encoder_similarity), 4)
+        for o in observations
     ]
     return operating_point(scores, observations, max_false_answer, threshold)
+
+
+@dataclass(frozen=True)
+class LanguageFit:
+    """The answer threshold of one language, and what cross-validation says it gives."""
+
+    lang: str
+    threshold: float  # fitted on every case of the language
+    cross_validated: OperatingPoint  # each fold at the threshold fitted on the other folds
+    n_answerable: int
+    n_unanswerable: int
+
+
+def _fold(index: int, folds: int) -> int:
+    return index % folds
+
+
+def fit_language_thresholds(
+    observations: Sequence[Observation],
+    calibration: Calibration,
+    max_false_answer: float = 0.10,
+    folds: int = 5,
+) -> dict[str, LanguageFit]:
+    """An answer threshold per language, with k-fold cross-validated figures.
+
+    Each language's answerable and unanswerable cases are dealt into `folds` folds in turn
+    (stratified, in the order given); each fold is scored at the threshold picked on the
+    others, and the pooled figures are what a deployment can expect on new questions. The
+    threshold to use is then picked on all of them.
+    """
+    scores = [
+        round(confidence(o.similarity, o.coverage, o.weights, calibration, o.encoder_similarity), 4)
+        for o in observations
+    ]
+    by_lang: dict[str, list[tuple[float, Observation]]] = {}
+    for score, o in zip(scores, observations, strict=True):
+        by_lang.setdefault(o.lang, []).append((score, o))
+    fits: dict[str, LanguageFit] = {}
+    for lang, pairs in sorted(by_lang.items()):
+        answerable = [p for p in pairs if p[1].answerable]
+        unanswerable = [p for p in pairs if not p[1].answerable]
+        if not answerable or not unanswerable:
+            continue
+        fold_of = {
+            id(p): _fold(i, folds)
+            for group in (answerable, unanswerable)
+            for i, p in enumerate(group)
+        }
+        correct = false = 0
+        for k in range(folds):
+            train = [p for p in pairs if fold_of[id(p)] != k]
+            test = [p for p in pairs if fold_of[id(p)] == k]
+            t = operating_point(
+                [s for s, _ in train], [o for _, o in train], max_false_answer
+            ).threshold
+            correct += sum(1 for s, o in test if o.answerable and o.top_is_gold and s >= t)
+            false += sum(1 for s, o in test if not o.answerable and s >= t)
+        full = operating_point([s for s, _ in pairs], [o for _, o in pairs], max_false_answer)
+        fits[lang] = LanguageFit(
+            lang=lang,
+            threshold=full.threshold,
+            cross_validated=OperatingPoint(
+                threshold=full.threshold,
+                answered_correct=round(correct / len(answerable), 4),
+                false_answer=round(false / len(unanswerable), 4),
+            ),
+            n_answerable=len(answerable),
+            n_unanswerable=len(unanswerable),
+        )
+    return fits

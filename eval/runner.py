@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.answer import AnswerOutcome, Thresholds, decide_answer
-from bot.policy import Bot, HandoffReason
-from eval.cases import Case
+from bot.policy import Bot, DecisionKind, HandoffReason
+from eval.cases import NOT_SMALLTALK, Case
 from eval.metrics import classification_metrics, percentile, rank_of, retrieval_metrics
 from retrieval.hybrid import HybridRetriever
 
@@ -67,6 +67,7 @@ class PolicyResult:
     lang: str
     asked_for_person: bool
     frustrated: bool
+    chatted: bool = False  # answered as small talk
 
 
 def run_policy(bot: Bot, case: Case) -> PolicyResult:
@@ -78,7 +79,8 @@ def run_policy(bot: Bot, case: Case) -> PolicyResult:
     frustrated = decision.frustration is not None and decision.frustration.exceeds(
         bot.frustration_threshold
     )
-    return PolicyResult(case, decision.lang, asked, frustrated)
+    chatted = decision.kind is DecisionKind.SMALLTALK
+    return PolicyResult(case, decision.lang, asked, frustrated, chatted)
 
 
 def _classification_block(
@@ -127,7 +129,8 @@ def evaluate(
     for case in all_cases:
         if case.gold is not None:
             results.append(run_case(retriever, case, mode, thresholds))
-        if bot is not None and (case.handoff is not None or case.frustrated is not None):
+        labelled = (case.handoff, case.frustrated, case.smalltalk)
+        if bot is not None and any(label is not None for label in labelled):
             policy.append(run_policy(bot, case))
         if progress is not None:
             progress(1)
@@ -160,9 +163,17 @@ def evaluate(
         frustration = _classification_block(
             policy, lambda c: c.frustrated, lambda r: r.frustrated, with_f1=True
         )
+        chat = _classification_block(
+            policy,
+            lambda c: None if c.smalltalk is None else c.smalltalk != NOT_SMALLTALK,
+            lambda r: r.chatted,
+            with_f1=True,
+        )
         report["handoff"] = handoff
         report["frustration"] = frustration
+        report["smalltalk"] = chat
         for lang, block in report["by_lang"].items():
             block["handoff"] = handoff["by_lang"].get(lang)
             block["frustration"] = frustration["by_lang"].get(lang)
+            block["smalltalk"] = chat["by_lang"].get(lang)
     return report, results

@@ -46,6 +46,11 @@ class Calibration:
     dense_scale: float = 0.06
     lexical_midpoint: float = 0.45
     lexical_scale: float = 0.10
+    # the multilingual sentence encoder's similarity of the question and the top article's
+    # best section (`retrieval.sentence_encoder`); weight 0 leaves it out
+    encoder_midpoint: float = 0.23
+    encoder_scale: float = 0.13
+    encoder_weight: float = 2.0
 
 
 def weights_for(
@@ -148,8 +153,15 @@ def confidence(
     coverage: float,
     weights: FusionWeights,
     calibration: Calibration = Calibration(),
+    encoder_similarity: float | None = None,
 ) -> float:
-    """How sure we are that the top article answers the question, in [0, 1]."""
+    """How sure we are that the top article answers the question, in [0, 1].
+
+    The weighted mean of the curves of the evidence there is: dense similarity (weighted
+    as the dense retriever), coverage (as the lexical one) and, when given, the sentence
+    encoder's similarity (`calibration.encoder_weight`): the one semantic signal Japanese
+    has with an English-only embedding model.
+    """
     parts: list[tuple[float, float]] = []
     if weights.dense > 0 and dense_similarity is not None:
         parts.append(
@@ -163,6 +175,15 @@ def confidence(
             (
                 weights.lexical,
                 _logistic(coverage, calibration.lexical_midpoint, calibration.lexical_scale),
+            )
+        )
+    if parts and encoder_similarity is not None and calibration.encoder_weight > 0:
+        parts.append(
+            (
+                calibration.encoder_weight,
+                _logistic(
+                    encoder_similarity, calibration.encoder_midpoint, calibration.encoder_scale
+                ),
             )
         )
     if not parts:

@@ -34,6 +34,7 @@ from retrieval.kb import Article
 from retrieval.language import detect_language
 from retrieval.lexical import LexicalIndex
 from retrieval.romaji import romaji_to_hiragana
+from retrieval.sentence_encoder import SentenceEncoder, default_encoder
 from retrieval.store import IndexStore, SavedArticle
 from retrieval.types import Passage, RetrievalResult, ScoredArticle, SyncReport
 
@@ -52,6 +53,8 @@ class RetrievalConfig:
     chunk_max_chars: int = 1200
     passages_per_article: int = 2
     calibration: Calibration = field(default_factory=Calibration)
+    # the multilingual sentence encoder as a confidence signal (calibration.encoder_weight)
+    encoder_confidence: bool = True
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class HybridRetriever:
         model_name: str,
         config: RetrievalConfig | None = None,
         data_dir: str | Path | None = None,
+        sentence_encoder: SentenceEncoder | None = None,
     ) -> None:
         self.embeddings = embeddings
         self.model_name = model_name
@@ -120,6 +124,10 @@ class HybridRetriever:
         self._chunks: dict[int, Chunk] = {}
         self._article_chunks: dict[str, list[int]] = {}
         self._langs: dict[str, _Language] = {}
+        self.sentence_encoder: SentenceEncoder | None = sentence_encoder
+        if sentence_encoder is None and self._uses_encoder():
+            self.sentence_encoder = default_encoder()
+        self._encoded: dict[int, np.ndarray] = {}  # chunk id -> sentence-encoder vector
         self._store: IndexStore | None = None
         self._saved: dict[str, SavedArticle] = {}
         if data_dir is not None:
@@ -139,6 +147,9 @@ class HybridRetriever:
                     target.chunk_vectors = index
                 else:
                     target.title_vectors = index
+
+    def _uses_encoder(self) -> bool:
+        return self.config.encoder_confidence and self.config.calibration.encoder_weight > 0
 
     # ------------------------------------------------------------------ contents
     @property
@@ -259,6 +270,9 @@ class HybridRetriever:
         if vectors is not None:
             index.chunk_vectors.add([c.id for c in chunks], vectors[0])
             index.title_vectors.add([key], vectors[1])
+        if self.sentence_encoder is not None and self._uses_encoder() and chunks:
+            encoded = self.sentence_encoder.encode([c.search_text for c in chunks])
+            self._encoded.update(zip((c.id for c in chunks), encoded, strict=True))
         index.chunk_terms.add_chunks(chunks)
         # The title counts twice in the article's own BM25 document: it names the topic.
         index.article_terms.add([(key, f"{article.title}\n{article.title}\n{article.body}")])
@@ -268,6 +282,7 @@ class HybridRetriever:
         ids = self._article_chunks.pop(article_id, [])
         for cid in ids:
             self._chunks.pop(cid, None)
+            self._encoded.pop(cid, None)
         if article is None:
             return
         index = self._language(article.lang)
@@ -476,7 +491,10 @@ class HybridRetriever:
         top = int(order[0])
         coverage, article_coverage = self.coverage(ev, top)
         similarity = float(dense[top]) if dense is not None else None
-        conf = confidence(similarity, article_coverage, weights, self.config.calibration)
+        encoder_similarity = self._encoder_similarity(query, ids[top])
+        conf = confidence(
+            similarity, article_coverage, weights, self.config.calibration, encoder_similarity
+        )
         signals = {
             "coverage": round(coverage, 4),
             "article_coverage": round(article_coverage, 4),
@@ -485,7 +503,19 @@ class HybridRetriever:
         }
         if similarity is not None:
             signals["similarity"] = round(similarity, 4)
+        if encoder_similarity is not None:
+            signals["encoder_similarity"] = round(encoder_similarity, 4)
         return results, signals, round(conf, 4)
+
+    def _encoder_similarity(self, query: str, article_id: str) -> float | None:
+        """The sentence encoder's cosine of the question and the article's best section."""
+        if self.sentence_encoder is None or not self._uses_encoder():
+            return None
+        vectors = [self._encoded[c] for c in self._article_chunks[article_id] if c in self._encoded]
+        if not vectors:
+            return None
+        question = self.sentence_encoder.encode_one(query)
+        return float(np.max(np.stack(vectors) @ question))
 
     def _scored(
         self,

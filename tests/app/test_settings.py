@@ -40,3 +40,18 @@ def test_out_of_range_threshold_is_refused_with_its_name(monkeypatch: pytest.Mon
     monkeypatch.setenv("KAKEHASHI_ANSWER_THRESHOLD", "1.5")
     with pytest.raises(ValidationError, match="answer_threshold"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_answer_thresholds_per_language_are_parsed_and_checked() -> None:
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    assert Settings(answer_threshold_by_lang="en:0.4, ja:0.7").answer_threshold_by_lang == {
+        "en": 0.4,
+        "ja": 0.7,
+    }
+    with pytest.raises(ValidationError, match="not lang:threshold"):
+        Settings(answer_threshold_by_lang="en=0.4")
+    with pytest.raises(ValidationError, match="not lang:threshold"):
+        Settings(answer_threshold_by_lang="ja:1.5")

@@ -49,3 +49,20 @@ def test_no_article_is_always_declined() -> None:
 def test_inverted_thresholds_are_refused() -> None:
     with pytest.raises(ValueError, match="suggest=0.6, answer=0.5"):
         Thresholds(answer=0.5, suggest=0.6)
+
+
+def test_a_language_can_have_its_own_answer_threshold() -> None:
+    thresholds = Thresholds(answer=0.5, suggest=0.3, answer_by_lang={"ja": 0.8})
+    assert thresholds.answer_for("ja") == 0.8 and thresholds.answer_for("en") == 0.5
+    ja = RetrievalResult(
+        query="q",
+        lang="ja",
+        mode="hybrid",
+        articles=result(0.7).articles,
+        confidence=0.7,
+        latency_ms=1.0,
+    )
+    assert decide_answer(ja, thresholds) is AnswerOutcome.SUGGEST
+    assert decide_answer(result(0.7), thresholds) is AnswerOutcome.ANSWER
+    with pytest.raises(ValueError, match="for ja"):
+        Thresholds(answer=0.5, suggest=0.3, answer_by_lang={"ja": 0.2})

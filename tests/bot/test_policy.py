@@ -49,7 +49,7 @@ def bot() -> Bot:
     retriever = HybridRetriever(
         CountingEmbedding(size=16),
         model_name="fake",
-        config=RetrievalConfig(embedding_languages=()),
+        config=RetrievalConfig(embedding_languages=(), encoder_confidence=False),
     )
     retriever.sync(ARTICLES)
     return Bot(retriever)
