@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run index test lint pytest eval bench clean browser postgres
+.PHONY: install run index test lint pytest eval bench clean browser postgres redis
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ postgres:
 		echo "Installing Debian's postgresql for the PostgreSQL tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
+# The Redis tests start their own throwaway redis-server on loopback.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "Installing Debian's redis-server for the Redis tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
 index: install
 	$(BIN)/kakehashi index
 
@@ -43,7 +49,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
-pytest: install browser postgres
+pytest: install browser postgres redis
 	$(BIN)/pytest
 
 test: lint pytest

@@ -11,10 +11,10 @@ from starlette.requests import HTTPConnection
 from accounts.sessions import SignedIn, load_session, tokens_match
 from accounts.tokens import load_token
 from accounts.users import Role
-from app.conversations import ConversationService
 from app.errors import Forbidden, NotSignedIn
 from app.services import Services
 from app.settings import Settings
+from conversations.service import ConversationService
 
 
 def get_services(connection: HTTPConnection) -> Services:

@@ -15,14 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from accounts.users import create_first_admin
 from app import errors
-from app.agents import AgentService
 from app.bootstrap import build_bot, build_retriever
-from app.conversations import ConversationService
-from app.hub import Hub
 from app.routes import admin, agent, chat, editor, pages, reports
 from app.routes import auth as auth_routes
 from app.services import Services
 from app.settings import Settings, get_settings, resolved_database_url
+from app.wiring import build_conversations, build_delivery
+from handoff.canned import CannedResponses
 from handoff.hours import BusinessHours
 from knowledge.articles import ArticleService, load_published
 from knowledge.reindex import Reindexer
@@ -68,36 +67,41 @@ def create_app(
         log.info(
             "knowledge base: %d published articles (%d embedded)", len(retriever), report.embedded
         )
-        hub = Hub()
         bot = build_bot(retriever, settings)
-        conversations = ConversationService(
-            sessions,
-            hub,
-            bot,
-            average_handle_seconds=settings.average_handle_seconds,
-            hours_label=f"{settings.business_hours} ({settings.timezone})",
-        )
+        delivery = await build_delivery(settings)
         hours = BusinessHours.parse(settings.business_hours, settings.timezone, settings.holidays)
-        agents = AgentService(sessions, hub, conversations, retriever, settings, hours)
+        conversations, agents = await build_conversations(
+            settings, sessions, delivery, hours, bot, retriever
+        )
         await ensure_first_admin(sessions)
+        # what a crash (or a server that died) left unanswered is answered now, and swept
+        # for while this server runs
+        await conversations.replies.recover()
+        conversations.replies.start_sweeping()
         app.state.services = Services(
             settings,
             retriever,
             bot,
             engine,
             sessions,
-            hub,
+            delivery.hub,
+            delivery.bus,
+            delivery.locks,
+            delivery.work,
             conversations,
             agents,
+            CannedResponses(sessions),
             articles,
             reindexer,
         )
         try:
             yield
         finally:
+            await conversations.replies.close()
             await conversations.drain()
             await agents.drain()
             await reindexer.drain()
+            await delivery.close()
             await engine.dispose()
 
     app = FastAPI(

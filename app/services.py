@@ -6,11 +6,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.agents import AgentService
-from app.conversations import ConversationService
-from app.hub import Hub
 from app.settings import Settings
 from bot.policy import Bot
+from conversations.service import ConversationService
+from delivery.events import EventBus
+from delivery.hub import Hub
+from delivery.locks import Locks
+from delivery.work import ReplyQueue
+from handoff.canned import CannedResponses
+from handoff.desk import AgentDesk
 from knowledge.articles import ArticleService
 from knowledge.gaps import GapService
 from knowledge.reindex import Reindexer
@@ -25,8 +29,12 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     hub: Hub
+    bus: EventBus
+    locks: Locks
+    work: ReplyQueue
     conversations: ConversationService
-    agents: AgentService
+    agents: AgentDesk
+    canned: CannedResponses
     articles: ArticleService
     reindexer: Reindexer
 

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     auto_assign: bool = False
     default_max_open_chats: int = Field(default=3, ge=1, le=50)
     rate_limit_storage: str = "memory://"
+    redis_url: str | None = None
     login_attempts_per_account: str = "5/15 minutes"
     login_attempts_per_ip: str = "20/15 minutes"
 
@@ -111,6 +112,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"KAKEHASHI_RATE_LIMIT_STORAGE: {scheme}:// needs the redis package "
                 "(pip install 'redis>=5.2')"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                "KAKEHASHI_REDIS_URL: expected a redis URL such as redis://127.0.0.1:6379/0 "
+                "(or rediss:// for TLS, unix:///path/to/redis.sock)"
             )
         return value
 

@@ -21,8 +21,9 @@ from bot.frustration import DEFAULT_THRESHOLD, ConversationSignals, FrustrationS
 from bot.frustration import score_frustration as _score_frustration
 from bot.intent_model import IntentClassifier, Judgement, default_classifier
 from bot.intents import is_handoff_request, smalltalk
+from bot.retriever import Retriever
+from handoff.reasons import HandoffReason
 from retrieval.analysis import get_analyzer
-from retrieval.hybrid import HybridRetriever
 from retrieval.types import RetrievalResult
 
 
@@ -32,14 +33,6 @@ class DecisionKind(StrEnum):
     SUGGEST = "suggestions"
     DECLINE = "decline"
     HANDOFF = "handoff"
-
-
-class HandoffReason(StrEnum):
-    """Why a conversation went to a person (queue priority follows this order)."""
-
-    FRUSTRATION = "frustration"
-    LOW_CONFIDENCE = "low_confidence"
-    CUSTOMER_REQUEST = "customer_request"
 
 
 @dataclass(frozen=True)
@@ -117,7 +110,7 @@ class Bot:
 
     def __init__(
         self,
-        retriever: HybridRetriever,
+        retriever: Retriever,
         *,
         thresholds: Thresholds | None = None,
         frustration_threshold: float = DEFAULT_THRESHOLD,

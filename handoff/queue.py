@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from handoff.reasons import HandoffReason
+
 BASE_PRIORITY: Mapping[str, float] = {
-    "frustration": 300.0,
-    "low_confidence": 200.0,
-    "customer_request": 100.0,
+    HandoffReason.FRUSTRATION: 300.0,
+    HandoffReason.LOW_CONFIDENCE: 200.0,
+    HandoffReason.CUSTOMER_REQUEST: 100.0,
 }
 DEFAULT_SLA_SECONDS: Mapping[str, int] = {
-    "frustration": 120,
-    "low_confidence": 300,
-    "customer_request": 300,
+    HandoffReason.FRUSTRATION: 120,
+    HandoffReason.LOW_CONFIDENCE: 300,
+    HandoffReason.CUSTOMER_REQUEST: 300,
 }
 NEAR_SLA_SHARE = 0.75
 

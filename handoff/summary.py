@@ -11,10 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-REASONS = {
-    "customer_request": "the customer asked for a person",
-    "frustration": "the customer seemed frustrated",
-    "low_confidence": "the bot could not answer",
+from handoff.reasons import HandoffReason
+
+REASONS: Mapping[str, str] = {
+    HandoffReason.CUSTOMER_REQUEST: "the customer asked for a person",
+    HandoffReason.FRUSTRATION: "the customer seemed frustrated",
+    HandoffReason.LOW_CONFIDENCE: "the bot could not answer",
 }
 MAX_QUOTE = 160
 
@@ -65,10 +67,10 @@ def summarise(
     if reason:
         why = f"Handed off because {REASONS.get(reason, reason)}"
         signals = scores.get("frustration_signals") or {}
-        if reason == "frustration" and signals:
+        if reason == HandoffReason.FRUSTRATION and signals:
             strongest = sorted(signals, key=lambda k: -float(signals[k]))[:3]
             why += f" (signals: {', '.join(s.replace('_', ' ') for s in strongest)})"
-        if "confidence" in scores and reason == "low_confidence":
+        if "confidence" in scores and reason == HandoffReason.LOW_CONFIDENCE:
             why += f" (confidence {float(scores['confidence']):.2f})"
         summary.append(why)
     return summary

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from retrieval.embeddings import SentenceTransformerEmbeddings
 from storage.engine import create_engine, migrate, session_factory
 from tests._postgres import PostgresServer, find_binaries
+from tests._redis import RedisServer, find_redis
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -103,3 +104,30 @@ async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSess
     await migrate(engine)
     yield session_factory(engine)
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A throwaway Redis server for the whole test session (tests marked `redis`)."""
+    binary = find_redis()
+    if binary is None:
+        reason = "redis-server is not installed: `make redis` installs Debian's redis-server"
+        if _postgres_required():
+            pytest.fail(f"{reason}; CI / KAKEHASHI_REQUIRE_POSTGRES=1 require it")
+        pytest.skip(reason)
+    server = RedisServer(binary)
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """The Redis server, emptied for this test (and started again if a test stopped it)."""
+    import redis as redis_client
+
+    redis_server.start_if_stopped()
+    client = redis_client.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    yield redis_server.url

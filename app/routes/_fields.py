@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.conversations import ChatError
+from conversations.errors import ChatError
 
 MAX_INT = 2**31
 

@@ -13,19 +13,21 @@ import anyio
 from fastapi import APIRouter, Body, Path, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from starlette import status
 
-from app.agents import AGENTS_CHANNEL, AgentService, notes_channel
 from app.auth import Role, SignedIn
-from app.conversations import ChatError
 from app.deps import AgentDep, ServicesDep, get_signed_in
 from app.errors import NotFound
-from app.events import Event, error_event
 from app.routes._fields import MAX_INT, field
 from app.routes._sockets import serve
 from app.routes.templates import templates
-from storage.models import CannedResponse
+from conversations.errors import ChatError
+from conversations.frames import error_frame
+from delivery import channels
+from delivery.events import Frame
+from delivery.hub import Hub
+from handoff.canned import CannedNotFound, canned_dict
+from handoff.desk import AgentDesk
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -53,35 +55,12 @@ class CannedIn(BaseModel):
 CannedId = Annotated[int, Path(ge=1, lt=MAX_INT)]
 
 
-def _canned_dict(c: CannedResponse) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "team": c.team,
-        "title": c.title,
-        "text": c.text,
-        "lang": c.lang,
-        "updated_by": c.updated_by,
-        "updated_at": c.updated_at.isoformat(),
-    }
-
-
-async def _canned(services: Any, team: str) -> list[CannedResponse]:
-    async with services.sessions() as session:
-        return list(
-            await session.scalars(
-                select(CannedResponse)
-                .where(CannedResponse.team == team)
-                .order_by(CannedResponse.title)
-            )
-        )
-
-
 @router.get("/agent", response_class=HTMLResponse)
 async def agent_console(
     request: Request, services: ServicesDep, signed: AgentDep, lang: str = "en"
 ) -> Response:
     """The live queue and conversations."""
-    canned = await _canned(services, signed.user.team)
+    canned = await services.canned.for_team(signed.user.team)
     return templates.TemplateResponse(
         request,
         "agent.html",
@@ -105,7 +84,7 @@ async def canned_page(request: Request, services: ServicesDep, signed: AgentDep)
             "user": signed.user,
             "csrf_token": signed.csrf_token,
             "title": "Canned responses",
-            "canned": await _canned(services, signed.user.team),
+            "canned": await services.canned.for_team(signed.user.team),
         },
     )
 
@@ -113,7 +92,7 @@ async def canned_page(request: Request, services: ServicesDep, signed: AgentDep)
 @router.get("/api/canned")
 async def list_canned(services: ServicesDep, signed: AgentDep) -> list[dict[str, Any]]:
     """The team's canned responses."""
-    return [_canned_dict(c) for c in await _canned(services, signed.user.team)]
+    return [canned_dict(c) for c in await services.canned.for_team(signed.user.team)]
 
 
 @router.post("/api/canned", status_code=status.HTTP_201_CREATED)
@@ -121,11 +100,7 @@ async def create_canned(
     services: ServicesDep, signed: AgentDep, body: Annotated[CannedIn, Body()]
 ) -> dict[str, Any]:
     """Add a canned response."""
-    async with services.sessions.begin() as session:
-        canned = CannedResponse(**body.model_dump(), updated_by=signed.user.display_name)
-        session.add(canned)
-        await session.flush()
-        return _canned_dict(canned)
+    return await services.canned.create(body.model_dump(), signed.user.display_name)
 
 
 @router.put("/api/canned/{canned_id}")
@@ -136,30 +111,24 @@ async def update_canned(
     body: Annotated[CannedIn, Body()],
 ) -> dict[str, Any]:
     """Edit a canned response."""
-    async with services.sessions.begin() as session:
-        canned = await session.get(CannedResponse, canned_id)
-        if canned is None:
-            raise NotFound(f"no canned response {canned_id}")
-        for name, value in body.model_dump().items():
-            setattr(canned, name, value)
-        canned.updated_by = signed.user.display_name
-        await session.flush()
-        return _canned_dict(canned)
+    try:
+        return await services.canned.update(canned_id, body.model_dump(), signed.user.display_name)
+    except CannedNotFound as exc:
+        raise NotFound(str(exc)) from None
 
 
 @router.delete("/api/canned/{canned_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_canned(canned_id: CannedId, services: ServicesDep, signed: AgentDep) -> Response:
     """Remove a canned response."""
-    async with services.sessions.begin() as session:
-        canned = await session.get(CannedResponse, canned_id)
-        if canned is None:
-            raise NotFound(f"no canned response {canned_id}")
-        await session.delete(canned)
+    try:
+        await services.canned.delete(canned_id)
+    except CannedNotFound as exc:
+        raise NotFound(str(exc)) from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/api/queue")
-async def queue(services: ServicesDep, signed: AgentDep) -> Event:
+async def queue(services: ServicesDep, signed: AgentDep) -> dict[str, Any]:
     """The queue as the signed-in agent sees it."""
     return await services.agents.snapshot(signed.user.id)
 
@@ -167,7 +136,7 @@ async def queue(services: ServicesDep, signed: AgentDep) -> Event:
 @router.get("/api/conversations/{conversation_id}")
 async def conversation_context(
     conversation_id: str, services: ServicesDep, signed: AgentDep
-) -> Event:
+) -> dict[str, Any]:
     """A conversation's transcript, notes, handoff reason, summary and suggested articles."""
     try:
         return await services.agents.context(conversation_id)
@@ -187,16 +156,17 @@ async def agent_socket(websocket: WebSocket, services: ServicesDep) -> None:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="sign in as an agent")
         return
     await websocket.accept()
-    session = AgentSession(websocket, services.agents, signed)
+    session = AgentSession(websocket, services.agents, services.hub, signed)
     await serve(session)
 
 
 class AgentSession:
     """One console connection."""
 
-    def __init__(self, websocket: WebSocket, agents: AgentService, signed: SignedIn) -> None:
+    def __init__(self, websocket: WebSocket, agents: AgentDesk, hub: Hub, signed: SignedIn) -> None:
         self.websocket = websocket
         self.agents = agents
+        self.hub = hub
         self.user = signed.user
         self.csrf = signed.csrf_token
         self._send_lock = asyncio.Lock()
@@ -208,7 +178,7 @@ class AgentSession:
     async def run(self) -> None:
         presence = await self.agents.connect(self.user)
         self._connected = True
-        queue = await self._stack.enter_async_context(self.agents.hub.subscribe(AGENTS_CHANNEL))
+        queue = await self._stack.enter_async_context(self.hub.subscribe(channels.AGENTS))
         self._tasks.append(asyncio.create_task(self._forward(queue, None)))
         await self.send(
             {
@@ -237,14 +207,14 @@ class AgentSession:
                 with anyio.CancelScope(shield=True):
                     await self.handle(raw)
             except ChatError as exc:
-                event = error_event(exc.code, exc.message)
+                event = error_frame(exc.code, exc.message)
                 event["conversation_id"] = _conversation_id(raw)
                 await self.send(event)
             except (WebSocketDisconnect, asyncio.CancelledError):
                 raise
             except Exception:  # one bad event never takes the console down
                 log.exception("agent event failed: %.200s", raw)
-                event = error_event("internal", "something went wrong on our side; try again")
+                event = error_frame("internal", "something went wrong on our side; try again")
                 event["conversation_id"] = _conversation_id(raw)
                 await self.send(event)
 
@@ -255,7 +225,7 @@ class AgentSession:
         if self._connected:
             await self.agents.disconnect(self.user.id)
 
-    async def send(self, event: Event) -> None:
+    async def send(self, event: Frame) -> None:
         async with self._send_lock:
             pid = event.get("conversation_id")
             if event.get("type") == "message" and pid in self._watching:
@@ -311,8 +281,8 @@ class AgentSession:
         if pid not in self._watching:
             # Subscribe before reading, so nothing stored in between is missed.
             self._watching[pid] = 0
-            for channel in (f"conversation:{pid}", notes_channel(pid)):
-                queue = await self._stack.enter_async_context(self.agents.hub.subscribe(channel))
+            for channel in (channels.conversation(pid), channels.notes(pid)):
+                queue = await self._stack.enter_async_context(self.hub.subscribe(channel))
                 self._tasks.append(asyncio.create_task(self._forward(queue, pid)))
         try:
             context = await self.agents.context(pid, last_seq)
@@ -328,7 +298,7 @@ class AgentSession:
             )
             await self.websocket.send_text(json.dumps(context, ensure_ascii=False))
 
-    async def _forward(self, queue: asyncio.Queue[Event], pid: str | None) -> None:
+    async def _forward(self, queue: asyncio.Queue[Frame], pid: str | None) -> None:
         try:
             while True:
                 event = await queue.get()

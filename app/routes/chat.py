@@ -13,15 +13,18 @@ import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette import status
 
-from app.closing import end_chat, rate
-from app.conversations import ChatError, ConversationRef, ConversationService
-from app.csat import SCORES
 from app.deps import ServicesDep
-from app.events import Event, error_event
-from app.hub import OVERFLOW, Hub
 from app.routes._fields import MAX_INT, clean_text, field, optional_text
 from app.routes._sockets import serve
 from app.settings import Settings
+from conversations.closing import end_chat, rate
+from conversations.csat import SCORES
+from conversations.errors import ChatError
+from conversations.frames import error_frame
+from conversations.service import ConversationRef, ConversationService
+from delivery import channels
+from delivery.events import Frame
+from delivery.hub import OVERFLOW, Hub
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -98,13 +101,13 @@ class ChatSession:
                 with anyio.CancelScope(shield=True):
                     await self.handle(raw)
             except ChatError as exc:
-                await self.send(error_event(exc.code, exc.message, self._client_id(raw)))
+                await self.send(error_frame(exc.code, exc.message, self._client_id(raw)))
             except (WebSocketDisconnect, asyncio.CancelledError):
                 raise
             except Exception:  # never let one bad event take the connection down
                 log.exception("chat event failed: %.200s", raw)
                 await self.send(
-                    error_event(
+                    error_frame(
                         "internal",
                         "something went wrong on our side; please try again",
                         self._client_id(raw),
@@ -116,11 +119,11 @@ class ChatSession:
             self._forwarder.cancel()
         await self._subscription.aclose()
 
-    async def send(self, event: Event) -> None:
+    async def send(self, event: Frame) -> None:
         async with self._send_lock:
             await self._send_unlocked(event)
 
-    async def _send_unlocked(self, event: Event) -> None:
+    async def _send_unlocked(self, event: Frame) -> None:
         if event.get("type") == "message":
             if event["seq"] <= self.last_sent_seq:
                 return  # already delivered (replay and live delivery overlap)
@@ -244,11 +247,13 @@ class ChatSession:
             self._forwarder.cancel()
         await self._subscription.aclose()
         self._subscription = AsyncExitStack()
-        queue = await self._subscription.enter_async_context(self.hub.subscribe(ref.channel))
+        queue = await self._subscription.enter_async_context(
+            self.hub.subscribe(channels.conversation(ref.public_id))
+        )
         self.ref = ref
         self._forwarder = asyncio.create_task(self._forward(queue))
 
-    async def _forward(self, queue: asyncio.Queue[Event]) -> None:
+    async def _forward(self, queue: asyncio.Queue[Frame]) -> None:
         try:
             while True:
                 event = await queue.get()

@@ -18,13 +18,13 @@ from starlette.websockets import WebSocketDisconnect
 from accounts.sessions import load_session
 from accounts.users import Role
 from app.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE
-from tests.app import test_agent
+from tests.app import agents
+from tests.app.agents import PASSWORD, add_user, next_event, sign_in
 from tests.app.conftest import MakeClient, on_both_databases, open_chat, services
-from tests.app.test_agent import PASSWORD, add_user, next_event, sign_in
 
 # the fixtures: apps started from a database that already holds the sample knowledge base
-seeded_data = test_agent.seeded_data
-make_client = test_agent.make_client
+seeded_data = agents.seeded_data
+make_client = agents.make_client
 
 ROLES = ("anonymous", "agent", "editor", "admin")
 

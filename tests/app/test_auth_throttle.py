@@ -18,13 +18,13 @@ import app.routes.auth
 from app.deps import SESSION_COOKIE
 from app.routes.auth import client_address
 from app.settings import Settings
-from tests.app import test_agent
+from tests.app import agents
+from tests.app.agents import PASSWORD, add_user
 from tests.app.conftest import MakeClient
 from tests.app.test_access import Reply, try_sign_in
-from tests.app.test_agent import PASSWORD, add_user
 
-seeded_data = test_agent.seeded_data
-make_client = test_agent.make_client
+seeded_data = agents.seeded_data
+make_client = agents.make_client
 
 WRONG = "not my password at all"
 

@@ -20,12 +20,12 @@ from sqlalchemy import update
 
 from accounts.users import Role
 from storage.models import Conversation, Handoff, Message
-from tests.app import test_agent
+from tests.app import agents
+from tests.app.agents import add_user, sign_in
 from tests.app.conftest import MakeClient, on_both_databases, services
-from tests.app.test_agent import add_user, sign_in
 
-seeded_data = test_agent.seeded_data
-make_client = test_agent.make_client
+seeded_data = agents.seeded_data
+make_client = agents.make_client
 
 PERIOD = "from=2026-03-01&to=2026-03-04"
 HOSTILE = "</script><script>alert('x')</script> & <b>"

@@ -2,17 +2,20 @@
 
 Ending works from every open state (bot, waiting, agent): the conversation closes with
 the outcome `customer_ended`, the customer gets a notice and the closed `state` (which
-asks for a rating, see `app.csat`), and an agent who had the conversation is told.
+asks for a rating, see `conversations.csat`), and an agent who had the conversation is
+told.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.agents import AGENTS_CHANNEL
-from app.conversations import ChatError, ConversationRef, ConversationService
-from app.csat import RATING_WINDOW, rated_event, rating_open
-from app.events import Event, message_event
+from conversations import transcript
+from conversations.csat import RATING_WINDOW, rated_frame, rating_open
+from conversations.errors import ChatError
+from conversations.frames import message_frame
+from conversations.service import ConversationRef, ConversationService
+from delivery.events import AgentsNotified, ConversationUpdated, DomainEvent, QueueChanged
 from handoff.states import ConversationState, check_transition
 from storage.models import Conversation
 
@@ -21,40 +24,39 @@ CUSTOMER_ENDED = "customer_ended"
 
 async def end_chat(conversations: ConversationService, ref: ConversationRef) -> None:
     """The customer ends the chat; ending a closed conversation only repeats its state."""
-    agent_id = None
-    async with conversations.lock_for(ref.public_id), conversations.sessions.begin() as session:
+    events: list[DomainEvent] = []
+    async with conversations.locks.hold(ref.public_id), conversations.sessions.begin() as session:
         conversation = await session.get_one(Conversation, ref.id, with_for_update=True)
         current = ConversationState(conversation.state)
-        events: list[Event] = []
         if current != ConversationState.CLOSED:
             check_transition(current, ConversationState.CLOSED)
-            if current == ConversationState.AGENT:
-                agent_id = conversation.agent_id
             conversation.state = ConversationState.CLOSED.value
             conversation.closed_at = datetime.now(UTC)
             conversation.outcome = CUSTOMER_ENDED
             conversation.consecutive_misses = 0
-            notice = await conversations.notice(session, conversation, CUSTOMER_ENDED)
-            events.append(message_event(notice))
-        events.append(await conversations.state_event(session, conversation))
-    for event in events:
-        await conversations.hub.publish(ref.channel, event)
-    if current == ConversationState.CLOSED:
-        return
-    if agent_id is not None:
-        await conversations.hub.publish(
-            AGENTS_CHANNEL,
-            {"type": CUSTOMER_ENDED, "conversation_id": ref.public_id, "user_id": agent_id},
-        )
-    if conversations.queue_changed is not None:
-        await conversations.queue_changed()
+            notice = await transcript.notice(session, conversation, CUSTOMER_ENDED)
+            events.append(ConversationUpdated(ref.public_id, message_frame(notice)))
+        state = await conversations.state_frame(session, conversation)
+        events.append(ConversationUpdated(ref.public_id, state))
+        if current == ConversationState.AGENT and conversation.agent_id is not None:
+            ended = AgentsNotified(
+                {
+                    "type": "customer_ended",
+                    "conversation_id": ref.public_id,
+                    "user_id": conversation.agent_id,
+                }
+            )
+            events.append(ended)
+    if current != ConversationState.CLOSED:
+        events.append(QueueChanged())
+    await conversations.bus.emit(*events)
 
 
 async def rate(
     conversations: ConversationService, ref: ConversationRef, score: int, comment: str | None
 ) -> None:
-    """Store (or replace) the customer's rating; acknowledged by `rated` via the hub."""
-    async with conversations.lock_for(ref.public_id), conversations.sessions.begin() as session:
+    """Store (or replace) the customer's rating; acknowledged by `rated` via the bus."""
+    async with conversations.locks.hold(ref.public_id), conversations.sessions.begin() as session:
         conversation = await session.get_one(Conversation, ref.id, with_for_update=True)
         if conversation.state != ConversationState.CLOSED:
             raise ChatError(
@@ -70,5 +72,5 @@ async def rate(
         conversation.csat_score = score
         conversation.csat_comment = comment
         conversation.rated_at = datetime.now(UTC)
-        event = rated_event(conversation)
-    await conversations.hub.publish(ref.channel, event)
+        frame = rated_frame(conversation)
+    await conversations.bus.emit(ConversationUpdated(ref.public_id, frame))

@@ -1,8 +1,8 @@
-"""In-process delivery of events to the websockets watching a conversation.
+"""Publish/subscribe of events on channels.
 
 A subscriber gets every event published to its channel after it subscribed, in order.
-The interface is small on purpose: a Redis-backed hub for several server processes has
-the same two methods.
+A subscriber that falls `max_pending` events behind gets one `OVERFLOW` event instead of
+what it missed: it reconnects and replays from the database by seq.
 """
 
 from __future__ import annotations
@@ -10,23 +10,36 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
 
-Event = dict[str, Any]
+from delivery.events import Frame
+
 OVERFLOW = "_overflow"
 
 
-class Hub:
-    """Channels (conversation ids, "queue") to the queues of their subscribers."""
+class Hub(Protocol):
+    """Channels (see `delivery.channels`) to the queues of their subscribers."""
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[asyncio.Queue[Frame]]:
+        """A queue that receives the channel's events while the context is open."""
+        ...
+
+    async def publish(self, channel: str, event: Frame) -> None:
+        """Deliver an event to every current subscriber of the channel."""
+        ...
+
+
+class InProcessHub:
+    """The hub of one server process."""
 
     def __init__(self, max_pending: int = 1000) -> None:
-        self._subscribers: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+        self._subscribers: dict[str, set[asyncio.Queue[Frame]]] = defaultdict(set)
         self._max_pending = max_pending
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[Event]]:
-        queue: asyncio.Queue[Event] = asyncio.Queue(self._max_pending)
+    async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[Frame]]:
+        queue: asyncio.Queue[Frame] = asyncio.Queue(self._max_pending)
         self._subscribers[channel].add(queue)
         try:
             yield queue
@@ -35,7 +48,7 @@ class Hub:
             if not self._subscribers[channel]:
                 del self._subscribers[channel]
 
-    async def publish(self, channel: str, event: Event) -> None:
+    async def publish(self, channel: str, event: Frame) -> None:
         for queue in list(self._subscribers.get(channel, ())):
             if queue.full():
                 # A stuck reader must not stall everyone: drop what it has not read and

@@ -10,9 +10,10 @@ The rating is stored on the conversation (`csat_score`, `csat_comment`, `rated_a
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from app.events import Event, utc
 from bot import messages
+from delivery.events import RatedFrame
 from storage.models import Conversation
 
 RATING_WINDOW = timedelta(hours=24)
@@ -23,7 +24,7 @@ def rating_open_until(conversation: Conversation) -> datetime | None:
     """Until when the customer may rate (None: not closed, so not yet)."""
     if conversation.closed_at is None:
         return None
-    return utc(conversation.closed_at) + RATING_WINDOW
+    return conversation.closed_at + RATING_WINDOW
 
 
 def rating_open(conversation: Conversation, now: datetime | None = None) -> bool:
@@ -32,10 +33,10 @@ def rating_open(conversation: Conversation, now: datetime | None = None) -> bool
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return utc(moment).isoformat() if moment is not None else None
+    return moment.isoformat() if moment is not None else None
 
 
-def rating(conversation: Conversation) -> Event | None:
+def rating(conversation: Conversation) -> dict[str, Any] | None:
     """The customer's rating as agents see it, or None before one is given."""
     if conversation.csat_score is None:
         return None
@@ -46,12 +47,17 @@ def rating(conversation: Conversation) -> Event | None:
     }
 
 
-def rated_event(conversation: Conversation) -> Event:
+def rated_frame(conversation: Conversation) -> RatedFrame:
     """The acknowledgement of a `rate`, sent to the customer and to agents watching."""
-    return {"type": "rated", **(rating(conversation) or {})}
+    frame: RatedFrame = {"type": "rated"}
+    if conversation.csat_score is not None:
+        frame["score"] = conversation.csat_score
+        frame["comment"] = conversation.csat_comment
+        frame["rated_at"] = _iso(conversation.rated_at)
+    return frame
 
 
-def csat_state(conversation: Conversation) -> Event:
+def csat_state(conversation: Conversation) -> dict[str, Any]:
     """The `csat` object of a closed conversation's `state` event, texts in its language."""
     lang = conversation.lang
     return {

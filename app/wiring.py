@@ -1,0 +1,104 @@
+"""The composition root's parts: which implementation of each interface, and how the
+domain's services are joined. `app/main.py` calls these in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.settings import Settings
+from bot.policy import Bot
+from bot.retriever import Retriever
+from conversations.replies import BotReplies
+from conversations.service import ConversationService
+from delivery.events import EventBus
+from delivery.hub import Hub, InProcessHub
+from delivery.listeners import HubDelivery
+from delivery.locks import InProcessLocks, Locks
+from delivery.presence import InProcessPresence, PresenceStore
+from delivery.redis import RedisHub, RedisLocks, RedisPresence
+from delivery.work import InProcessReplyQueue, ReplyQueue
+from handoff.assignment import Assignment
+from handoff.config import HandoffConfig
+from handoff.context import ContextPanel
+from handoff.desk import AgentDesk
+from handoff.hours import BusinessHours
+from handoff.lineup import Lineup
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The shared-state implementations one deployment uses."""
+
+    hub: Hub
+    bus: EventBus
+    locks: Locks
+    work: ReplyQueue
+    redis: Redis | None = None
+
+    async def close(self) -> None:
+        if isinstance(self.hub, RedisHub):
+            await self.hub.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+async def build_delivery(settings: Settings) -> Delivery:
+    """Redis when `KAKEHASHI_REDIS_URL` is set (several servers), else in-process (one)."""
+    bus = EventBus()
+    # The reply queue stays in-process either way: what makes replies survive a crash
+    # and run once across servers is the pending mark in the database (see
+    # conversations/replies.py), not where the job waits.
+    work = InProcessReplyQueue()
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url)
+        shared = RedisHub(redis)
+        await shared.start()
+        bus.listen(HubDelivery(shared))
+        return Delivery(shared, bus, RedisLocks(redis), work, redis)
+    local = InProcessHub()
+    bus.listen(HubDelivery(local))
+    return Delivery(local, bus, InProcessLocks(), work)
+
+
+def handoff_config(settings: Settings) -> HandoffConfig:
+    return HandoffConfig(
+        average_handle_seconds=settings.average_handle_seconds,
+        queue_aging_per_minute=settings.queue_aging_per_minute,
+        sla_targets=settings.sla_targets,
+        auto_assign=settings.auto_assign,
+        hours_label=f"{settings.business_hours} ({settings.timezone})",
+    )
+
+
+async def build_conversations(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    delivery: Delivery,
+    hours: BusinessHours,
+    bot: Bot,
+    retriever: Retriever,
+) -> tuple[ConversationService, AgentDesk]:
+    """The customers' side and the agents' side, joined through the bus and the ports."""
+    bus, locks = delivery.bus, delivery.locks
+    assignment: Assignment | None = None
+
+    async def requeue(user_id: int) -> None:  # an agent's grace period ran out
+        assert assignment is not None
+        await assignment.requeue_all(user_id)
+
+    presence: PresenceStore
+    if delivery.redis is not None:
+        presence = RedisPresence(delivery.redis, settings.agent_grace_seconds, requeue)
+        await presence.start()
+    else:
+        presence = InProcessPresence(settings.agent_grace_seconds, on_absent=requeue)
+    assignment = Assignment(sessions, bus, locks, presence)
+    lineup = Lineup(sessions, bus, presence, hours, handoff_config(settings), assignment)
+    bus.listen(lineup.on_event)
+    replies = BotReplies(sessions, bus, locks, delivery.work, lineup, bot)
+    conversations = ConversationService(sessions, bus, locks, lineup, replies)
+    desk = AgentDesk(bus, presence, lineup, assignment, ContextPanel(sessions, retriever))
+    return conversations, desk

@@ -1,0 +1,98 @@
+"""The frames of the chat protocol (docs/protocol.md), built from stored rows."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from delivery.events import (
+    Citation,
+    ErrorFrame,
+    FeedbackFrame,
+    MessageFrame,
+    NoteFrame,
+    StateFrame,
+    TypingFrame,
+)
+from handoff.states import ConversationState
+from knowledge.rendering import render_markdown, render_plain
+from storage.models import Conversation, Message, Note
+
+
+def message_frame(message: Message) -> MessageFrame:
+    rich = message.role != "customer"
+    return {
+        "type": "message",
+        "seq": message.seq,
+        "role": message.role,
+        "kind": message.kind,
+        "text": message.text,
+        "html": render_markdown(message.text) if rich else render_plain(message.text),
+        "citations": cast(list[Citation], message.citations or []),
+        "confidence": message.confidence,
+        "client_id": message.client_id,
+        "author": message.author,
+        "feedback": message.helpful,
+        "lang": message.lang,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def state_frame(
+    conversation: Conversation,
+    *,
+    agent: str | None = None,
+    place: tuple[int, int] | None = None,
+    offline: bool = False,
+    csat: dict[str, Any] | None = None,
+) -> StateFrame:
+    """The conversation's state as the customer sees it.
+
+    Args:
+        conversation: The conversation.
+        agent: The display name of the agent who has it (state `agent`).
+        place: (queue position, estimated wait in seconds) while it waits.
+        offline: While it waits, whether nobody can answer now.
+        csat: The rating block of a closed conversation (`conversations.csat`).
+    """
+    frame: StateFrame = {
+        "type": "state",
+        "state": conversation.state,
+        "reason": conversation.escalation_reason,
+    }
+    if conversation.state != ConversationState.WAITING:
+        frame["agent"] = agent
+    if conversation.state == ConversationState.WAITING:
+        position, wait = place if place is not None else (None, None)
+        frame["queue_position"] = position
+        frame["estimated_wait_seconds"] = wait
+        frame["offline"] = offline
+    elif conversation.state == ConversationState.CLOSED:
+        frame["outcome"] = conversation.outcome
+        frame["csat"] = csat or {}
+    return frame
+
+
+def note_frame(note: Note, public_id: str) -> NoteFrame:
+    return {
+        "type": "note",
+        "conversation_id": public_id,
+        "id": note.id,
+        "author": note.author,
+        "text": note.text,
+        "created_at": note.created_at.isoformat(),
+    }
+
+
+def error_frame(code: str, message: str, client_id: str | None = None) -> ErrorFrame:
+    frame: ErrorFrame = {"type": "error", "code": code, "message": message}
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame
+
+
+def typing_frame(role: str, typing: bool) -> TypingFrame:
+    return {"type": "typing", "role": role, "typing": typing}
+
+
+def feedback_frame(seq: int, helpful: bool) -> FeedbackFrame:
+    return {"type": "feedback", "seq": seq, "helpful": helpful}

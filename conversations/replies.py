@@ -1,0 +1,221 @@
+"""The bot's replies: run in the background, in order, one conversation at a time.
+
+A customer message the bot owns is stored with `reply_pending` set, in the transaction
+that stores it, and queued on the reply work queue under its conversation's id; the job
+asks the bot (off the event loop), then stores its decision, clears the mark and, when the
+bot hands off, escalates, all in one transaction under the conversation's lock.
+
+The mark is what makes replies durable: after a crash, `recover` queues every message
+still marked, and a server that finds the mark already cleared (another server answered
+first) stores nothing, so each message gets exactly one reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import anyio
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.policy import Bot, Decision, DecisionKind, Turn
+from conversations import transcript
+from conversations.escalation import escalate, handoff_text, jsonable
+from conversations.frames import message_frame, state_frame, typing_frame
+from conversations.ports import QueueInfo
+from delivery.events import ConversationUpdated, DomainEvent, EventBus, QueueChanged
+from delivery.locks import Locks
+from delivery.work import ReplyQueue
+from handoff.states import ConversationState
+from storage.models import Conversation, Message
+
+log = logging.getLogger(__name__)
+
+RunBot = Callable[[Callable[[str, list[Turn]], Decision], str, list[Turn]], Awaitable[Decision]]
+
+
+async def _in_thread(
+    respond: Callable[[str, list[Turn]], Decision], text: str, history: list[Turn]
+) -> Decision:
+    return await anyio.to_thread.run_sync(respond, text, history)
+
+
+class BotReplies:
+    """Queues and writes the bot's answers to customer messages."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        locks: Locks,
+        work: ReplyQueue,
+        queue: QueueInfo,
+        bot: Bot,
+        *,
+        run_bot: RunBot | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.bus = bus
+        self.locks = locks
+        self.work = work
+        self.queue = queue
+        self.bot = bot
+        self._run_bot = run_bot or _in_thread
+        self._queued: set[tuple[str, int]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def enqueue(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
+        """Answer message `seq` after the conversation's earlier messages are answered."""
+        if (public_id, seq) in self._queued:
+            return  # already waiting here (a recovery sweep found it again)
+        self._queued.add((public_id, seq))
+        self.work.submit(public_id, partial(self._reply, conversation_id, public_id, seq, text))
+
+    async def drain(self) -> None:
+        await self.work.drain()
+
+    async def recover(self, older_than_seconds: float = 0.0) -> int:
+        """Queue every customer message still waiting for its reply; how many there were.
+
+        At start-up (`older_than_seconds=0`) that is what a crash left unanswered; later
+        sweeps take only messages pending for a while, which a server that died held.
+        """
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        Message.conversation_id, Conversation.public_id, Message.seq, Message.text
+                    )
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .where(Message.reply_pending, Message.created_at <= cutoff)
+                    .order_by(Message.conversation_id, Message.seq)
+                )
+            ).all()
+        for conversation_id, public_id, seq, text in rows:
+            self.enqueue(conversation_id, public_id, seq, text)
+        if rows:
+            log.info("queued %d pending bot replies", len(rows))
+        return len(rows)
+
+    def start_sweeping(self, every_seconds: float = 30.0, older_than_seconds: float = 60.0) -> None:
+        """Every so often, answer what another (dead) server left pending."""
+
+        async def sweep() -> None:
+            while True:
+                await asyncio.sleep(every_seconds)
+                try:
+                    await self.recover(older_than_seconds)
+                except Exception:
+                    log.exception("sweeping pending replies failed")
+
+        self._sweeper = asyncio.create_task(sweep())
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+
+    async def _reply(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
+        try:
+            await self._answer(conversation_id, public_id, seq, text)
+        except Exception:  # a failed reply must not leave the customer without an answer
+            log.exception("bot reply to conversation %s seq %s failed", public_id, seq)
+            await self.bus.emit(ConversationUpdated(public_id, typing_frame("bot", False)))
+            try:
+                await self._apologise(conversation_id, public_id, seq)
+            except Exception:
+                log.exception("could not store the apology in %s", public_id)
+        finally:
+            self._queued.discard((public_id, seq))
+
+    async def _apologise(self, conversation_id: int, public_id: str, seq: int) -> None:
+        async with self.locks.hold(public_id), self.sessions.begin() as session:
+            conversation = await session.get_one(Conversation, conversation_id)
+            message = await _pending(session, conversation_id, seq)
+            if message is None:
+                return  # answered meanwhile
+            message.reply_pending = False  # the apology is the reply: it is not retried
+            notice = await transcript.notice(session, conversation, "bot_error")
+            frame = message_frame(notice)
+        await self.bus.emit(ConversationUpdated(public_id, frame))
+
+    async def _answer(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
+        async with self.sessions() as session:
+            if await _pending(session, conversation_id, seq) is None:
+                return  # answered already (by another server, before a crash)
+            history = await transcript.history(session, conversation_id, before_seq=seq)
+        await self.bus.emit(ConversationUpdated(public_id, typing_frame("bot", True)))
+        decision: Decision | None = await self._run_bot(self.bot.respond, text, history)
+        assert decision is not None
+        events: list[DomainEvent] = []
+        async with self.locks.hold(public_id), self.sessions.begin() as session:
+            conversation = await session.get_one(
+                Conversation, conversation_id, with_for_update=True
+            )
+            message = await _pending(session, conversation_id, seq)
+            if message is None:
+                decision = None  # another server stored the reply while we thought
+            else:
+                message.reply_pending = False
+                if conversation.state != ConversationState.BOT:
+                    decision = None  # a person took over while the bot was thinking
+                else:
+                    events = await self._store(session, conversation, decision, seq)
+        await self.bus.emit(*events, ConversationUpdated(public_id, typing_frame("bot", False)))
+        if decision is not None and decision.handoff:
+            await self.bus.emit(QueueChanged())
+
+    async def _store(
+        self, session: AsyncSession, conversation: Conversation, decision: Decision, seq: int
+    ) -> list[DomainEvent]:
+        """Store the bot's decision (and its handoff); the events to emit after commit."""
+        conversation.lang = decision.lang
+        missed = decision.kind is DecisionKind.DECLINE
+        conversation.consecutive_misses = conversation.consecutive_misses + 1 if missed else 0
+        available = await self.queue.availability() if decision.handoff else None
+        reply = await transcript.append(
+            session,
+            conversation,
+            role="bot",
+            kind=decision.kind.value,
+            text=handoff_text(decision.text, decision.lang, available)
+            if available is not None
+            else decision.text,
+            lang=decision.lang,
+            citations=[vars(c) for c in decision.citations],
+            confidence=decision.confidence,
+            meta={"scores": jsonable(decision.scores), "reply_to": seq},
+        )
+        public_id = conversation.public_id
+        events: list[DomainEvent] = [ConversationUpdated(public_id, message_frame(reply))]
+        if decision.handoff_reason is not None:
+            await escalate(
+                session,
+                conversation,
+                decision.handoff_reason,
+                decision.scores,
+                reply.seq,
+                available or await self.queue.availability(),
+            )
+            place = await self.queue.place(session, conversation)
+            available = await self.queue.availability()
+            state = state_frame(conversation, place=place, offline=available.offline)
+            events.append(ConversationUpdated(public_id, state))
+        return events
+
+
+async def _pending(session: AsyncSession, conversation_id: int, seq: int) -> Message | None:
+    """The customer message `seq` if it still waits for the bot's reply."""
+    message: Message | None = await session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id,
+            Message.seq == seq,
+            Message.reply_pending,
+        )
+    )
+    return message

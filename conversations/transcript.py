@@ -1,0 +1,94 @@
+"""Storing and reading a conversation's messages, in `seq` order.
+
+Both sides of a conversation write through `append`: the customer, the bot, agents and
+system notices share one gap-free sequence per conversation.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import messages
+from bot.policy import Turn
+from conversations.frames import message_frame
+from delivery.events import MessageFrame
+from storage.models import Conversation, Message
+
+HISTORY_TURNS = 20
+
+
+async def append(session: AsyncSession, conversation: Conversation, **fields: Any) -> Message:
+    """Insert a message with the conversation's next seq (atomic in the transaction)."""
+    seq = await session.scalar(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(last_seq=Conversation.last_seq + 1, updated_at=datetime.now(UTC))
+        .returning(Conversation.last_seq)
+    )
+    assert seq is not None
+    conversation.last_seq = seq
+    fields.setdefault("citations", [])
+    fields.setdefault("meta", {})
+    message = Message(conversation_id=conversation.id, seq=seq, **fields)
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def notice(
+    session: AsyncSession, conversation: Conversation, key: str, **params: object
+) -> Message:
+    """Store a system notice (a `bot.messages` text in the conversation's language)."""
+    return await append(
+        session,
+        conversation,
+        role="system",
+        kind="notice",
+        lang=conversation.lang,
+        text=messages.text(key, conversation.lang, **params),
+    )
+
+
+async def by_client_id(
+    session: AsyncSession, conversation_id: int, client_id: str
+) -> Message | None:
+    """The message a client already sent with this id (a resend after a dropped link)."""
+    message: Message | None = await session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id, Message.client_id == client_id
+        )
+    )
+    return message
+
+
+async def frames_after(
+    session: AsyncSession, conversation_id: int, last_seq: int
+) -> list[MessageFrame]:
+    rows = await session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.seq > last_seq)
+        .order_by(Message.seq)
+    )
+    return [message_frame(m) for m in rows]
+
+
+async def history(session: AsyncSession, conversation_id: int, before_seq: int) -> list[Turn]:
+    """The turns the bot sees when it answers the message `before_seq`."""
+    rows = list(
+        await session.scalars(
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                # every earlier customer message, and every reply so far (replies to
+                # messages sent before this one may have been stored after it)
+                (Message.seq < before_seq) | (Message.role != "customer"),
+            )
+            .order_by(Message.seq.desc())
+            .limit(HISTORY_TURNS)
+        )
+    )
+    return [Turn(m.role, m.text, m.kind, m.helpful) for m in reversed(rows)]

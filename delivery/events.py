@@ -1,0 +1,164 @@
+"""The typed events of the domain, and the bus that carries them to listeners.
+
+A domain action changes the database in one transaction; after the commit it emits
+events on the `EventBus`. Listeners deliver them: `HubDelivery` turns them into frames on
+the hub's channels (to websockets); metrics and e-mail listen the same way. A listener
+never changes the database behind an action's back.
+
+Frames are the JSON objects of the protocols (docs/protocol.md, docs/agent-protocol.md);
+their shapes are the `TypedDict`s below, defined once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
+
+log = logging.getLogger(__name__)
+
+Frame = Mapping[str, Any]
+"""Any protocol event as sent on a websocket."""
+
+
+class Citation(TypedDict):
+    article_id: str
+    title: str
+    url: str | None
+
+
+class MessageFrame(TypedDict):
+    type: Literal["message"]
+    seq: int
+    role: str
+    kind: str
+    text: str
+    html: str
+    citations: list[Citation]
+    confidence: float | None
+    client_id: str | None
+    author: str | None
+    feedback: bool | None
+    lang: str | None
+    created_at: str
+
+
+class StateFrame(TypedDict, total=False):
+    type: Literal["state"]
+    state: str
+    reason: str | None
+    agent: str | None
+    queue_position: int | None
+    estimated_wait_seconds: int | None
+    offline: bool
+    outcome: str | None
+    csat: dict[str, Any]
+
+
+class TypingFrame(TypedDict):
+    type: Literal["typing"]
+    role: str
+    typing: bool
+
+
+class FeedbackFrame(TypedDict):
+    type: Literal["feedback"]
+    seq: int
+    helpful: bool
+
+
+class RatedFrame(TypedDict, total=False):
+    type: Literal["rated"]
+    score: int
+    comment: str | None
+    rated_at: str | None
+
+
+class NoteFrame(TypedDict):
+    type: Literal["note"]
+    conversation_id: str
+    id: int
+    author: str
+    text: str
+    created_at: str
+
+
+class ErrorFrame(TypedDict, total=False):
+    type: Literal["error"]
+    code: str
+    message: str
+    client_id: str
+    conversation_id: str | None
+
+
+class ClaimedFrame(TypedDict):
+    type: Literal["claimed"]
+    conversation_id: str
+    user_id: int
+    auto: bool
+
+
+class CustomerEndedFrame(TypedDict):
+    type: Literal["customer_ended"]
+    conversation_id: str
+    user_id: int
+
+
+class QueueChangedFrame(TypedDict):
+    type: Literal["queue_changed"]
+
+
+ConversationFrame = MessageFrame | StateFrame | TypingFrame | FeedbackFrame | RatedFrame
+AgentsFrame = ClaimedFrame | CustomerEndedFrame | QueueChangedFrame
+
+
+# ---------------------------------------------------------------------------- domain events
+@dataclass(frozen=True)
+class ConversationUpdated:
+    """Something the customer and the agents watching the conversation see."""
+
+    conversation_id: str
+    frame: ConversationFrame
+
+
+@dataclass(frozen=True)
+class NoteAdded:
+    """An internal note: agents watching the conversation see it, the customer never."""
+
+    conversation_id: str
+    frame: NoteFrame
+
+
+@dataclass(frozen=True)
+class AgentsNotified:
+    """Something every agent console hears (a claim, a customer leaving a chat)."""
+
+    frame: AgentsFrame
+
+
+@dataclass(frozen=True)
+class QueueChanged:
+    """The queue, an agent's chats or who is available changed: refresh the queue views."""
+
+
+DomainEvent = ConversationUpdated | NoteAdded | AgentsNotified | QueueChanged
+Listener = Callable[[DomainEvent], Awaitable[None]]
+
+
+class EventBus:
+    """Carries events emitted after a commit to every listener, in order."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def emit(self, *events: DomainEvent) -> None:
+        for event in events:
+            for listener in self._listeners:
+                try:
+                    await listener(event)
+                except Exception:  # one listener failing must not stop delivery to others
+                    log.exception("listener %r failed on %r", listener, event)

@@ -1,0 +1,253 @@
+"""Redis implementations: several server processes share live events, locks and presence.
+
+Chosen in `app/wiring.py` when `KAKEHASHI_REDIS_URL` is set. Each server keeps its own
+websocket subscribers (an `InProcessHub`) and hears every other server's events through
+one Redis pattern subscription, so a customer on one server and an agent on another see
+each other live. When the link to Redis breaks, every local subscriber is told to
+reconnect (they replay from the database by seq, so nothing is lost) while the hub
+reconnects and subscribes again by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from delivery.events import Frame
+from delivery.hub import OVERFLOW, InProcessHub
+from delivery.locks import InProcessLocks
+from delivery.presence import AbsentCallback, AgentPresence, Status
+
+log = logging.getLogger(__name__)
+
+PREFIX = "kakehashi:"
+_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class RedisHub:
+    """Publishes to Redis; delivers what any server published to this server's sockets."""
+
+    def __init__(
+        self, redis: Redis, *, max_pending: int = 1000, retry_seconds: float = 0.5
+    ) -> None:
+        self.redis = redis
+        self.retry_seconds = retry_seconds
+        self._local = InProcessHub(max_pending)
+        self._channels: set[str] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._subscribed_before = False
+
+    async def start(self) -> None:
+        """Subscribe and start delivering (returns once the subscription is active)."""
+        self._reader = asyncio.create_task(self._read_forever())
+        await asyncio.wait_for(self._ready.wait(), 10)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[Frame]]:
+        async with self._local.subscribe(channel) as queue:
+            self._channels.add(channel)
+            try:
+                yield queue
+            finally:
+                if not self._local.subscribers(channel):
+                    self._channels.discard(channel)
+
+    async def publish(self, channel: str, event: Frame) -> None:
+        payload = json.dumps(event, ensure_ascii=False)
+        try:
+            await self.redis.publish(PREFIX + "hub:" + channel, payload)
+        except _DOWN:
+            # Not delivered live: whoever watches replays it from the database when the
+            # hub tells them to reconnect, once Redis is back.
+            log.warning("redis is unreachable: event on %s not delivered live", channel)
+
+    def subscribers(self, channel: str) -> int:
+        return self._local.subscribers(channel)
+
+    async def _read_forever(self) -> None:
+        while True:
+            try:
+                await self._read()
+            except asyncio.CancelledError:
+                raise
+            except _DOWN:
+                log.warning("lost the redis subscription; reconnecting")
+            except Exception:
+                log.exception("redis hub reader failed; reconnecting")
+            self._ready.clear()
+            await self._resync()
+            await asyncio.sleep(self.retry_seconds)
+
+    async def _read(self) -> None:
+        pubsub = self.redis.pubsub()
+        try:
+            await pubsub.psubscribe(PREFIX + "hub:*")
+            if self._subscribed_before:
+                await self._resync()  # events may have been missed while it was down
+            self._subscribed_before = True
+            self._ready.set()
+            async for message in pubsub.listen():
+                if message.get("type") != "pmessage":
+                    continue
+                channel = _text(message["channel"]).removeprefix(PREFIX + "hub:")
+                await self._local.publish(channel, json.loads(_text(message["data"])))
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _resync(self) -> None:
+        """Tell every local subscriber it may have missed events: it reconnects and replays."""
+        for channel in list(self._channels):
+            await self._local.publish(channel, {"type": OVERFLOW})
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisLocks:
+    """A Redis lock per key (SET NX with expiry), behind a local lock per key.
+
+    The local lock keeps this server's own waiters from polling Redis; the Redis lock
+    orders servers. The expiry frees a lock a crashed server held.
+    """
+
+    def __init__(self, redis: Redis, *, expire_seconds: float = 30.0) -> None:
+        self.redis = redis
+        self.expire_seconds = expire_seconds
+        self._local = InProcessLocks()
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        async with self._local.hold(key):
+            lock = self.redis.lock(PREFIX + "lock:" + key, timeout=self.expire_seconds, sleep=0.005)
+            await lock.acquire()
+            try:
+                yield
+            finally:
+                try:
+                    await lock.release()
+                except Exception:  # expired meanwhile, or Redis is gone: nothing to free
+                    log.warning("could not release the redis lock %s", key)
+
+    def __len__(self) -> int:
+        return len(self._local)
+
+
+class RedisPresence:
+    """Agents' presence in Redis hashes; grace periods in a sorted set by deadline.
+
+    Every server sweeps the sorted set once a second; removing an entry is atomic, so the
+    one server that removes it runs `on_absent`, once.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        grace_seconds: float,
+        on_absent: AbsentCallback,
+        *,
+        sweep_seconds: float = 1.0,
+    ) -> None:
+        self.redis = redis
+        self.grace_seconds = grace_seconds
+        self.on_absent = on_absent
+        self.sweep_seconds = sweep_seconds
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def _key(self, user_id: int) -> str:
+        return f"{PREFIX}presence:{user_id}"
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def connect(self, user_id: int, display_name: str, max_open_chats: int) -> AgentPresence:
+        key = self._key(user_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                key,
+                mapping={
+                    "display_name": display_name,
+                    "max_open_chats": max_open_chats,
+                    "status": "online",
+                },
+            )
+            pipe.hincrby(key, "connections", 1)
+            pipe.hsetnx(key, "last_assigned", 0)
+            pipe.sadd(PREFIX + "presence", user_id)
+            pipe.zrem(PREFIX + "grace", user_id)
+            await pipe.execute()
+        return await self._get(user_id)
+
+    async def disconnect(self, user_id: int) -> None:
+        key = self._key(user_id)
+        if not await self.redis.exists(key):
+            return
+        connections = await self.redis.hincrby(key, "connections", -1)
+        if connections <= 0:
+            await self.redis.hset(key, "connections", 0)
+            deadline = time.time() + self.grace_seconds
+            await self.redis.zadd(PREFIX + "grace", {str(user_id): deadline})
+
+    async def set_status(self, user_id: int, status: Status) -> None:
+        await self.redis.hset(self._key(user_id), "status", status)
+
+    async def assigned(self, user_id: int) -> None:
+        await self.redis.hset(self._key(user_id), "last_assigned", time.time())
+
+    async def agents(self) -> list[AgentPresence]:
+        ids = sorted(int(_text(i)) for i in await self.redis.smembers(PREFIX + "presence"))
+        found = [await self._get(user_id) for user_id in ids]
+        return [p for p in found if p is not None]
+
+    async def _get(self, user_id: int) -> AgentPresence:
+        raw = {
+            _text(k): _text(v) for k, v in (await self.redis.hgetall(self._key(user_id))).items()
+        }
+        return AgentPresence(
+            user_id,
+            raw.get("display_name", ""),
+            int(raw.get("max_open_chats", 0)),
+            cast(Status, raw.get("status", "online")),
+            max(0, int(raw.get("connections", 0))),
+            float(raw.get("last_assigned", 0)),
+        )
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_seconds)
+            try:
+                await self.sweep()
+            except _DOWN:
+                log.warning("redis is unreachable: grace periods are checked again later")
+            except Exception:
+                log.exception("presence sweep failed")
+
+    async def sweep(self) -> None:
+        """Run `on_absent` for each agent whose grace period is over (on one server)."""
+        due = await self.redis.zrangebyscore(PREFIX + "grace", "-inf", time.time())
+        for member in due:
+            if not await self.redis.zrem(PREFIX + "grace", cast(str, member)):
+                continue  # another server took it
+            user_id = int(_text(member))
+            if (await self._get(user_id)).connections == 0:
+                await self.on_absent(user_id)

@@ -1,0 +1,98 @@
+"""Queries the agents' side shares."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.errors import ChatError
+from handoff.states import ConversationState
+from storage.models import Conversation, Message
+
+
+async def by_public_id(session: AsyncSession, public_id: str, lock: bool = False) -> Conversation:
+    query = select(Conversation).where(Conversation.public_id == public_id)
+    if lock:
+        query = query.with_for_update()
+    conversation = await session.scalar(query)
+    if conversation is None:
+        raise ChatError("unknown_conversation", f"no conversation {public_id!r}")
+    return conversation
+
+
+async def waiting(session: AsyncSession) -> list[Conversation]:
+    return list(
+        await session.scalars(
+            select(Conversation).where(Conversation.state == ConversationState.WAITING.value)
+        )
+    )
+
+
+async def owned_by(session: AsyncSession, user_id: int) -> list[Conversation]:
+    """The conversations an agent has now."""
+    return list(
+        await session.scalars(
+            select(Conversation).where(
+                Conversation.agent_id == user_id,
+                Conversation.state == ConversationState.AGENT.value,
+            )
+        )
+    )
+
+
+async def open_chats(session: AsyncSession, user_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Conversation)
+            .where(
+                Conversation.agent_id == user_id,
+                Conversation.state == ConversationState.AGENT.value,
+            )
+        )
+        or 0
+    )
+
+
+async def unanswered(session: AsyncSession, ids: list[int]) -> dict[int, int]:
+    """Customer messages since the agent's last reply (or since the claim, before one)."""
+    if not ids:
+        return {}
+    replied = (
+        select(Message.conversation_id, func.max(Message.seq).label("seq"))
+        .where(Message.conversation_id.in_(ids), Message.role == "agent")
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Message.conversation_id, func.count())
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .outerjoin(replied, replied.c.conversation_id == Message.conversation_id)
+        .where(
+            Message.conversation_id.in_(ids),
+            Message.role == "customer",
+            Message.seq > func.coalesce(replied.c.seq, 0),
+            Message.created_at >= Conversation.claimed_at,
+        )
+        .group_by(Message.conversation_id)
+    )
+    return {cid: int(count) for cid, count in rows.all()}
+
+
+async def previews(session: AsyncSession, ids: list[int]) -> dict[int, str]:
+    """The latest customer message of each conversation, shortened."""
+    if not ids:
+        return {}
+    latest = (
+        select(Message.conversation_id, func.max(Message.seq).label("seq"))
+        .where(Message.conversation_id.in_(ids), Message.role == "customer")
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Message.conversation_id, Message.text).join(
+            latest,
+            (Message.conversation_id == latest.c.conversation_id) & (Message.seq == latest.c.seq),
+        )
+    )
+    return {cid: text[:140] for cid, text in rows.all()}

@@ -1,0 +1,95 @@
+"""What an agent sees to take over: transcript, notes, why, summary, articles."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.retriever import Retriever
+from conversations.csat import rating
+from conversations.frames import message_frame, note_frame
+from handoff import _rows
+from handoff.summary import Line, summarise
+from storage.models import Message, Note, User
+
+SUGGESTIONS = 3
+EXCERPT_CHARS = 600
+
+
+class ContextPanel:
+    """Builds the `conversation` frame of the agent protocol."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], retriever: Retriever) -> None:
+        self.sessions = sessions
+        self.retriever = retriever
+
+    async def context(self, public_id: str, last_seq: int | None = None) -> dict[str, Any]:
+        async with self.sessions() as session:
+            conversation = await _rows.by_public_id(session, public_id)
+            rows = list(
+                await session.scalars(
+                    select(Message)
+                    .where(Message.conversation_id == conversation.id)
+                    .order_by(Message.seq)
+                )
+            )
+            notes = list(
+                await session.scalars(
+                    select(Note).where(Note.conversation_id == conversation.id).order_by(Note.id)
+                )
+            )
+            owner = (
+                await session.get(User, conversation.agent_id) if conversation.agent_id else None
+            )
+        lines = [
+            Line(m.role, m.text, m.kind, m.citations or [], m.helpful, m.confidence) for m in rows
+        ]
+        customer_text = "\n".join(m.text for m in rows if m.role == "customer")[-2000:]
+        suggestions = await self._suggestions(customer_text, conversation.lang)
+        after = last_seq or 0
+        return {
+            "type": "conversation",
+            "conversation_id": public_id,
+            "state": conversation.state,
+            "lang": conversation.lang,
+            "agent": owner.display_name if owner else None,
+            "agent_id": conversation.agent_id,
+            "reason": conversation.escalation_reason,
+            "scores": conversation.escalation_scores or {},
+            "summary": summarise(
+                lines, conversation.escalation_reason, conversation.escalation_scores
+            ),
+            "suggestions": suggestions,
+            "messages": [
+                {**message_frame(m), "conversation_id": public_id} for m in rows if m.seq > after
+            ],
+            "notes": [note_frame(n, public_id) for n in notes],
+            "contact": {
+                "email": conversation.contact_email,
+                "message": conversation.contact_message,
+            },
+            "outcome": conversation.outcome,
+            "tags": conversation.tags or [],
+            "csat": rating(conversation),
+        }
+
+    async def _suggestions(self, customer_text: str, lang: str) -> list[dict[str, Any]]:
+        """The articles that best match what the customer wrote."""
+        if not customer_text.strip():
+            return []
+        result = await asyncio.to_thread(
+            self.retriever.retrieve, customer_text, lang=lang, k=SUGGESTIONS
+        )
+        return [
+            {
+                "article_id": a.article_id,
+                "title": a.title,
+                "url": a.url,
+                "excerpt": a.passages[0].text[:EXCERPT_CHARS] if a.passages else "",
+                "score": a.score,
+            }
+            for a in result.articles
+        ]

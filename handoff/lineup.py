@@ -1,0 +1,214 @@
+"""The queue as agents and waiting customers see it, kept fresh as it changes.
+
+`Lineup` answers the customers' side's questions (`conversations.ports.QueueInfo`: can
+a person answer now, what is my place), builds each agent's queue snapshot, and listens
+for `QueueChanged`: bursts of changes coalesce into one refresh that tells consoles to
+reload, moves waiting customers' positions and, when set, assigns round robin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from conversations.errors import ChatError
+from conversations.frames import state_frame
+from conversations.ports import Availability
+from delivery.events import AgentsNotified, ConversationUpdated, DomainEvent, EventBus, QueueChanged
+from delivery.presence import AgentPresence, PresenceStore
+from handoff import _rows
+from handoff.assignment import Assignment
+from handoff.config import HandoffConfig
+from handoff.hours import BusinessHours
+from handoff.queue import QueueEntry, estimated_wait_seconds, ordered, priority, sla_state
+from handoff.reasons import HandoffReason
+from storage.models import Conversation
+
+log = logging.getLogger(__name__)
+
+
+class Lineup:
+    """Queue order, positions and wait estimates, snapshots, refreshes, auto-assignment."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        presence: PresenceStore,
+        hours: BusinessHours,
+        config: HandoffConfig,
+        assignment: Assignment,
+    ) -> None:
+        self.sessions = sessions
+        self.bus = bus
+        self.presence = presence
+        self.hours = hours
+        self.config = config
+        self.assignment = assignment
+        self._dirty = False
+        self._refresher: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ QueueInfo
+    async def availability(self) -> Availability:
+        online = sum(1 for p in await self.presence.agents() if p.available)
+        return Availability(self.hours.is_open(datetime.now(UTC)), online, self.config.hours_label)
+
+    async def place(self, session: AsyncSession, conversation: Conversation) -> tuple[int, int]:
+        """The customer's place in the queue and estimated wait in seconds."""
+        _, queue = await self._waiting(session)
+        position = next(
+            (i for i, e in enumerate(queue, 1) if e.conversation_id == conversation.public_id),
+            len(queue),
+        )
+        return position, self._wait(position, await self._free_capacity(session))
+
+    # ------------------------------------------------------------------ reading the queue
+    async def _waiting(self, session: AsyncSession) -> tuple[list[Conversation], list[QueueEntry]]:
+        """Every waiting conversation, and the queue in service order."""
+        waiting = await _rows.waiting(session)
+        now = datetime.now(UTC)
+        entries = ordered(
+            [
+                QueueEntry(
+                    c.public_id,
+                    c.escalation_reason or HandoffReason.CUSTOMER_REQUEST,
+                    c.escalated_at or now,
+                )
+                for c in waiting
+            ],
+            now,
+            self.config.queue_aging_per_minute,
+        )
+        return waiting, entries
+
+    async def _available(self) -> list[AgentPresence]:
+        return [p for p in await self.presence.agents() if p.available]
+
+    async def _free_capacity(self, session: AsyncSession) -> int:
+        """Chats the online agents can still take."""
+        free = 0
+        for agent in await self._available():
+            free += max(0, agent.max_open_chats - await _rows.open_chats(session, agent.user_id))
+        return free
+
+    def _wait(self, position: int, free: int) -> int:
+        return estimated_wait_seconds(position, max(1, free), self.config.average_handle_seconds)
+
+    async def snapshot(self, user_id: int) -> dict[str, Any]:
+        """The queue as one agent sees it."""
+        now = datetime.now(UTC)
+        agents = await self.presence.agents()
+        async with self.sessions() as session:
+            waiting, entries = await self._waiting(session)
+            mine = await _rows.owned_by(session, user_id)
+            previews = await _rows.previews(session, [c.id for c in waiting + mine])
+            unread = await _rows.unanswered(session, [c.id for c in mine])
+            counts = {a.user_id: await _rows.open_chats(session, a.user_id) for a in agents}
+        by_id = {c.public_id: c for c in waiting}
+        targets = self.config.sla_targets
+        aging = self.config.queue_aging_per_minute
+        return {
+            "type": "queue",
+            "waiting": [
+                {
+                    "conversation_id": e.conversation_id,
+                    "reason": e.reason,
+                    "priority": round(priority(e.reason, e.waited(now), aging), 1),
+                    "lang": by_id[e.conversation_id].lang,
+                    "waiting_seconds": int(e.waited(now)),
+                    "sla": sla_state(e.reason, e.waited(now), targets).value,
+                    "sla_target_seconds": targets.get(e.reason),
+                    "preview": previews.get(by_id[e.conversation_id].id, ""),
+                    "offline": by_id[e.conversation_id].offline,
+                    "contact_email": by_id[e.conversation_id].contact_email,
+                }
+                for e in entries
+            ],
+            "mine": [
+                {
+                    "conversation_id": c.public_id,
+                    "state": c.state,
+                    "lang": c.lang,
+                    "preview": previews.get(c.id, ""),
+                    "unread": unread.get(c.id, 0),
+                }
+                for c in mine
+            ],
+            "agents": [
+                {
+                    "id": a.user_id,
+                    "display_name": a.display_name,
+                    "presence": a.shown,
+                    "open_chats": counts.get(a.user_id, 0),
+                }
+                for a in agents
+            ],
+            "open": self.hours.is_open(now),
+        }
+
+    # ------------------------------------------------------------------ keeping it fresh
+    async def on_event(self, event: DomainEvent) -> None:
+        """The bus listener: a change to the queue schedules a refresh."""
+        if isinstance(event, QueueChanged):
+            self.changed_soon()
+
+    def changed_soon(self) -> None:
+        """Schedule a queue refresh in the background; bursts of changes coalesce.
+
+        It runs outside the caller's task, so a websocket closing mid-refresh cannot
+        cancel a database call halfway.
+        """
+        self._dirty = True
+        if self._refresher is None or self._refresher.done():
+            self._refresher = asyncio.create_task(self._refresh())
+
+    async def _refresh(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("queue refresh failed")
+
+    async def drain(self) -> None:
+        """Wait for the queue refresh (at shutdown, and in tests)."""
+        while self._refresher is not None and not self._refresher.done():
+            await asyncio.gather(self._refresher, return_exceptions=True)
+
+    async def refresh(self) -> None:
+        """Tell agents to refresh, move waiting customers' positions, maybe auto-assign."""
+        if self.config.auto_assign:
+            await self._auto_assign()
+        events: list[DomainEvent] = [AgentsNotified({"type": "queue_changed"})]
+        offline = (await self.availability()).offline  # now, not when each was queued
+        async with self.sessions() as session:
+            waiting, entries = await self._waiting(session)
+            free = await self._free_capacity(session)
+            positions = {e.conversation_id: n for n, e in enumerate(entries, 1)}
+            for c in waiting:  # the queue is read once, not once per waiting customer
+                place = positions[c.public_id]
+                state = state_frame(c, place=(place, self._wait(place, free)), offline=offline)
+                events.append(ConversationUpdated(c.public_id, state))
+        await self.bus.emit(*events)
+
+    async def _auto_assign(self) -> None:
+        async with self.sessions() as session:
+            _, queue = await self._waiting(session)
+        for entry in queue:
+            candidates = []
+            async with self.sessions() as session:
+                for agent in await self._available():
+                    if await _rows.open_chats(session, agent.user_id) < agent.max_open_chats:
+                        candidates.append(agent)
+            if not candidates:
+                return
+            chosen = min(candidates, key=lambda p: p.last_assigned)  # round robin
+            try:
+                await self.assignment.claim(chosen.user_id, entry.conversation_id, auto=True)
+            except ChatError:
+                continue
+            await self.presence.assigned(chosen.user_id)

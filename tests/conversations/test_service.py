@@ -1,0 +1,90 @@
+"""The customers' side without the web app: what is stored, and what is delivered."""
+
+from __future__ import annotations
+
+import pytest
+
+from conversations.closing import end_chat
+from conversations.errors import ChatError
+from delivery.events import QueueChanged
+from tests.conversations.conftest import Chat
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_question_is_stored_delivered_and_answered_with_its_source(chat: Chat) -> None:
+    ref, token = await chat.service.start("en")
+    frame, duplicate = await chat.service.receive(ref, "c1", "how do I return an item")
+    await chat.service.drain()
+    assert (frame["seq"], frame["role"], duplicate) == (1, "customer", False)
+    replies = chat.recorder.frames("message")
+    assert [m["role"] for m in replies] == ["customer", "bot"]
+    answer = replies[1]
+    assert answer["kind"] == "answer"
+    assert answer["citations"][0]["article_id"] == "return-item"  # type: ignore[index]
+    typing = [f["typing"] for f in chat.recorder.frames("typing")]
+    assert typing == [True, False]
+    assert await chat.service.resume(token) is not None
+
+
+async def test_a_resent_message_is_acknowledged_again_and_stored_once(chat: Chat) -> None:
+    ref, _ = await chat.service.start("en")
+    first, _ = await chat.service.receive(ref, "c1", "how do I return an item")
+    again, duplicate = await chat.service.receive(ref, "c1", "how do I return an item")
+    await chat.service.drain()
+    assert duplicate and again["seq"] == first["seq"]
+    stored = await chat.service.messages_after(ref.id, 0)
+    assert [m["role"] for m in stored] == ["customer", "bot"]
+
+
+async def test_asking_for_a_person_queues_the_conversation_and_says_so(chat: Chat) -> None:
+    ref, _ = await chat.service.start("en")
+    await chat.service.request_handoff(ref)
+    notice, state = chat.recorder.frames()[-2:]
+    assert notice["kind"] == "handoff"
+    assert state == {
+        "type": "state",
+        "state": "waiting",
+        "reason": "customer_request",
+        "queue_position": 1,
+        "estimated_wait_seconds": 240,
+        "offline": False,
+    }
+    assert isinstance(chat.recorder.events[-1], QueueChanged)
+
+
+async def test_outside_hours_the_handoff_notice_says_when_people_are_back(chat: Chat) -> None:
+    chat.queue.is_open = False
+    ref, _ = await chat.service.start("en")
+    await chat.service.request_handoff(ref)
+    notice = chat.recorder.frames("message")[-1]
+    assert "mon-fri 09:00-18:00" in str(notice["text"])
+
+
+async def test_a_closed_conversation_takes_no_more_messages(chat: Chat) -> None:
+    ref, _ = await chat.service.start("en")
+    await end_chat(chat.service, ref)
+    with pytest.raises(ChatError) as refused:
+        await chat.service.receive(ref, "c2", "hello?")
+    assert refused.value.code == "conversation_closed"
+
+
+async def test_feedback_is_only_for_the_bots_messages(chat: Chat) -> None:
+    ref, _ = await chat.service.start("en")
+    await chat.service.receive(ref, "c1", "how do I return an item")
+    await chat.service.drain()
+    await chat.service.feedback(ref, 2, helpful=False)
+    assert chat.recorder.frames("feedback") == [{"type": "feedback", "seq": 2, "helpful": False}]
+    with pytest.raises(ChatError) as refused:
+        await chat.service.feedback(ref, 1, helpful=True)
+    assert refused.value.code == "unknown_message"
+
+
+async def test_leaving_an_address_queues_the_conversation_for_follow_up(chat: Chat) -> None:
+    ref, _ = await chat.service.start("en")
+    with pytest.raises(ChatError):
+        await chat.service.contact(ref, "not an address", "")
+    await chat.service.contact(ref, "mika@example.com", "call me back")
+    thanks, state = chat.recorder.frames()[-2:]
+    assert "mika@example.com" in str(thanks["text"])
+    assert state["state"] == "waiting"

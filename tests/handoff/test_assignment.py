@@ -1,0 +1,137 @@
+"""The agents' side without the web app: claims, limits, hand-back, close, requeue."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from accounts.users import Role, create_user
+from conversations.errors import ChatError
+from conversations.service import ConversationRef
+from delivery.events import AgentsNotified, QueueChanged
+from delivery.presence import InProcessPresence
+from handoff.assignment import Assignment
+from handoff.config import HandoffConfig
+from handoff.hours import BusinessHours
+from handoff.lineup import Lineup
+from tests.conversations.conftest import Chat
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass
+class Desk:
+    assignment: Assignment
+    lineup: Lineup
+    presence: InProcessPresence
+
+
+@pytest.fixture
+def desk(chat: Chat, sessions: async_sessionmaker[AsyncSession]) -> Desk:
+    service = chat.service
+    presence = InProcessPresence(60, on_absent=lambda _uid: asyncio.sleep(0))
+    assignment = Assignment(sessions, service.bus, service.locks, presence)
+    hours = BusinessHours.parse("mon-sun 00:00-23:59", "UTC")
+    lineup = Lineup(sessions, service.bus, presence, hours, HandoffConfig(), assignment)
+    return Desk(assignment, lineup, presence)
+
+
+async def agent(sessions: async_sessionmaker[AsyncSession], name: str, limit: int = 3) -> int:
+    async with sessions.begin() as session:
+        user = await create_user(session, name, "a long enough password", Role.AGENT, name.title())
+        user.max_open_chats = limit
+        return user.id
+
+
+async def waiting(chat: Chat) -> ConversationRef:
+    ref, _ = await chat.service.start("en")
+    await chat.service.request_handoff(ref)
+    return ref
+
+
+async def test_of_two_agents_claiming_at_once_exactly_one_wins(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    aiko, ben = await agent(sessions, "aiko"), await agent(sessions, "ben")
+    ref = await waiting(chat)
+    results = await asyncio.gather(
+        desk.assignment.claim(aiko, ref.public_id),
+        desk.assignment.claim(ben, ref.public_id),
+        return_exceptions=True,
+    )
+    errors = [r for r in results if isinstance(r, ChatError)]
+    assert len(errors) == 1 and errors[0].code == "already_claimed"
+    state = chat.recorder.frames("state")[-1]
+    assert state["state"] == "agent" and state["agent"] in ("Aiko", "Ben")
+    claimed = [e for e in chat.recorder.events if isinstance(e, AgentsNotified)]
+    assert [e.frame["type"] for e in claimed] == ["claimed"]
+
+
+async def test_an_agent_at_the_limit_cannot_claim_more(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    aiko = await agent(sessions, "aiko", limit=1)
+    first, second = await waiting(chat), await waiting(chat)
+    await desk.assignment.claim(aiko, first.public_id)
+    with pytest.raises(ChatError) as refused:
+        await desk.assignment.claim(aiko, second.public_id)
+    assert refused.value.code == "limit_reached"
+
+
+async def test_handing_back_lets_the_bot_answer_again(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    aiko = await agent(sessions, "aiko")
+    ref = await waiting(chat)
+    await desk.assignment.claim(aiko, ref.public_id)
+    await desk.assignment.reply(aiko, ref.public_id, "a1", "Here is your label.")
+    await desk.assignment.hand_back(aiko, ref.public_id)
+    assert chat.recorder.frames("state")[-1]["state"] == "bot"
+    await chat.service.receive(ref, "c9", "how do I return an item")
+    await chat.service.drain()
+    assert chat.recorder.frames("message")[-1]["role"] == "bot"
+
+
+async def test_closing_needs_a_known_outcome_and_ends_with_the_rating_prompt(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    aiko = await agent(sessions, "aiko")
+    ref = await waiting(chat)
+    await desk.assignment.claim(aiko, ref.public_id)
+    with pytest.raises(ChatError):
+        await desk.assignment.close(aiko, ref.public_id, "solved?", [])
+    await desk.assignment.close(aiko, ref.public_id, "resolved", ["Returns", " returns "])
+    state = chat.recorder.frames("state")[-1]
+    assert (state["state"], state["outcome"]) == ("closed", "resolved")
+    assert isinstance(state["csat"], dict) and state["csat"]["open"]
+
+
+async def test_an_absent_agents_conversations_go_back_to_the_queue(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    aiko = await agent(sessions, "aiko")
+    ref = await waiting(chat)
+    await desk.assignment.claim(aiko, ref.public_id)
+    chat.recorder.events.clear()
+    assert await desk.assignment.requeue_all(aiko) == [ref.public_id]
+    notice = chat.recorder.frames("message")[-1]
+    assert notice["role"] == "system"
+    assert isinstance(chat.recorder.events[-1], QueueChanged)
+    snapshot = await desk.lineup.snapshot(aiko)
+    assert [w["conversation_id"] for w in snapshot["waiting"]] == [ref.public_id]
+
+
+async def test_the_queue_serves_frustration_before_an_earlier_plain_request(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    aiko = await agent(sessions, "aiko")
+    plain = await waiting(chat)
+    angry, _ = await chat.service.start("en")
+    await chat.service.receive(angry, "c1", "THIS IS RIDICULOUS, worst service ever, useless bot")
+    await chat.service.drain()
+    snapshot = await desk.lineup.snapshot(aiko)
+    order = [(w["conversation_id"], w["reason"]) for w in snapshot["waiting"]]
+    assert order == [(angry.public_id, "frustration"), (plain.public_id, "customer_request")]
