@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -141,6 +142,22 @@ class Judgement:
 
 
 @dataclass(frozen=True)
+class LabelledExample:
+    """A labelled message the heads were fitted on, shown to agents as the reason."""
+
+    text: str
+    lang: str
+    intent: str  # "handoff", "frustration" or "smalltalk"
+    label: str  # "yes" / "no", or the small-talk kind ("none": not small talk)
+
+
+@dataclass(frozen=True)
+class NearExample:
+    example: LabelledExample
+    similarity: float
+
+
+@dataclass(frozen=True)
 class IntentModel:
     """The fitted heads and what they were fitted with."""
 
@@ -150,6 +167,7 @@ class IntentModel:
     heads: Mapping[str, Head]
     ngram_features: int = 0
     training: Mapping[str, Any] = field(default_factory=dict)  # counts and CV figures
+    examples: tuple[LabelledExample, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -160,6 +178,7 @@ class IntentModel:
             "data_hash": self.data_hash,
             "training": dict(self.training),
             "heads": {name: head.to_dict() for name, head in sorted(self.heads.items())},
+            "examples": [[e.text, e.lang, e.intent, e.label] for e in self.examples],
         }
 
     def save(self, path: str | Path) -> None:
@@ -190,6 +209,7 @@ class IntentModel:
             heads={name: Head.from_dict(h) for name, h in data["heads"].items()},
             ngram_features=int(data.get("ngram_features", 0)),
             training=data.get("training", {}),
+            examples=tuple(LabelledExample(*row) for row in data.get("examples", [])),
         )
 
 
@@ -205,6 +225,33 @@ class IntentClassifier:
             )
         self.model = model
         self.encoder = encoder
+        self._example_vectors: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def nearest_examples(
+        self, text: str, k: int = 3, intent: str | None = None
+    ) -> list[NearExample]:
+        """The labelled messages most like `text` (for the agent: why the bot decided).
+
+        Args:
+            text: The customer's message.
+            k: How many.
+            intent: Only examples labelled for this intent ("handoff", "frustration",
+                "smalltalk"); all by default.
+        """
+        examples = self.model.examples
+        if not examples or k <= 0:
+            return []
+        with self._lock:  # encoded once, on first use (~1 s for the shipped examples)
+            if self._example_vectors is None:
+                self._example_vectors = self.encoder.encode(
+                    [encoder_text(e.text) for e in examples]
+                )
+            vectors = self._example_vectors
+        similarities = vectors @ self.encoder.encode_one(encoder_text(text))
+        order = np.argsort(-similarities, kind="stable")
+        chosen = [i for i in order if intent is None or examples[i].intent == intent][:k]
+        return [NearExample(examples[i], round(float(similarities[i]), 4)) for i in chosen]
 
     def judge(self, text: str, lang: str, vector: np.ndarray | None = None) -> Judgement:
         """Every head's verdict on one message (`vector`: its encoding, when already made)."""

@@ -33,6 +33,7 @@ from bot.intent_model import (
     SMALLTALK,
     Head,
     IntentModel,
+    LabelledExample,
     encoder_text,
     features,
     frustration_signal,
@@ -94,6 +95,13 @@ def examples(cases: Sequence[Case], head: str) -> list[Example]:
             elif c.gold is not None or c.handoff or c.frustrated:
                 out.append(Example(c.text, lang, NOT_SMALLTALK))
     return out
+
+
+def _labelled_for(case: Case, head: str) -> bool:
+    """Whether a case carries its own label for a head (not an ordinary question taken as
+    a negative): only those are shown to agents as examples."""
+    label = {HANDOFF: case.handoff, FRUSTRATION: case.frustrated, SMALLTALK: case.smalltalk}
+    return label[head] is not None
 
 
 def _fit(x: np.ndarray, y: np.ndarray, seed: int) -> Any:
@@ -177,6 +185,12 @@ def fit_intents(
     Raises:
         TrainingError: no head has both positive and negative examples.
     """
+    labelled = {
+        (c.text, c.lang or "en", name)
+        for c in cases
+        for name in (HANDOFF, FRUSTRATION, SMALLTALK)
+        if _labelled_for(c, name)
+    }
     heads: dict[str, Head] = {}
     report: dict[str, Any] = {"folds": FOLDS, "c": REGULARISATION_C, "seed": seed}
     cache: dict[str, np.ndarray] = {}
@@ -214,6 +228,12 @@ def fit_intents(
             "no intent has both kinds of labelled messages (handoff true and false, "
             "frustrated true and false, or smalltalk labels and ordinary questions)"
         )
+    shown = tuple(
+        LabelledExample(e.text, e.lang, name, e.label)
+        for name in sorted(heads)
+        for e in examples(cases, name)
+        if (e.text, e.lang, name) in labelled
+    )
     return IntentModel(
         encoder=encoder.name,
         dimensions=encoder.dimensions,
@@ -221,6 +241,7 @@ def fit_intents(
         heads=heads,
         ngram_features=ngram_features,
         training=report,
+        examples=shown,
     )
 
 

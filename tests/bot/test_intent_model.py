@@ -115,3 +115,12 @@ def test_the_shipped_model_names_its_encoder_and_training_data() -> None:
 def test_the_shipped_model_recognises_new_wordings(text: str, lang: str, asked: bool) -> None:
     judgement = default_classifier().judge(text, lang)
     assert judgement.asked_for_person is asked
+
+
+@pytest.mark.model
+def test_the_nearest_labelled_examples_explain_a_verdict() -> None:
+    near = default_classifier().nearest_examples("i need to talk to a human", k=3, intent=HANDOFF)
+    assert len(near) == 3
+    assert all(n.example.intent == HANDOFF for n in near)
+    assert near[0].example.label == "yes"
+    assert near[0].similarity >= near[-1].similarity

@@ -70,3 +70,13 @@ def test_fit_refuses_data_without_both_labels() -> None:
     only_questions = [Case(t, f"q{i}", "en", gold=("x",)) for i, t in enumerate(QUESTIONS)]
     with pytest.raises(TrainingError, match="both kinds"):
         fit_intents(only_questions, HashingSentenceEncoder())
+
+
+def test_only_messages_labelled_for_an_intent_are_kept_as_examples() -> None:
+    model = fit_intents(_cases(), HashingSentenceEncoder(), ngram_features=256)
+    shown = {(e.text, e.intent) for e in model.examples}
+    assert ("talk to a person please", HANDOFF) in shown
+    assert not any(text in QUESTIONS[5:] for text, _ in shown)  # plain negatives stay out
+    classifier = IntentClassifier(model, HashingSentenceEncoder())
+    near = classifier.nearest_examples("talk to a person please", k=2, intent=HANDOFF)
+    assert near[0].example.text == "talk to a person please"
