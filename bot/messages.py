@@ -25,8 +25,10 @@ _EN: dict[str, str] = {
     "answer_source": "Source: {title}",
     "answer_source_link": "Source: {title} ({url})",
     "answer_follow_up": "Did this answer your question?",
-    # Offering choices when unsure
-    "suggest_lead_in": "I'm not sure which of these you need:",
+    "answer_read_more": "Read the whole article",
+    "answer_overview": "The article covers:",
+    # Offering choices when unsure (the articles follow as buttons)
+    "suggest_lead_in": "I'm not sure which of these you need.",
     "suggest_follow_up": "Choose one, or tell me a little more about what you need.",
     # Honest decline
     "decline": "I couldn't find that in our help centre. Would you like to talk to a person?",
@@ -104,7 +106,9 @@ _JA: dict[str, str] = {
     "answer_source": "出典：{title}",
     "answer_source_link": "出典：{title}（{url}）",
     "answer_follow_up": "こちらでご質問の答えになりましたでしょうか？",
-    "suggest_lead_in": "どちらのご案内をお探しか判断がつきませんでした。次の中にございますか？",
+    "answer_read_more": "記事の全文を読む",
+    "answer_overview": "この記事では次の内容をご案内しています。",
+    "suggest_lead_in": "どちらのご案内をお探しか判断がつきませんでした。",
     "suggest_follow_up": (
         "当てはまるものをお選びいただくか、もう少し詳しくご用件をお聞かせください。"
     ),

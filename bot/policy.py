@@ -16,7 +16,7 @@ from typing import Any
 
 from bot import messages
 from bot.answer import AnswerOutcome, Thresholds, decide_answer
-from bot.compose import excerpt
+from bot.compose import Section, budget_for, compose_answer
 from bot.frustration import DEFAULT_THRESHOLD, ConversationSignals, FrustrationScore
 from bot.frustration import score_frustration as _score_frustration
 from bot.intent_model import IntentClassifier, Judgement, default_classifier
@@ -24,6 +24,7 @@ from bot.intents import is_handoff_request, smalltalk
 from bot.retriever import Retriever
 from handoff.reasons import HandoffReason
 from retrieval.analysis import get_analyzer
+from retrieval.chunking import chunk_article
 from retrieval.types import RetrievalResult
 
 
@@ -115,12 +116,14 @@ class Bot:
         thresholds: Thresholds | None = None,
         frustration_threshold: float = DEFAULT_THRESHOLD,
         misses_before_handoff: int = 2,
-        excerpt_chars: int = 700,
+        excerpt_chars: int = 420,
         max_suggestions: int = 3,
         intents: IntentClassifier | None = None,
         learned_intents: bool = True,
     ) -> None:
         """Args (beyond the thresholds):
+        excerpt_chars: The budget of an answer's passage in English characters (half as
+            many in Japanese); a list or table that answers may take half as much again.
         intents: The learned intent heads; by default the shipped model over the packaged
             sentence encoder (`bot.intent_model.default_classifier`), loaded here, once per
             process. `learned_intents=False` keeps the rules alone.
@@ -240,26 +243,67 @@ class Bot:
         scores: dict[str, Any],
     ) -> Decision:
         top = result.articles[0]
-        passages = list(top.passages)
-        body = excerpt(passages[0].text, question, top.lang, self.excerpt_chars) if passages else ""
-        if passages and not passages[0].heading and len(passages) > 1:
-            # The article's introduction says what it covers; the next best section has
-            # the steps or the numbers the customer needs, so quote that too.
-            section = passages[1]
-            rest = excerpt(
-                section.text, question, top.lang, max(200, self.excerpt_chars - len(body))
-            )
-            body = f"{body}\n\n**{section.heading.split(' > ')[-1]}**\n\n{rest}"
-        text = f"{messages.text('answer_lead_in', lang, title=top.title)}\n\n{body}"
+        preferred = [p.heading for p in top.passages]
+        sections = self._sections(top.article_id) or [
+            Section(p.heading, p.text) for p in top.passages
+        ]
         return Decision(
             DecisionKind.ANSWER,
             lang,
-            text,
+            self._compose(sections, question, top.lang, lang, top.url, preferred),
             citations=(Citation(top.article_id, top.title, top.url),),
             confidence=result.confidence,
             frustration=frustration,
             scores=scores,
         )
+
+    def answer_from(self, article_id: str, question: str, lang: str | None = None) -> Decision:
+        """Answer `question` from the article the customer chose among the suggestions.
+
+        Args:
+            article_id: The chosen article.
+            question: What the customer asked before choosing (may be empty).
+            lang: The conversation's language; the article's when not given.
+
+        Raises:
+            KeyError: no article has this id.
+        """
+        sections = self._sections(article_id)
+        article = self.retriever.article(article_id)
+        if article is None or not sections:
+            raise KeyError(article_id)
+        lang = lang or article.lang
+        text = self._compose(sections, question or article.title, article.lang, lang, article.url)
+        return Decision(
+            DecisionKind.ANSWER,
+            lang,
+            text,
+            citations=(Citation(article.id, article.title, article.url),),
+            confidence=None,
+            scores={"chosen": article_id},
+        )
+
+    def _sections(self, article_id: str) -> list[Section]:
+        article = self.retriever.article(article_id)
+        if article is None:
+            return []
+        return [Section(c.heading, c.text) for c in chunk_article(article, max_chars=100_000)]
+
+    def _compose(
+        self,
+        sections: Sequence[Section],
+        question: str,
+        article_lang: str,
+        lang: str,
+        url: str | None,
+        preferred: Sequence[str] = (),
+    ) -> str:
+        """The passage that answers, then a link to the whole article."""
+        budget = budget_for(article_lang, self.excerpt_chars)
+        body = compose_answer(sections, question, article_lang, budget, preferred=preferred)
+        if url:
+            body = f"{body}\n\n[{messages.text('answer_read_more', lang)}]({url})"
+        return body
 
     def _suggest(
         self,
@@ -269,8 +313,12 @@ class Bot:
         scores: dict[str, Any],
     ) -> Decision:
         articles = result.articles[: self.max_suggestions]
-        items = "\n".join(f"- [{a.title}]({a.url})" if a.url else f"- {a.title}" for a in articles)
-        text = f"{messages.text('suggest_lead_in', lang)}\n\n{items}"
+        # The articles are the message's citations: clients offer them as choices
+        # (`choose`), so the text names none of them and links to nothing outside the chat.
+        lead_in, follow_up = (
+            messages.text(k, lang) for k in ("suggest_lead_in", "suggest_follow_up")
+        )
+        text = f"{lead_in}\n\n{follow_up}"
         return Decision(
             DecisionKind.SUGGEST,
             lang,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from retrieval.kb import Article
 from retrieval.types import Passage, RetrievalResult, ScoredArticle
 
 
@@ -21,6 +22,10 @@ class Retriever(Protocol):
 
     def retrieve(self, query: str, *, lang: str | None = None, k: int = 5) -> RetrievalResult:
         """The `k` best articles for `query`, best first, with a confidence in [0, 1]."""
+        ...
+
+    def article(self, article_id: str) -> Article | None:
+        """The indexed article with this id (what a customer chose among suggestions)."""
         ...
 
 
@@ -42,6 +47,12 @@ class FakeRetriever:
 
     def __init__(self, articles: Sequence[FakeArticle]) -> None:
         self.articles = list(articles)
+
+    def article(self, article_id: str) -> Article | None:
+        for a in self.articles:
+            if a.article_id == article_id:
+                return Article(a.article_id, a.title, a.lang, a.text, url=a.url)
+        return None
 
     def detect_language(self, text: str) -> str:
         return "ja" if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text) else "en"
