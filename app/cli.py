@@ -275,7 +275,13 @@ def calibrate(
 ) -> None:
     """Fit the confidence curves and answer threshold to your labelled questions."""
     from app.bootstrap import calibration, thresholds
-    from eval.calibration import CalibrationError, check_cases, evaluate, observe
+    from eval.calibration import (
+        CalibrationError,
+        check_cases,
+        evaluate,
+        fit_language_thresholds,
+        observe,
+    )
     from eval.calibration import calibrate as fit_calibration
     from eval.cases import CaseError, load_cases
 
@@ -288,7 +294,7 @@ def calibrate(
     retriever, _, _ = _ready_retriever(settings, progress=True)
     observations = observe(retriever, loaded_cases)
     try:
-        fit = fit_calibration(observations, max_false_answer)
+        fit = fit_calibration(observations, max_false_answer, calibration(settings))
     except CalibrationError as exc:
         raise _fail(f"cannot calibrate on {cases}: {exc}", 2) from None
     configured = thresholds(settings)
@@ -322,6 +328,18 @@ def calibrate(
     typer.echo(f"KAKEHASHI_ANSWER_THRESHOLD={fit.point.threshold}")
     if configured.suggest > fit.point.threshold:
         typer.echo(f"KAKEHASHI_SUGGEST_THRESHOLD={round(fit.point.threshold * 0.6, 4)}")
+    per_lang = fit_language_thresholds(observations, fit.calibration, max_false_answer)
+    typer.echo("\n# per language, 5-fold cross-validated (each fold at the others' threshold)")
+    for f in per_lang.values():
+        cv = f.cross_validated
+        typer.echo(
+            f"# {f.lang}: threshold {f.threshold:.4f} ({f.n_answerable} answerable, "
+            f"{f.n_unanswerable} not): answered_correct {cv.answered_correct:.3f}, "
+            f"false_answer {cv.false_answer:.3f}"
+        )
+    if per_lang:
+        pairs = ",".join(f"{f.lang}:{f.threshold}" for f in per_lang.values())
+        typer.echo(f"KAKEHASHI_ANSWER_THRESHOLD_BY_LANG={pairs}")
 
 
 @cli.command()

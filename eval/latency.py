@@ -44,7 +44,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         frustration_threshold=with_signals.frustration_threshold,
         learned_intents=False,
     )
-    texts = [c.text for c in load_cases(args.cases) if c.gold is not None][: args.limit]
+    questions = [c for c in load_cases(args.cases) if c.gold is not None]
+    half = args.limit // 2  # both languages alike
+    texts = [
+        c.text for lang in ("en", "ja") for c in [q for q in questions if q.lang == lang][:half]
+    ]
     for text in texts[:10]:  # warm up both
         with_signals.respond(text)
         without.respond(text)
