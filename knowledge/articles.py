@@ -1,7 +1,10 @@
 """Articles in the database: revisions, publishing, drafts, import and export of the KB format.
 
-Every save is a revision (author, time, note). Only published articles are retrieved;
-after a change the caller re-indexes just that article (`on_change`).
+Every save is a revision (author, time, note). Saving a published article stages a draft
+revision: the bot keeps answering from the live revision (the latest revision saved with
+status "published") until an editor publishes again. Only published articles are
+retrieved; after publishing, archiving or unpublishing, the caller re-indexes just that
+article (`on_change`).
 """
 
 from __future__ import annotations
@@ -31,13 +34,37 @@ from storage.models import ArticleRecord, ArticleRevision, Conversation, Message
 Sessions = async_sessionmaker[AsyncSession]
 
 
+def _live_numbers() -> Any:
+    """Per article, the number of its latest published revision (its live content)."""
+    return (
+        select(
+            ArticleRevision.article_id,
+            func.max(ArticleRevision.number).label("number"),
+        )
+        .where(ArticleRevision.status == "published")
+        .group_by(ArticleRevision.article_id)
+        .subquery()
+    )
+
+
+async def _live_revision(session: AsyncSession, article_id: str) -> ArticleRevision | None:
+    return await session.scalar(
+        select(ArticleRevision)
+        .where(ArticleRevision.article_id == article_id, ArticleRevision.status == "published")
+        .order_by(ArticleRevision.number.desc())
+        .limit(1)
+    )
+
+
 async def load_published(sessions: Sessions, article_id: str) -> Article | None:
-    """The article as the bot should know it: None unless it exists and is published."""
+    """The article as the bot should know it: its live revision, or None unless it exists
+    and is published (a staged draft of a published article is not what the bot knows)."""
     async with sessions() as session:
         record = await session.get(ArticleRecord, article_id)
-    if record is None or record.status != "published":
-        return None
-    return to_article(record)
+        if record is None or record.status != "published":
+            return None
+        live = await _live_revision(session, article_id)
+    return to_article(live if live is not None else record, article_id)
 
 
 class ArticleService:
@@ -61,11 +88,32 @@ class ArticleService:
             return int(await session.scalar(select(func.count()).select_from(ArticleRecord)) or 0)
 
     async def published(self) -> list[Article]:
+        """Every published article as the bot should know it: its live revision."""
+        live = _live_numbers()
         async with self.sessions() as session:
-            rows = await session.scalars(
-                select(ArticleRecord).where(ArticleRecord.status == "published")
+            rows = await session.execute(
+                select(ArticleRecord.id, ArticleRevision)
+                .join(live, live.c.article_id == ArticleRecord.id)
+                .join(
+                    ArticleRevision,
+                    (ArticleRevision.article_id == ArticleRecord.id)
+                    & (ArticleRevision.number == live.c.number),
+                )
+                .where(ArticleRecord.status == "published")
+                .order_by(ArticleRecord.id)
             )
-            return [to_article(r) for r in rows]
+            return [to_article(revision, article_id) for article_id, revision in rows]
+
+    async def live_revision(self, article_id: str) -> int | None:
+        """The number of the revision the bot answers from (None: it is not published)."""
+        async with self.sessions() as session:
+            record = await session.get(ArticleRecord, article_id)
+            if record is None:
+                raise ArticleError("not_found", f"no article {article_id!r}")
+            if record.status != "published":
+                return None
+            live = await _live_revision(session, article_id)
+        return live.number if live is not None else record.revision
 
     async def get(self, article_id: str) -> ArticleRecord:
         async with self.sessions() as session:
@@ -171,7 +219,11 @@ class ArticleService:
         author: str,
         note: str = "",
         expected_revision: int | None = None,
+        *,
+        publish: bool = False,
     ) -> ArticleRecord:
+        """Save a new revision. On a published article it is a staged draft (the bot keeps
+        the live revision) unless `publish` makes it live at once (imports do)."""
         async with self.sessions.begin() as session:
             record = await self._locked(session, article_id)
             if expected_revision is not None and expected_revision != record.revision:
@@ -186,8 +238,9 @@ class ArticleService:
             for name, value in fields.items():
                 setattr(record, name, value)
             record.source = None
-            await self._revise(session, record, author, note or "edited")
-            live = record.status == "published"
+            live = publish and record.status == "published"
+            staged = "draft" if record.status == "published" and not live else None
+            await self._revise(session, record, author, note or "edited", status=staged)
         if live:
             await self._changed(article_id)
         return record
@@ -199,7 +252,9 @@ class ArticleService:
             raise ArticleError("invalid_article", f"status must be one of {', '.join(STATUSES)}")
         async with self.sessions.begin() as session:
             record = await self._locked(session, article_id)
-            if record.status == status:
+            if record.status == status and not (
+                status == "published" and await self._has_staged_draft(session, record)
+            ):
                 return record
             record.status = status
             await self._revise(session, record, author, note or status)
@@ -272,6 +327,11 @@ class ArticleService:
         note = f"from conversation {public_id}"
         return await self.draft(asked[0][:80], conversation.lang, body, author, note)
 
+    @staticmethod
+    async def _has_staged_draft(session: AsyncSession, record: ArticleRecord) -> bool:
+        live = await _live_revision(session, record.id)
+        return live is None or live.number != record.revision
+
     async def _locked(self, session: AsyncSession, article_id: str) -> ArticleRecord:
         record = await session.get(ArticleRecord, article_id, with_for_update=True)
         if record is None:
@@ -279,7 +339,15 @@ class ArticleService:
         return record
 
     @staticmethod
-    async def _revise(session: AsyncSession, record: ArticleRecord, author: str, note: str) -> None:
+    async def _revise(
+        session: AsyncSession,
+        record: ArticleRecord,
+        author: str,
+        note: str,
+        status: str | None = None,
+    ) -> None:
+        """A new revision of the record's content; `status` is the revision's own (a draft
+        staged on a published article), the article's by default."""
         record.revision += 1
         record.updated_at = datetime.now(UTC)
         record.updated_by = author
@@ -292,7 +360,7 @@ class ArticleService:
                 tags=list(record.tags or []),
                 url=record.url,
                 body=record.body,
-                status=record.status,
+                status=status or record.status,
                 author=author,
                 note=note[:500],
             )
@@ -333,7 +401,7 @@ class ArticleService:
             if all(getattr(existing, k) == v for k, v in validate(data).items()):
                 unchanged += 1
                 continue
-            await self.update(article.id, data, author, "imported")
+            await self.update(article.id, data, author, "imported", publish=True)
             async with self.sessions.begin() as session:
                 record = await self._locked(session, article.id)
                 record.source, record.path = source, relative
@@ -344,7 +412,7 @@ class ArticleService:
         self, root: str | Path, statuses: Sequence[str] = ("published",)
     ) -> list[Path]:
         """Write articles in the KB format; an imported, unchanged article is written back
-        exactly as it was read."""
+        exactly as it was read, and a published one as it is live (not its staged draft)."""
         root = Path(root)
         written: list[Path] = []
         async with self.sessions() as session:
@@ -355,11 +423,17 @@ class ArticleService:
                     .order_by(ArticleRecord.id)
                 )
             )
+            live = {
+                r.id: await _live_revision(session, r.id) for r in rows if r.status == "published"
+            }
         for record in rows:
             target = root / (record.path or f"{record.lang}/{record.id}.md")
             target.parent.mkdir(parents=True, exist_ok=True)
+            content = live.get(record.id) or record
             text = (
-                record.source if record.source is not None else render_article(to_article(record))
+                record.source
+                if record.source is not None
+                else render_article(to_article(content, record.id))
             )
             target.write_text(text, encoding="utf-8")
             written.append(target)

@@ -22,6 +22,12 @@ class DenseIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    def copy(self) -> DenseIndex:
+        """An independent copy (changes to either leave the other alone)."""
+        twin = DenseIndex(self.dimensions)
+        twin._index = faiss.clone_index(self._index)
+        return twin
+
     def add(self, ids: list[int], vectors: np.ndarray) -> None:
         if not ids:
             return

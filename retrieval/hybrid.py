@@ -171,6 +171,28 @@ class HybridRetriever:
         """One indexed passage (ids come from `evidence`)."""
         return self._chunks[chunk_id]
 
+    def fork(self) -> HybridRetriever:
+        """An in-memory copy to change without touching this one (what the bot would
+        answer with a draft): it shares the models, copies the indexes and saves nothing."""
+        twin = HybridRetriever.__new__(HybridRetriever)
+        with self._lock:
+            twin.__dict__.update(self.__dict__)
+            twin._lock = threading.RLock()
+            twin._store, twin._saved = None, {}
+            twin._articles = dict(self._articles)
+            twin._chunks = dict(self._chunks)
+            twin._article_chunks = {k: list(v) for k, v in self._article_chunks.items()}
+            twin._encoded = dict(self._encoded)
+            twin._langs = {}
+            for lang, index in self._langs.items():
+                copy = twin._langs[lang] = _Language.__new__(_Language)
+                copy.lang, copy.articles = lang, list(index.articles)
+                copy.chunk_vectors = index.chunk_vectors.copy()
+                copy.title_vectors = index.title_vectors.copy()
+                copy.chunk_terms = index.chunk_terms.copy()
+                copy.article_terms = index.article_terms.copy()
+        return twin
+
     # ------------------------------------------------------------------ updates
     def sync(self, articles: Iterable[Article], progress: bool = False) -> SyncReport:
         """Make the index hold exactly `articles`, embedding only new and changed ones."""

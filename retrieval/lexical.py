@@ -31,6 +31,12 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self._tokens)
 
+    def copy(self) -> LexicalIndex:
+        """An independent copy; it builds its own BM25 index at its first search."""
+        twin = LexicalIndex(self.analyzer, self.k1, self.b)
+        twin._tokens = dict(self._tokens)
+        return twin
+
     def add(self, documents: list[tuple[int, str]]) -> None:
         """Add or replace documents given as (id, text)."""
         for doc_id, text in documents:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -12,16 +13,20 @@ from pydantic import BaseModel, Field
 from starlette import status
 
 from accounts.errors import UnknownUser
+from accounts.sessions import SignedIn
 from accounts.tokens import issue_token_for
 from app.deps import AdminDep, EditorDep, ServicesDep, SignedInDep
 from app.errors import NotFound
 from app.routes._fields import MAX_INT
 from app.routes.templates import templates
+from app.services import Services
 from bot.answer import decide_answer
 from bot.policy import Bot
-from knowledge.records import article_dict, revision_dict
+from knowledge.records import article_dict, revision_dict, to_article
 from knowledge.rendering import render_markdown
 from retrieval.hybrid import HybridRetriever
+from retrieval.kb import Article
+from storage.models import ArticleRecord
 
 router = APIRouter()
 
@@ -47,6 +52,14 @@ def _content(body: ArticleIn) -> dict[str, Any]:
     return body.model_dump(include={"title", "lang", "body", "tags", "url"})
 
 
+async def _described(services: Services, record: ArticleRecord) -> dict[str, Any]:
+    """An article's JSON with the revision the bot answers from (`live_revision`)."""
+    return {
+        **article_dict(record),
+        "live_revision": await services.articles.live_revision(record.id),
+    }
+
+
 # ------------------------------------------------------------------------------- API
 @router.get("/api/articles")
 async def list_articles(
@@ -68,8 +81,8 @@ async def list_articles(
 
 @router.get("/api/articles/{article_id}")
 async def get_article(article_id: str, services: ServicesDep, signed: EditorDep) -> dict[str, Any]:
-    """One article with its body."""
-    return article_dict(await services.articles.get(article_id))
+    """One article with its body and the revision the bot answers from."""
+    return await _described(services, await services.articles.get(article_id))
 
 
 @router.post("/api/articles", status_code=status.HTTP_201_CREATED)
@@ -80,7 +93,7 @@ async def create_article(
     record = await services.articles.create(
         body.id, _content(body), signed.user.display_name, body.note or "created"
     )
-    return article_dict(record)
+    return await _described(services, record)
 
 
 @router.put("/api/articles/{article_id}")
@@ -90,18 +103,18 @@ async def update_article(
     signed: EditorDep,
     body: Annotated[ArticleUpdate, Body()],
 ) -> dict[str, Any]:
-    """Save a new revision (a published article is re-indexed at once)."""
+    """Save a new revision; on a published article it is a draft until published again."""
     record = await services.articles.update(
         article_id, _content(body), signed.user.display_name, body.note, body.expected_revision
     )
-    return article_dict(record)
+    return await _described(services, record)
 
 
 @router.post("/api/articles/{article_id}/publish")
 async def publish_article(
     article_id: str, services: ServicesDep, signed: EditorDep
 ) -> dict[str, Any]:
-    """Make it visible to the bot (indexed in the background within a second)."""
+    """Make its latest revision live for the bot (indexed in the background within a second)."""
     return await _status(services, signed, article_id, "published")
 
 
@@ -113,9 +126,11 @@ async def archive_article(
     return await _status(services, signed, article_id, "archived")
 
 
-async def _status(services: Any, signed: Any, article_id: str, target: str) -> dict[str, Any]:
+async def _status(
+    services: Services, signed: SignedIn, article_id: str, target: str
+) -> dict[str, Any]:
     record = await services.articles.set_status(article_id, target, signed.user.display_name)
-    return article_dict(record)
+    return await _described(services, record)
 
 
 @router.get("/api/articles/{article_id}/revisions")
@@ -145,9 +160,9 @@ async def revert_article(
     signed: EditorDep,
     revision: Annotated[int, Body(embed=True, ge=0, lt=MAX_INT)],
 ) -> dict[str, Any]:
-    """A new revision with an old revision's content."""
+    """A new revision with an old revision's content (a draft on a published article)."""
     record = await services.articles.revert(article_id, revision, signed.user.display_name)
-    return article_dict(record)
+    return await _described(services, record)
 
 
 @router.post("/api/preview")
@@ -163,10 +178,33 @@ async def try_question(
     services: ServicesDep,
     signed: EditorDep,
     question: Annotated[str, Body(embed=True, min_length=1, max_length=4000)],
+    article_id: Annotated[str | None, Body(embed=True, max_length=200)] = None,
+    draft: Annotated[bool, Body(embed=True)] = False,
 ) -> dict[str, Any]:
-    """What the bot would answer now, with the ranked articles, scores and confidence."""
+    """What the bot would answer now, with the ranked articles, scores and confidence; with
+    `draft` and `article_id`, what it would answer with that article's latest saved revision
+    in place of the live one (nothing live changes)."""
+    bot, retriever, revision = services.bot, services.retriever, None
+    if draft and article_id:
+        record = await services.articles.get(article_id)
+        retriever = await anyio.to_thread.run_sync(_with_draft, retriever, to_article(record))
+        bot, revision = _over(bot, retriever), record.revision
     # the bot and the retriever compute (embeddings, search): off the event loop
-    return await anyio.to_thread.run_sync(_try, services.bot, services.retriever, question)
+    answer = await anyio.to_thread.run_sync(_try, bot, retriever, question)
+    return {**answer, "draft_revision": revision}
+
+
+def _over(bot: Bot, retriever: HybridRetriever) -> Bot:
+    """The same policy over another retriever."""
+    twin = copy.copy(bot)
+    twin.retriever = retriever
+    return twin
+
+
+def _with_draft(retriever: HybridRetriever, article: Article) -> HybridRetriever:
+    preview = retriever.fork()
+    preview.upsert(article)
+    return preview
 
 
 def _try(bot: Bot, retriever: HybridRetriever, question: str) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from accounts.tokens import issue_token
 from accounts.users import Role
 from knowledge.rendering import render_markdown
 from storage.models import User
+from tests.app.agents import add_user
 from tests.app.conftest import MakeClient, ask, on_both_databases, open_chat, services, settle
-from tests.app.test_agent import add_user
 from tests.conftest import SAMPLE_KB
 from tests.knowledge.test_rendering import HOSTILE, assert_inert
 
@@ -97,35 +97,76 @@ def test_update_archive_and_revert_reach_the_bot(
     }
     saved = client.put("/api/articles/tote-bag-gift", json=changed, headers=editor)
     assert saved.status_code == 200 and saved.json()["revision"] == 3
+    assert saved.json()["live_revision"] == 2, "a saved change is staged, not live"
     reindexed(client)
     with client.websocket_connect("/ws/chat") as ws:
         open_chat(ws)
         text = ask(ws, QUESTION, "b")["text"]
-        assert "12,000 yen" in text and "8,000" not in text
+        assert "8,000 yen" in text and "12,000" not in text, "the bot keeps the live revision"
 
     stale = client.put(
         "/api/articles/tote-bag-gift", json=changed | {"expected_revision": 2}, headers=editor
     )
     assert stale.status_code == 409
 
+    published = client.post("/api/articles/tote-bag-gift/publish", headers=editor).json()
+    assert (published["revision"], published["live_revision"]) == (4, 4)
+    reindexed(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws)
+        text = ask(ws, QUESTION, "c")["text"]
+        assert "12,000 yen" in text and "8,000" not in text
+
     history = client.get("/api/articles/tote-bag-gift/revisions", headers=editor).json()
-    assert [r["number"] for r in history] == [3, 2, 1]
-    assert history[0]["note"] == "new threshold"
+    assert [(r["number"], r["status"]) for r in history] == [
+        (4, "published"),
+        (3, "draft"),
+        (2, "published"),
+        (1, "draft"),
+    ]
+    assert history[1]["note"] == "new threshold"
     diff = client.get("/api/articles/tote-bag-gift/diff?a=2&b=3", headers=editor).json()["diff"]
     assert "-Every order over 8,000 yen" in diff and "+Every order over 12,000 yen" in diff
 
     reverted = client.post(
         "/api/articles/tote-bag-gift/revert", json={"revision": 2}, headers=editor
     )
-    assert reverted.json()["revision"] == 4
+    assert (reverted.json()["revision"], reverted.json()["live_revision"]) == (5, 4)
+    client.post("/api/articles/tote-bag-gift/publish", headers=editor)
     reindexed(client)
     with client.websocket_connect("/ws/chat") as ws:
         open_chat(ws)
-        assert "8,000 yen" in ask(ws, QUESTION, "c")["text"]
+        assert "8,000 yen" in ask(ws, QUESTION, "d")["text"]
 
     client.post("/api/articles/tote-bag-gift/archive", headers=editor)
     reindexed(client)
     assert "tote-bag-gift" not in cited(client, QUESTION)
+
+
+def test_try_it_previews_a_staged_draft_without_the_bot_using_it(
+    client: TestClient, editor: dict[str, str]
+) -> None:
+    client.post("/api/articles", json=NEW_ARTICLE, headers=editor)
+    client.post("/api/articles/tote-bag-gift/publish", headers=editor)
+    staged = {**NEW_ARTICLE, "body": NEW_ARTICLE["body"].replace("8,000", "12,000")}
+    client.put("/api/articles/tote-bag-gift", json=staged, headers=editor)
+    reindexed(client)
+
+    live = client.post("/api/try", json={"question": QUESTION}, headers=editor).json()
+    assert "8,000 yen" in live["text"] and live["draft_revision"] is None
+    preview = client.post(
+        "/api/try",
+        json={"question": QUESTION, "article_id": "tote-bag-gift", "draft": True},
+        headers=editor,
+    ).json()
+    assert "12,000 yen" in preview["text"] and preview["draft_revision"] == 3
+    assert preview["articles"][0]["article_id"] == "tote-bag-gift"
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws)
+        text = ask(ws, QUESTION, "a")["text"]
+    assert "8,000 yen" in text and "12,000" not in text, "the preview changed nothing live"
+    again = client.post("/api/try", json={"question": QUESTION}, headers=editor).json()
+    assert "8,000 yen" in again["text"]
 
 
 def test_bad_articles_are_refused_with_the_reason(

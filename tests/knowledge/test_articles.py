@@ -62,10 +62,51 @@ async def test_a_draft_changes_nothing_live_until_it_is_published(
     assert [a.id for a in await articles.published()] == ["returns"]
 
     await articles.update("returns", {"body": "Within 60 days."}, "Ken", "longer")
-    assert changes.ids == ["returns", "returns"], "a published article is re-indexed at once"
+    assert changes.ids == ["returns"], "a saved change to a published article is staged"
     await articles.set_status("returns", "archived", "Ken")
     assert changes.ids[-1] == "returns" and await load_published(sessions, "returns") is None
     assert await load_published(sessions, "no-such-article") is None
+
+
+async def test_a_published_articles_draft_stays_staged_until_it_is_published(
+    articles: ArticleService, changes: Changes, sessions: Sessions
+) -> None:
+    await articles.create("returns", RETURNS, "Aiko", status="published")
+    assert await articles.live_revision("returns") == 1
+    changes.ids.clear()
+
+    staged = await articles.update("returns", {"body": "Within 21 days."}, "Ken", "shorter")
+    assert (staged.status, staged.revision) == ("published", 2)
+    assert changes.ids == [], "nothing to re-index: the bot's revision did not change"
+    live = await load_published(sessions, "returns")
+    assert live is not None and live.body == RETURNS["body"], "the bot keeps the live revision"
+    assert [a.body for a in await articles.published()] == [RETURNS["body"]]
+    assert await articles.live_revision("returns") == 1
+    history = [revision_dict(r) for r in await articles.revisions("returns")]
+    assert [(r["number"], r["status"]) for r in history] == [(2, "draft"), (1, "published")]
+
+    published = await articles.set_status("returns", "published", "Ken", "go live")
+    assert published.revision == 3 and changes.ids == ["returns"]
+    live = await load_published(sessions, "returns")
+    assert live is not None and live.body == "Within 21 days."
+    assert [a.body for a in await articles.published()] == ["Within 21 days."]
+    assert await articles.live_revision("returns") == 3
+    again = await articles.set_status("returns", "published", "Ken")
+    assert again.revision == 3, "publishing what is already live makes no revision"
+
+    # a revert is staged as well; an export writes what is live
+    await articles.revert("returns", 1, "Ken")
+    live = await load_published(sessions, "returns")
+    assert live is not None and live.body == "Within 21 days."
+
+
+async def test_an_export_writes_the_live_revision_not_the_staged_draft(
+    articles: ArticleService, tmp_path: Path
+) -> None:
+    await articles.create("returns", RETURNS, "Aiko", status="published")
+    await articles.update("returns", {"body": "Within 21 days."}, "Ken")
+    [written] = await articles.export_dir(tmp_path)
+    assert "30 days" in written.read_text() and "21 days" not in written.read_text()
 
 
 async def test_every_save_is_a_revision_with_author_note_and_time(

@@ -241,21 +241,41 @@ def test_empty_retriever_returns_nothing(fake_embeddings: CountingEmbedding) -> 
 # --------------------------------------------------------------------------- updates
 
 
+GIFT = Article(
+    id="gift-wrap",
+    title="Gift wrapping",
+    lang="en",
+    body="## Bows\nWe wrap presents with a velvet bow for free.",
+)
+
+
 def test_upsert_makes_a_new_article_retrievable(
     retriever: HybridRetriever, fake_embeddings: CountingEmbedding
 ) -> None:
-    gift = Article(
-        id="gift-wrap",
-        title="Gift wrapping",
-        lang="en",
-        body="## Bows\nWe wrap presents with a velvet bow for free.",
-    )
+    gift = GIFT
     assert not finds(retriever, "velvet bow", "gift-wrap")
     before = fake_embeddings.texts
     assert retriever.upsert(gift) is True
     assert fake_embeddings.texts - before == n_texts(gift)
     assert "gift-wrap" in retriever
     assert finds(retriever, "velvet bow", "gift-wrap")
+
+
+def test_a_fork_changes_without_touching_the_original(
+    retriever: HybridRetriever, fake_embeddings: CountingEmbedding
+) -> None:
+    gift, before = GIFT, fake_embeddings.texts
+    fork = retriever.fork()
+    assert fake_embeddings.texts == before, "a fork re-embeds nothing"
+    assert finds(fork, "forgot password link", "reset-password")
+    fork.upsert(gift)
+    fork.delete("reset-password")
+    assert fake_embeddings.texts - before == n_texts(gift)
+    assert finds(fork, "velvet bow", "gift-wrap")
+    assert not finds(fork, "forgot password link", "reset-password")
+    assert not finds(retriever, "velvet bow", "gift-wrap"), "the original is unchanged"
+    assert finds(retriever, "forgot password link", "reset-password")
+    assert "gift-wrap" not in retriever and len(retriever) == len(ARTICLES)
 
 
 def test_upsert_of_an_unchanged_article_embeds_nothing(

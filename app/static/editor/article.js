@@ -20,6 +20,7 @@ export function initArticle() {
   var btnArchive = $("[data-testid=archive]");
   var statusEl = $("[data-testid=status]");
   var revEl = $("[data-testid=revision]");
+  var stagedEl = $("[data-testid=staged]");
   var preview = $("[data-role=preview]");
   var historyList = $("[data-role=history]");
   var historyEmpty = $("[data-role=history-empty]");
@@ -29,25 +30,52 @@ export function initArticle() {
 
   var articleId = root.getAttribute("data-article-id") || null;
   var revision = null;
+  var liveRevision = null; // the revision the bot answers from (null: not published)
+  var status = null;
   var busy = false;
   var dirty = false;
-  var askAgain = initTry(function () { return articleId; });
+  var tryIt = initTry(function () {
+    return { id: articleId, revision: revision, staged: hasDraft() };
+  });
+
+  /** A saved revision the bot does not use yet (a new draft, or a change to a live article). */
+  function hasDraft() {
+    return !!articleId && revision !== null && status !== "archived" && liveRevision !== revision;
+  }
 
   function setBusy(on) {
     busy = on;
     btnSave.disabled = on;
-    btnPublish.disabled = on || !articleId;
+    btnPublish.disabled = on || !articleId || (status === "published" && !hasDraft());
     btnArchive.disabled = on || !articleId;
     if (on) root.setAttribute("aria-busy", "true"); else root.removeAttribute("aria-busy");
   }
 
   function showState(a) {
+    status = a.status || null;
     statusEl.textContent = a.status || "—";
     statusEl.className = "kk-badge ed-status ed-status--" + (a.status || "unknown");
     revEl.textContent = a.revision === null || a.revision === undefined ? "—" : String(a.revision);
     revision = a.revision;
-    btnPublish.textContent = a.status === "published" ? "Publish again" : "Publish";
+    if (a.live_revision !== undefined) liveRevision = a.live_revision;
+    var staged = status === "published" && hasDraft();
+    stagedEl.hidden = !staged;
+    stagedEl.textContent = staged
+      ? "Revision " + revision + " is a draft. The bot answers from revision " + liveRevision + " until you publish."
+      : "";
+    btnPublish.textContent = staged ? "Publish revision " + revision : "Publish";
+    btnPublish.disabled = busy || !articleId || (status === "published" && !staged);
     btnArchive.disabled = busy || !articleId || a.status === "archived";
+    tryIt.refresh();
+  }
+
+  function savedMessage(a) {
+    var text = "Saved revision " + a.revision + " as a draft";
+    if (a.status === "published" && a.live_revision !== a.revision) {
+      return text + "; publish to make it live (the bot still answers from revision " + a.live_revision + ").";
+    }
+    if (a.status === "published") return "Saved revision " + a.revision + ".";
+    return text + "; publish to make it live.";
   }
 
   function fill(a) {
@@ -162,7 +190,7 @@ export function initArticle() {
       showState(a);
       var h = $("[data-role=heading]");
       if (h) h.textContent = "Edit article: " + (a.title || a.id);
-      say("Saved revision " + a.revision + (a.status === "published" ? " — the bot uses it within a second" : "") + ".", "ok");
+      say(savedMessage(a), "ok");
       loadHistory();
       return a;
     }).catch(function (err) {
@@ -185,16 +213,16 @@ export function initArticle() {
       api("POST", "/api/articles/" + encodeURIComponent(articleId) + "/" + action).then(function (a) {
         showState(a);
         if (action === "publish") {
-          say("Published — the bot uses it within a second.", "ok");
+          say("Published revision " + a.revision + " — the bot uses it within a second.", "ok");
           loadHistory();
-          askAgain();
+          tryIt.askAgain();
         } else {
           say("Archived — the bot no longer uses it.", "ok");
           loadHistory();
         }
       }).catch(function (err) {
         say(err.message, "error");
-      }).then(function () { setBusy(false); showState({ status: statusEl.textContent, revision: revision }); });
+      }).then(function () { setBusy(false); showState({ status: status, revision: revision }); });
     });
   }
 
@@ -217,7 +245,11 @@ export function initArticle() {
         var head = el("div", { "class": "ed-rev-head" });
         head.appendChild(el("strong", null, "Revision " + r.number));
         if (r.status) head.appendChild(statusBadge(r.status));
-        if (r.number === revision) head.appendChild(el("span", { "class": "kk-badge ed-current" }, "current"));
+        if (r.number === liveRevision) {
+          li.setAttribute("data-live", "true");
+          head.appendChild(el("span", { "class": "kk-badge ed-live", "data-testid": "live-badge", title: "The bot answers from this revision" }, "live"));
+        }
+        if (r.number === revision && r.number !== liveRevision) head.appendChild(el("span", { "class": "kk-badge ed-current" }, "latest"));
         li.appendChild(head);
         var meta = el("div", { "class": "ed-rev-meta" });
         meta.appendChild(el("span", null, r.author || "unknown"));
@@ -276,16 +308,16 @@ export function initArticle() {
     if (dirty && !window.confirm("You have unsaved changes. Revert anyway and lose them?")) return;
     setBusy(true);
     api("POST", "/api/articles/" + encodeURIComponent(articleId) + "/revert", { revision: number }).then(function (a) {
-      say("Reverted to revision " + number + " — saved as revision " + a.revision + ".", "ok");
+      say("Reverted to revision " + number + " — " + savedMessage(a).charAt(0).toLowerCase() + savedMessage(a).slice(1), "ok");
       return api("GET", "/api/articles/" + encodeURIComponent(articleId)).then(fill).then(loadHistory);
     }).catch(function (err) {
       say(err.message, "error");
-    }).then(function () { setBusy(false); if (revision !== null) showState({ status: statusEl.textContent, revision: revision }); });
+    }).then(function () { setBusy(false); if (revision !== null) showState({ status: status, revision: revision }); });
   }
 
   if (articleId) {
     setBusy(true);
-    load().then(function () { setBusy(false); showState({ status: statusEl.textContent, revision: revision }); });
+    load().then(function () { setBusy(false); showState({ status: status, revision: revision }); });
   } else {
     historyEmpty.hidden = false;
     f.id.focus();

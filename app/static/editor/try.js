@@ -5,24 +5,42 @@ import { $, api, el, fmtNum } from "./api.js";
 
 /**
  * Wire up the try-it form.
- * @param {function(): ?string} currentArticleId The article being edited (null: not saved yet).
- * @returns {function(): void} Asks the question again shortly (after a publish), if there is one.
+ * @param {function(): {id: ?string, revision: ?number, staged: boolean}} current The article
+ *   being edited (id null: not saved yet); `staged`: its latest revision is not live.
+ * @returns {{refresh: function(): void, askAgain: function(): void}}
  */
-export function initTry(currentArticleId) {
+export function initTry(current) {
   var tryForm = $("[data-role=try-form]");
   var tryInput = $("[data-testid=try-question]");
   var tryResult = $("[data-role=try-result]");
+  var draftWrap = $("[data-role=try-draft-wrap]");
+  var draftBox = $("[data-testid=try-draft]");
+  var draftLabel = $("[data-role=try-draft-label]");
+
+  /** Offer the draft preview only when there is a saved revision the bot does not use. */
+  function offerDraft() {
+    var a = current();
+    draftWrap.hidden = !a.staged;
+    if (!a.staged) draftBox.checked = false;
+    else draftLabel.textContent = "Answer with the draft (revision " + a.revision + ") instead of what is live";
+  }
+  tryInput.addEventListener("focus", offerDraft);
 
   var trySeq = 0;
   function runTry() {
     var q = tryInput.value.trim();
     if (!q) { tryInput.focus(); return; }
     var mine = ++trySeq;
+    offerDraft();
+    var a = current();
+    var withDraft = draftBox.checked && a.staged;
     tryResult.textContent = "Asking…";
-    api("POST", "/api/try", { question: q }).then(function (r) {
+    api("POST", "/api/try", { question: q, article_id: a.id, draft: withDraft }).then(function (r) {
       if (mine !== trySeq) return;
-      var articleId = currentArticleId();
+      var articleId = a.id;
       tryResult.textContent = "";
+      tryResult.appendChild(el("p", { "class": "ed-source kk-badge " + (r.draft_revision ? "ed-current" : "ed-live"), "data-testid": "try-source" },
+        r.draft_revision ? "With the draft, revision " + r.draft_revision + " (not live)" : "As the bot answers customers now"));
       var dl = el("dl", { "class": "ed-try-meta" });
       function row(k, v) { dl.appendChild(el("dt", null, k)); dl.appendChild(el("dd", null, v)); }
       row("Decision", r.decision);
@@ -70,7 +88,13 @@ export function initTry(currentArticleId) {
   }
   tryForm.addEventListener("submit", function (e) { e.preventDefault(); runTry(); });
 
-  return function askAgain() {
-    if (tryInput.value.trim()) setTimeout(runTry, 1200);
+  return {
+    /** Show or hide the draft choice for the article's current state. */
+    refresh: offerDraft,
+    /** Ask the question again shortly (after a publish), if there is one. */
+    askAgain: function () {
+      offerDraft();
+      if (tryInput.value.trim()) setTimeout(runTry, 1200);
+    }
   };
 }

@@ -1,0 +1,83 @@
+"""What staff see, in a real browser (Chromium via Playwright) against `kakehashi serve`:
+staged article changes in the editor, error pages for people, the agent's context panel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.app._staff import StaffServer, browser, keep, signed_in, staff_server
+from tests.app.test_browser import ask_in_widget
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+__all__ = ["browser", "staff_server"]  # the fixtures
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+QUESTION = "風呂敷包みはできますか"
+FUROSHIKI = "年末年始限定で、風呂敷包みを1点550円で承ります。"
+
+
+def test_a_staged_change_reaches_the_bot_only_when_published(
+    browser: Browser, staff_server: StaffServer
+) -> None:
+    base = staff_server.base
+    editor = signed_in(browser, staff_server, "/editor", "ken", "editor")
+    errors: list[str] = []
+    editor.on("pageerror", lambda error: errors.append(str(error)))
+    editor.goto(f"{base}/editor/articles/gift-wrapping-ja")
+    body = editor.get_by_test_id("field-body")
+    editor.wait_for_function(
+        "() => document.querySelector('[data-testid=\"field-body\"]').value.length > 0"
+    )
+    live_badge = editor.locator('[data-testid="revision-row"][data-live="true"]')
+    live_badge.wait_for()
+    assert editor.get_by_test_id("publish").is_disabled(), "nothing to publish yet"
+    body.fill(body.input_value() + "\n\n## 風呂敷包み\n" + FUROSHIKI)
+    editor.get_by_test_id("field-note").fill("風呂敷包みを追加")
+    editor.get_by_test_id("save").click()
+    message = editor.get_by_test_id("message")
+    message.filter(has_text="as a draft").wait_for(timeout=10_000)
+    assert "publish to make it live" in message.inner_text()
+    assert "the bot uses it" not in message.inner_text()
+    staged = editor.get_by_test_id("staged")
+    assert staged.is_visible() and "revision 1" in staged.inner_text()
+    rows = editor.get_by_test_id("revision-row")
+    rows.filter(has_text="Revision 2").wait_for()
+    assert rows.first.get_attribute("data-live") is None, "the new revision is not live"
+    assert editor.locator('[data-live="true"]').get_attribute("data-revision") == "1"
+
+    # the customers' bot does not know the draft
+    customer = browser.new_context().new_page()
+    customer.goto(f"{base}/?lang=ja")
+    answer = ask_in_widget(customer, QUESTION)
+    assert "550円" not in answer.inner_text()
+
+    # "Try it" answers as customers are answered now, or with the draft when asked to
+    editor.get_by_test_id("try-question").fill(QUESTION)
+    editor.get_by_test_id("try-submit").click()
+    source = editor.get_by_test_id("try-source")
+    source.filter(has_text="now").wait_for(timeout=30_000)
+    assert "550円" not in editor.get_by_test_id("try-result").inner_text()
+    draft = editor.get_by_test_id("try-draft")
+    assert draft.is_visible()
+    draft.check()
+    editor.get_by_test_id("try-submit").click()
+    source.filter(has_text="revision 2").wait_for(timeout=30_000)
+    assert "550円" in editor.get_by_test_id("try-result").inner_text()
+    keep(editor, "editor-staged-draft")
+
+    editor.get_by_test_id("publish").click()
+    message.filter(has_text="Published revision 3").wait_for(timeout=10_000)
+    assert editor.get_by_test_id("staged").is_hidden()
+    editor.locator('[data-live="true"][data-revision="3"]').wait_for()
+    assert editor.get_by_test_id("try-draft").is_hidden(), "no draft left to preview"
+    assert not errors, errors
+
+    later = browser.new_context().new_page()
+    later.goto(f"{base}/?lang=ja")
+    assert "550円" in ask_in_widget(later, QUESTION).inner_text()
+    for page in (editor, customer, later):
+        page.close()
