@@ -63,7 +63,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[SignedIn]]:
         if signed is None:
             raise NotSignedIn("sign in first")
         if not signed.has_role(*roles):
-            raise Forbidden(f"this needs the role {' or '.join(roles)}")
+            raise Forbidden(f"this needs the role {' or '.join(roles)}", roles=roles)
         if (
             isinstance(connection, Request)
             and connection.method in _UNSAFE

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette import status
 
+from app._error_pages import error_page
 from knowledge.records import ArticleError
 
 # SQLSTATE class 22, "data exception": PostgreSQL refuses a value SQLite would have stored,
@@ -38,6 +39,10 @@ class Forbidden(HTTPError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "forbidden"
 
+    def __init__(self, message: str, code: str | None = None, roles: tuple[str, ...] = ()) -> None:
+        super().__init__(message, code)
+        self.roles = roles  # the roles that may, when a role was missing
+
 
 class NotFound(HTTPError):
     status_code = status.HTTP_404_NOT_FOUND
@@ -50,7 +55,12 @@ class Conflict(HTTPError):
 
 
 def _wants_html(request: Request) -> bool:
-    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+    """A person's browser opening a page (the JSON API under /api/ always answers JSON)."""
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and not request.url.path.startswith("/api/")
+    )
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
@@ -58,6 +68,8 @@ async def _handle(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotSignedIn) and _wants_html(request):
         target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         return RedirectResponse(f"/login?next={target}", status.HTTP_303_SEE_OTHER)
+    if _wants_html(request):
+        return await error_page(request, exc)
     return JSONResponse(
         {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status_code
     )

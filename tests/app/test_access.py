@@ -327,6 +327,9 @@ def test_every_route_admits_exactly_the_roles_it_should(make_client: MakeClient)
             location = response.headers.get("location", "")
             if status != 303 or not location.startswith("/login?next="):
                 problems.append(f"{where}: {status} {location!r}, expected 303 to /login")
+        elif rule.page:  # a person without the role: a page saying so, not JSON
+            if status != 403 or "You can’t open this page" not in response.text:
+                problems.append(f"{where}: {status}, expected 403 and a page saying so")
         else:
             refusal = (401, "not_signed_in") if who == "anonymous" else (403, "forbidden")
             if (status, _error_code(response)) != refusal:

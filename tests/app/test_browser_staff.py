@@ -81,3 +81,19 @@ def test_a_staged_change_reaches_the_bot_only_when_published(
     assert "550円" in ask_in_widget(later, QUESTION).inner_text()
     for page in (editor, customer, later):
         page.close()
+
+
+def test_an_editor_opening_the_reports_gets_a_page_with_a_way_back(
+    browser: Browser, staff_server: StaffServer
+) -> None:
+    editor = signed_in(browser, staff_server, "/editor", "ken", "editor")
+    response = editor.goto(f"{staff_server.base}/reports")
+    assert response is not None and response.status == 403
+    heading = editor.get_by_test_id("error-heading")
+    assert heading.inner_text() == "You can’t open this page"
+    assert "This page is for agents" in editor.get_by_test_id("error-message").inner_text()
+    assert "{" not in editor.locator("main").inner_text(), "no raw JSON"
+    keep(editor, "error-page")
+    editor.get_by_test_id("error-home").click()
+    editor.wait_for_url(f"{staff_server.base}/editor")
+    editor.close()
