@@ -14,3 +14,7 @@ def conversation(public_id: str) -> str:
 def notes(public_id: str) -> str:
     """Internal notes: agent consoles only, never the customer."""
     return f"notes:{public_id}"
+
+
+KNOWLEDGE = "knowledge"
+"""Every server: an article changed, re-index it."""

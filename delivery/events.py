@@ -52,6 +52,7 @@ class StateFrame(TypedDict, total=False):
     queue_position: int | None
     estimated_wait_seconds: int | None
     offline: bool
+    opens_at: str | None
     outcome: str | None
     csat: dict[str, Any]
 
@@ -142,7 +143,15 @@ class QueueChanged:
     """The queue, an agent's chats or who is available changed: refresh the queue views."""
 
 
-DomainEvent = ConversationUpdated | NoteAdded | AgentsNotified | QueueChanged
+@dataclass(frozen=True)
+class ArticleChanged:
+    """An article was published, changed or archived through the server `origin`."""
+
+    article_id: str
+    origin: str
+
+
+DomainEvent = ConversationUpdated | NoteAdded | AgentsNotified | QueueChanged | ArticleChanged
 Listener = Callable[[DomainEvent], Awaitable[None]]
 
 

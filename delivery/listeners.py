@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from delivery import channels
-from delivery.events import AgentsNotified, ConversationUpdated, DomainEvent, NoteAdded
+from delivery.events import (
+    AgentsNotified,
+    ArticleChanged,
+    ConversationUpdated,
+    DomainEvent,
+    NoteAdded,
+)
 from delivery.hub import Hub
 
 
@@ -20,3 +26,6 @@ class HubDelivery:
             await self.hub.publish(channels.notes(event.conversation_id), event.frame)
         elif isinstance(event, AgentsNotified):
             await self.hub.publish(channels.AGENTS, event.frame)
+        elif isinstance(event, ArticleChanged):
+            frame = {"type": "article_changed", "article_id": event.article_id}
+            await self.hub.publish(channels.KNOWLEDGE, {**frame, "origin": event.origin})

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.testclient import WebSocketTestSession
 
-from app.auth import Role, create_user
+from accounts.users import Role, create_user
 from app.main import create_app
 from app.settings import Settings
 from storage.models import Conversation

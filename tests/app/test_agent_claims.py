@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
-from app.auth import Role
+from accounts.users import Role
 from conversations.errors import ChatError
 from tests.app import agents
 from tests.app.agents import (

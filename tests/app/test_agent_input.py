@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Role
+from accounts.users import Role
 from handoff import _rows
 from tests.app import agents
 from tests.app.agents import (
