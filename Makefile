@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run index test lint pytest eval bench clean browser postgres redis
+.PHONY: install run index test lint pytest eval bench clean browser postgres redis mail
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ redis:
 		echo "Installing Debian's redis-server for the Redis tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
 
+# The e-mail tests start their own throwaway Dovecot IMAP server on loopback.
+mail:
+	@test -x /usr/sbin/dovecot || { \
+		echo "Installing Debian's dovecot-imapd for the e-mail tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd; }
+
 index: install
 	$(BIN)/kakehashi index
 
@@ -49,7 +55,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
-pytest: install browser postgres redis
+pytest: install browser postgres redis mail
 	$(BIN)/pytest
 
 test: lint pytest

@@ -20,7 +20,7 @@ from app.routes import admin, agent, chat, editor, pages, reports
 from app.routes import auth as auth_routes
 from app.services import Services
 from app.settings import Settings, get_settings, resolved_database_url
-from app.wiring import build_conversations, build_delivery
+from app.wiring import build_conversations, build_delivery, build_mail
 from handoff.canned import CannedResponses
 from handoff.hours import BusinessHours
 from knowledge.articles import ArticleService, load_published
@@ -78,6 +78,9 @@ def create_app(
         # for while this server runs
         await conversations.replies.recover()
         conversations.replies.start_sweeping()
+        mail = build_mail(settings, sessions, delivery, conversations)
+        if mail is not None:  # KAKEHASHI_MAIL_FROM set: inboxes, outbox (docs/email.md)
+            await mail.start()
         app.state.services = Services(
             settings,
             retriever,
@@ -97,6 +100,8 @@ def create_app(
         try:
             yield
         finally:
+            if mail is not None:
+                await mail.close()
             await conversations.replies.close()
             await conversations.drain()
             await agents.drain()

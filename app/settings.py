@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -64,6 +65,64 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     login_attempts_per_account: str = "5/15 minutes"
     login_attempts_per_ip: str = "20/15 minutes"
+
+    # E-mail (docs/email.md): off unless KAKEHASHI_MAIL_FROM is set.
+    mail_from: str | None = None
+    mail_from_name: str = "Support"
+    mail_public_url: str = "http://127.0.0.1:8000"
+    mail_max_bytes: int = Field(default=10 * 1024 * 1024, ge=10_000, le=200 * 1024 * 1024)
+    mail_signatures: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    mail_retry_seconds: float = Field(default=30.0, gt=0, le=3600)
+    imap_host: str | None = None
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: Literal["ssl", "starttls", "none"] = "ssl"
+    imap_user: str | None = None
+    imap_password: str | None = None
+    imap_folder: str = "INBOX"
+    imap_poll_seconds: float = Field(default=60.0, ge=1, le=3600)
+    imap_more_inboxes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["ssl", "starttls", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_listen_host: str = "127.0.0.1"
+    smtp_listen_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @field_validator("mail_signatures", mode="before")
+    @classmethod
+    def _parse_signatures(cls, value: object) -> object:
+        """A JSON object of team → signature ("default" for the bot and other teams)."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value or "{}")
+            except ValueError:
+                value = None
+            if not isinstance(value, dict):
+                raise ValueError(
+                    'KAKEHASHI_MAIL_SIGNATURES: expected a JSON object such as '
+                    '{"default": "Mirai Mart support", "billing": "Billing team"}'
+                )
+        return value
+
+    @field_validator("smtp_listen_port", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("imap_more_inboxes", mode="before")
+    @classmethod
+    def _split_inboxes(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for url in value:
+                if urlsplit(str(url)).scheme not in ("imap", "imaps", "imap+starttls"):
+                    raise ValueError(
+                        f"KAKEHASHI_IMAP_MORE_INBOXES: {str(url).split('@')[-1]!r} is not an "
+                        "IMAP URL (expected imaps://user:password@host:993/INBOX)"
+                    )
+        return value
 
     @field_validator("embedding_languages", "allowed_origins", "holidays", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ domain's services are joined. `app/main.py` calls these in the lifespan."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +27,8 @@ from handoff.context import ContextPanel
 from handoff.desk import AgentDesk
 from handoff.hours import BusinessHours
 from handoff.lineup import Lineup
+from mail.channel import MailChannel
+from mail.config import MailConfig, Security, Server
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,83 @@ async def build_conversations(
     conversations = ConversationService(sessions, bus, locks, lineup, replies)
     desk = AgentDesk(bus, presence, lineup, assignment, ContextPanel(sessions, retriever))
     return conversations, desk
+
+
+def mail_config(settings: Settings) -> MailConfig | None:
+    """The e-mail channel's configuration, or None when KAKEHASHI_MAIL_FROM is unset."""
+    if not settings.mail_from:
+        return None
+    inboxes = []
+    if settings.imap_host:
+        inboxes.append(
+            Server(
+                settings.imap_host,
+                settings.imap_port,
+                settings.imap_security,
+                settings.imap_user,
+                settings.imap_password,
+                settings.imap_folder,
+                name=settings.imap_user or settings.imap_host,
+            )
+        )
+    inboxes += [imap_url(url) for url in settings.imap_more_inboxes]
+    smtp = (
+        Server(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_security,
+            settings.smtp_user,
+            settings.smtp_password,
+            name="smtp",
+        )
+        if settings.smtp_host
+        else None
+    )
+    return MailConfig(
+        from_address=settings.mail_from,
+        from_name=settings.mail_from_name,
+        smtp=smtp,
+        inboxes=tuple(inboxes),
+        public_url=settings.mail_public_url,
+        signatures=dict(settings.mail_signatures),
+        max_bytes=settings.mail_max_bytes,
+        poll_seconds=settings.imap_poll_seconds,
+        retry_seconds=settings.mail_retry_seconds,
+    )
+
+
+def imap_url(url: str) -> Server:
+    """imaps://user:password@host:993/INBOX → an inbox (imap+starttls://, imap:// too)."""
+    parts = urlsplit(url)
+    schemes: dict[str, Security] = {"imaps": "ssl", "imap+starttls": "starttls"}
+    security = schemes.get(parts.scheme, "none")
+    user = unquote(parts.username) if parts.username else None
+    return Server(
+        parts.hostname or "localhost",
+        parts.port or (993 if security == "ssl" else 143),
+        security,
+        user,
+        unquote(parts.password) if parts.password else None,
+        unquote(parts.path.lstrip("/")) or "INBOX",
+        name=user or parts.hostname or "inbox",
+    )
+
+
+def build_mail(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    delivery: Delivery,
+    conversations: ConversationService,
+) -> MailChannel | None:
+    """The e-mail channel, when configured (docs/email.md)."""
+    config = mail_config(settings)
+    if config is None:
+        return None
+    listen = (
+        (settings.smtp_listen_host, settings.smtp_listen_port)
+        if settings.smtp_listen_port
+        else None
+    )
+    return MailChannel(
+        sessions, delivery.bus, delivery.locks, conversations.replies, config, listen=listen
+    )

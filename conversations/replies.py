@@ -26,6 +26,7 @@ from bot.policy import Bot, Decision, DecisionKind, Turn
 from conversations import transcript
 from conversations.escalation import escalate, handoff_text, jsonable
 from conversations.frames import message_frame, state_frame, typing_frame
+from conversations.mailing import for_channel
 from conversations.ports import QueueInfo
 from delivery.events import ConversationUpdated, DomainEvent, EventBus, QueueChanged
 from delivery.locks import Locks
@@ -174,6 +175,7 @@ class BotReplies:
         self, session: AsyncSession, conversation: Conversation, decision: Decision, seq: int
     ) -> list[DomainEvent]:
         """Store the bot's decision (and its handoff); the events to emit after commit."""
+        decision = for_channel(conversation, decision)
         conversation.lang = decision.lang
         missed = decision.kind is DecisionKind.DECLINE
         conversation.consecutive_misses = conversation.consecutive_misses + 1 if missed else 0

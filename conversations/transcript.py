@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.policy import Turn
+from conversations import mailing
 from conversations.frames import message_frame
 from delivery.events import MessageFrame
 from storage.models import Conversation, Message
@@ -36,6 +37,9 @@ async def append(session: AsyncSession, conversation: Conversation, **fields: An
     message = Message(conversation_id=conversation.id, seq=seq, **fields)
     session.add(message)
     await session.flush()
+    mail = mailing.outgoing(conversation, message)
+    if mail is not None:  # in this transaction: the message and its mail, or neither
+        session.add(mail)
     return message
 
 

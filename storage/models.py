@@ -81,6 +81,15 @@ class Conversation(Base):
     csat_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # "chat" (the widget) or "email"; an e-mail conversation's customer is customer_email
+    channel: Mapped[str] = mapped_column(String(8), default="chat", server_default="chat")
+    # the secret in reply+<token>@ addresses and in the link that reopens the chat
+    mail_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # the closed conversation this one continues (a reply to it by mail)
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+
     agent: Mapped[User | None] = relationship()
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.seq", cascade="all, delete-orphan"
@@ -256,3 +265,34 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MailMessage(Base):
+    """One e-mail in or out. Outgoing ones are the outbox: written in the transaction that
+    stores the message they carry, sent (and retried) by `mail.outbox`. Every Message-ID
+    is stored once, so a mail fetched twice is taken once."""
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (Index("ix_mail_messages_status_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
+    # <...> as in the header; an outgoing mail gets its own before the first attempt
+    message_id: Mapped[str | None] = mapped_column(String(500), unique=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    # the transcript message this mail carries (out) or became (in)
+    chat_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    mailbox: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(320))  # the sender (in), the recipient (out)
+    subject: Mapped[str] = mapped_column(String(1000), default="")
+    # in: accepted | ignored; out: pending | sent | failed
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(String(1000))  # why ignored, the last error
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

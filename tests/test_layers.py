@@ -19,6 +19,7 @@ DOMAIN_PACKAGES = (
     "delivery",
     "handoff",
     "knowledge",
+    "mail",
     "reports",
     "retrieval",
     "storage",
