@@ -12,7 +12,8 @@ from bot.retriever import Retriever
 from conversations.csat import rating
 from conversations.frames import message_frame, note_frame
 from handoff import _rows
-from handoff.summary import Line, summarise
+from handoff.summary import Line, needs_now, summarise
+from knowledge.rendering import render_markdown
 from storage.models import Message, Note, User
 
 SUGGESTIONS = 3
@@ -47,8 +48,10 @@ class ContextPanel:
         lines = [
             Line(m.role, m.text, m.kind, m.citations or [], m.helpful, m.confidence) for m in rows
         ]
+        # the articles for what the customer needs now, not for everything they ever asked
+        now = needs_now(lines, conversation.escalation_reason)
         customer_text = "\n".join(m.text for m in rows if m.role == "customer")[-2000:]
-        suggestions = await self._suggestions(customer_text, conversation.lang)
+        suggestions = await self._suggestions(now or customer_text, conversation.lang)
         after = last_seq or 0
         return {
             "type": "conversation",
@@ -83,13 +86,25 @@ class ContextPanel:
         result = await asyncio.to_thread(
             self.retriever.retrieve, customer_text, lang=lang, k=SUGGESTIONS
         )
-        return [
-            {
-                "article_id": a.article_id,
-                "title": a.title,
-                "url": a.url,
-                "excerpt": a.passages[0].text[:EXCERPT_CHARS] if a.passages else "",
-                "score": a.score,
-            }
-            for a in result.articles
-        ]
+        suggestions = []
+        for a in result.articles[:SUGGESTIONS]:
+            excerpt = _excerpt(a.passages[0].text) if a.passages else ""
+            suggestions.append(
+                {
+                    "article_id": a.article_id,
+                    "title": a.title,
+                    "url": a.url,
+                    "excerpt": excerpt,  # Markdown, as inserted into a reply
+                    "html": render_markdown(excerpt),  # rendered as the widget renders answers
+                    "score": a.score,
+                }
+            )
+        return suggestions
+
+
+def _excerpt(text: str) -> str:
+    """The passage's beginning, cut at a line's end so a list or table stays well formed."""
+    if len(text) <= EXCERPT_CHARS:
+        return text
+    cut = text.rfind("\n", 0, EXCERPT_CHARS)
+    return text[:cut].rstrip() if cut > 0 else text[: EXCERPT_CHARS - 1] + "…"

@@ -1,7 +1,8 @@
 """A short, extractive summary of a conversation for the agent who takes it over.
 
-No language model: it quotes what the customer asked, lists what the bot answered and
-from which articles, and says why the conversation was handed off, so the agent does not
+No language model: it leads with what the customer needs now (their latest problem, not
+their first question), says why a person is needed (with the words that showed the
+frustration), then what the bot answered and from which articles, so the agent does not
 have to ask the customer to repeat themselves.
 """
 
@@ -19,6 +20,7 @@ REASONS: Mapping[str, str] = {
     HandoffReason.LOW_CONFIDENCE: "the bot could not answer",
 }
 MAX_QUOTE = 160
+MAX_TITLES = 3
 
 
 @dataclass(frozen=True)
@@ -36,26 +38,65 @@ def _quote(text: str) -> str:
     return f"“{text[: MAX_QUOTE - 1]}…”" if len(text) > MAX_QUOTE else f"“{text}”"
 
 
+def _problems(lines: Sequence[Line]) -> list[int]:
+    """Indexes of the customer's messages that state something to solve: more than a word,
+    and not answered as small talk (a greeting, thanks)."""
+    found: list[int] = []
+    for i, line in enumerate(lines):
+        if line.role != "customer" or len(line.text.strip()) <= 3:
+            continue
+        reply = next((later for later in lines[i + 1 :] if later.role == "bot"), None)
+        if reply is not None and reply.kind == "smalltalk":
+            continue
+        found.append(i)
+    return found
+
+
+def _only_asks_for_a_person(line: Line, reply: Line | None) -> bool:
+    """A short message the bot answered by handing off: "a human please", not a problem."""
+    short = len(line.text.split()) <= 8 and len(line.text) <= 50
+    return short and reply is not None and reply.kind == "handoff"
+
+
+def needs_now(lines: Sequence[Line], reason: str | None = None) -> str | None:
+    """What the customer needs now: their latest problem (a bare request for a person
+    points back to the problem before it)."""
+    problems = _problems(lines)
+    if not problems:
+        return None
+    latest = problems[-1]
+    if reason == HandoffReason.CUSTOMER_REQUEST and len(problems) > 1:
+        reply = next((later for later in lines[latest + 1 :] if later.role == "bot"), None)
+        if _only_asks_for_a_person(lines[latest], reply):
+            latest = problems[-2]
+    return lines[latest].text
+
+
 def summarise(
     lines: Sequence[Line], reason: str | None, scores: Mapping[str, Any] | None
 ) -> list[str]:
-    """Summary lines, most important first."""
+    """Summary lines, most important first: what the customer needs now, why a person
+    is needed, then what happened before."""
     scores = scores or {}
     summary: list[str] = []
-    asked = [line.text for line in lines if line.role == "customer" and len(line.text) > 3]
-    if asked:
-        summary.append(f"Customer wants: {_quote(asked[0])}")
-        if len(asked) > 1 and asked[-1] != asked[0]:
-            summary.append(f"Latest message: {_quote(asked[-1])}")
+    now = needs_now(lines, reason)
+    if now is not None:
+        summary.append(f"Needs now: {_quote(now)}")
+    if reason:
+        summary.append(_why(lines, reason, scores, now))
+    asked = [lines[i].text for i in _problems(lines)]
+    if asked and asked[0] != now:
+        summary.append(f"First asked: {_quote(asked[0])}")
     answered = [line for line in lines if line.role == "bot" and line.kind == "answer"]
     titles: list[str] = []
-    for line in answered:
+    for line in reversed(answered):  # the latest first
         for citation in line.citations:
             title = str(citation.get("title"))
             if title not in titles:
                 titles.append(title)
     if titles:
-        summary.append(f"Bot answered from: {', '.join(titles)}")
+        more = f" and {len(titles) - MAX_TITLES} more" if len(titles) > MAX_TITLES else ""
+        summary.append(f"Bot answered from: {', '.join(titles[:MAX_TITLES])}{more}")
     misses = sum(1 for line in lines if line.role == "bot" and line.kind == "decline")
     if misses:
         summary.append(f"Bot could not answer {misses} question{'s' if misses > 1 else ''}")
@@ -64,13 +105,19 @@ def summarise(
         summary.append(
             f"Customer marked {unhelpful} answer{'s' if unhelpful > 1 else ''} as not helpful"
         )
-    if reason:
-        why = f"Handed off because {REASONS.get(reason, reason)}"
+    return summary
+
+
+def _why(lines: Sequence[Line], reason: str, scores: Mapping[str, Any], now: str | None) -> str:
+    why = f"Handed off because {REASONS.get(reason, reason)}"
+    if reason == HandoffReason.FRUSTRATION:
         signals = scores.get("frustration_signals") or {}
-        if reason == HandoffReason.FRUSTRATION and signals:
+        if signals:
             strongest = sorted(signals, key=lambda k: -float(signals[k]))[:3]
             why += f" (signals: {', '.join(s.replace('_', ' ') for s in strongest)})"
-        if "confidence" in scores and reason == HandoffReason.LOW_CONFIDENCE:
-            why += f" (confidence {float(scores['confidence']):.2f})"
-        summary.append(why)
-    return summary
+        said = [line.text for line in lines if line.role == "customer" and line.text.strip()]
+        if said and said[-1] != now:  # the words that showed it, when not quoted above
+            why += f": {_quote(said[-1])}"
+    if "confidence" in scores and reason == HandoffReason.LOW_CONFIDENCE:
+        why += f" (confidence {float(scores['confidence']):.2f})"
+    return why

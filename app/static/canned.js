@@ -31,6 +31,11 @@
   });
   form.addEventListener("reset", function () { form.elements.id.value = ""; status.textContent = ""; });
 
+  // "#new" (the console's and this page's "create" links): start writing one
+  function focusNew() { if (location.hash === "#new") form.elements.title.focus(); }
+  window.addEventListener("hashchange", focusNew);
+  focusNew();
+
   root.querySelector(".kk-canned-list").addEventListener("click", function (event) {
     var button = event.target.closest("button[data-action]");
     if (!button) return;

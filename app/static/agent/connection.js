@@ -181,12 +181,15 @@ function onState(ev) {
       if (!Array.isArray(c.tags) || !c.tags.length) c.tags = S.closing.tags;
       S.closing = null;
     }
+    // A closed conversation keeps the agent who had it (the event names nobody).
+    const keepAgent = ev.state === "closed" && !ev.agent && c.agent;
     ["agent", "reason", "outcome", "tags"].forEach((key) => {
+      if (key === "agent" && keepAgent) return;
       if (Object.prototype.hasOwnProperty.call(ev, key)) c[key] = ev[key];
     });
     // The owner's id is known only when the event carries it; otherwise go by name.
     if (Object.prototype.hasOwnProperty.call(ev, "agent_id")) c.agentId = ev.agent_id;
-    else if (Object.prototype.hasOwnProperty.call(ev, "agent")) c.agentId = undefined;
+    else if (Object.prototype.hasOwnProperty.call(ev, "agent") && !keepAgent) c.agentId = undefined;
     if (c.state !== "agent" || !isMine(c)) stopTyping();
     if (c.state === "closed") hidePeerTyping();
     renderConversation();

@@ -2,7 +2,7 @@
 // handoff reason and scores, summary, offline contact, suggested articles, outcome.
 
 import { h, clear } from "../shared/dom.js";
-import { safeUrl } from "../shared/sanitize.js";
+import { fillMessageBody, safeUrl } from "../shared/sanitize.js";
 import { socket } from "./connection.js";
 import { humanize, reasonLabel, stateLabel, langLabel, formatTime, agentName, isMine } from "./labels.js";
 import { renderComposer, insertIntoComposer } from "./composer.js";
@@ -85,6 +85,13 @@ export function scoreLabel(path) {
   return path.split(".").map((part) => t.scoreNames[part] || humanize(part)).join(" › ");
 }
 
+/** A suggested article's passage, rendered as the widget shows answers (server HTML, cleaned). */
+function preview(s, excerpt) {
+  const node = h("div", { class: "kk-excerpt kk-md", "data-testid": "suggestion-preview" });
+  fillMessageBody(node, { html: typeof s.html === "string" ? s.html : "", text: excerpt }, "bot");
+  return node;
+}
+
 export function section(title, testid, children) {
   return h("section", { class: "kk-section", "data-testid": testid || null }, [h("h3", { class: "kk-h3", text: title })].concat(children));
 }
@@ -111,6 +118,15 @@ export function renderContext() {
     }
     E.context.appendChild(section(t.csat, "csat", [dl]));
   }
+
+  // Summary: what the customer needs now comes first.
+  const summary = Array.isArray(c.summary) ? c.summary.filter((line) => line !== null && line !== "") : [];
+  const summaryList = h("ul", { class: "kk-summary", "data-testid": "summary" });
+  summary.forEach((line) => summaryList.appendChild(h("li", { text: String(line) })));
+  E.context.appendChild(section(t.summary, null, [
+    summaryList,
+    summary.length ? null : h("p", { class: "kk-empty", text: c.loaded ? t.summaryEmpty : t.loading }),
+  ]));
 
   // Handoff reason and scores.
   const reasonChildren = [];
@@ -140,14 +156,6 @@ export function renderContext() {
   }
   E.context.appendChild(section(t.handoffReason, "context-handoff", reasonChildren));
 
-  // Summary.
-  const summary = Array.isArray(c.summary) ? c.summary.filter((line) => line !== null && line !== "") : [];
-  const summaryList = h("ul", { class: "kk-summary", "data-testid": "summary" });
-  summary.forEach((line) => summaryList.appendChild(h("li", { text: String(line) })));
-  E.context.appendChild(section(t.summary, null, [
-    summaryList,
-    summary.length ? null : h("p", { class: "kk-empty", text: c.loaded ? t.summaryEmpty : t.loading }),
-  ]));
 
   // The customer's offline contact.
   const contact = c.contact && typeof c.contact === "object" ? c.contact : null;
@@ -169,7 +177,7 @@ export function renderContext() {
   }
 
   // Suggested articles.
-  const suggestions = Array.isArray(c.suggestions) ? c.suggestions.filter((s) => s && typeof s === "object") : [];
+  const suggestions = Array.isArray(c.suggestions) ? c.suggestions.filter((s) => s && typeof s === "object").slice(0, 3) : [];
   const list = h("ul", { class: "kk-suggestions", "data-testid": "suggestions" });
   suggestions.forEach((s, index) => {
     const title = String(s.title || s.article_id || "");
@@ -182,7 +190,7 @@ export function renderContext() {
           ? h("a", { class: "kk-card-title", id: titleId, href: url, target: "_blank", rel: "noopener noreferrer", text: title })
           : h("span", { class: "kk-card-title", id: titleId, text: title }),
       ]),
-      excerpt ? h("p", { class: "kk-excerpt", text: excerpt }) : null,
+      excerpt ? preview(s, excerpt) : null,
       h("button", {
         type: "button",
         class: "kk-btn kk-btn--small",

@@ -101,6 +101,8 @@ export default {
   cannedFilter: "Filter canned responses",
   cannedEmpty: "No canned responses match.",
   manageCanned: "Manage canned responses",
+  cannedNone: "Your team has no canned responses yet. Save the replies you type again and again (a greeting, how returns work) and insert them here with one click.",
+  cannedCreate: "Create a canned response",
   tagsLabel: "Tags",
   connecting: "Connecting…",
   reconnecting: "Reconnecting…",

@@ -101,6 +101,8 @@ export default {
   cannedFilter: "定型文を絞り込む",
   cannedEmpty: "一致する定型文はありません。",
   manageCanned: "定型文を管理",
+  cannedNone: "チームの定型文はまだありません。よく送る返信（あいさつ、返品の流れなど）を保存すると、ここからワンクリックで挿入できます。",
+  cannedCreate: "定型文を作成",
   tagsLabel: "タグ",
   connecting: "接続しています…",
   reconnecting: "再接続しています…",
