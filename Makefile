@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run index test lint pytest eval bench clean browser postgres redis mail
+.PHONY: install run index test lint pytest eval bench clean browser postgres redis screenshots mail
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ browser:
 	@test -x /usr/bin/chromium || { \
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
+	@test -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf || { \
+		echo "Installing Debian's emoji font (the widget's buttons in screenshots)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji; }
+
+# The README's pictures: the browser tests that take them write docs/screenshots/*.png.
+screenshots: install browser
+	KAKEHASHI_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider \
+		tests/app/test_screenshots.py tests/app/test_browser_staff.py
 
 # The tests start their own throwaway server from these binaries (no service is started).
 postgres:

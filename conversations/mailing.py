@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot import messages
 from bot.policy import Decision, DecisionKind
 from handoff.reasons import HandoffReason
@@ -17,6 +20,9 @@ from storage.models import Conversation, MailMessage, Message
 
 EMAIL = "email"
 CHAT = "chat"
+
+# The outbox's status as agents see it next to a message: waiting to go, gone, refused.
+SHOWN_STATUS = {"pending": "queued", "sent": "sent", "failed": "failed"}
 
 # What the bot says by mail: an answer with its sources, or that a person will write back.
 # Small talk ("thanks!") gets no mail: two polite parties would never stop.
@@ -73,3 +79,19 @@ def for_channel(conversation: Conversation, decision: Decision) -> Decision:
         frustration=decision.frustration,
         scores={**decision.scores, "channel": EMAIL, "was": decision.kind.value},
     )
+
+
+async def deliveries(session: AsyncSession, conversation_id: int) -> dict[int, dict[str, str]]:
+    """The delivery state of each mailed message of a conversation, by message id."""
+    rows = await session.execute(
+        select(MailMessage.chat_message_id, MailMessage.status, MailMessage.address).where(
+            MailMessage.conversation_id == conversation_id,
+            MailMessage.direction == "out",
+            MailMessage.chat_message_id.is_not(None),
+        )
+    )
+    return {
+        message_id: {"status": SHOWN_STATUS.get(status, status), "address": address}
+        for message_id, status, address in rows
+        if message_id is not None
+    }

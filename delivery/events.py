@@ -85,6 +85,16 @@ class NoteFrame(TypedDict):
     created_at: str
 
 
+class DeliveryFrame(TypedDict):
+    """The delivery state of the mail that carries message `seq` (agents only)."""
+
+    type: Literal["delivery"]
+    conversation_id: str
+    seq: int
+    status: str  # queued, sent or failed
+    address: str
+
+
 class ErrorFrame(TypedDict, total=False):
     type: Literal["error"]
     code: str
@@ -132,6 +142,14 @@ class NoteAdded:
 
 
 @dataclass(frozen=True)
+class MailDelivery:
+    """An outgoing mail was queued, sent or failed: agents watching see it, customers never."""
+
+    conversation_id: str
+    frame: DeliveryFrame
+
+
+@dataclass(frozen=True)
 class AgentsNotified:
     """Something every agent console hears (a claim, a customer leaving a chat)."""
 
@@ -151,7 +169,9 @@ class ArticleChanged:
     origin: str
 
 
-DomainEvent = ConversationUpdated | NoteAdded | AgentsNotified | QueueChanged | ArticleChanged
+DomainEvent = (
+    ConversationUpdated | NoteAdded | MailDelivery | AgentsNotified | QueueChanged | ArticleChanged
+)
 Listener = Callable[[DomainEvent], Awaitable[None]]
 
 

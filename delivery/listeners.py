@@ -8,6 +8,7 @@ from delivery.events import (
     ArticleChanged,
     ConversationUpdated,
     DomainEvent,
+    MailDelivery,
     NoteAdded,
 )
 from delivery.hub import Hub
@@ -22,7 +23,7 @@ class HubDelivery:
     async def __call__(self, event: DomainEvent) -> None:
         if isinstance(event, ConversationUpdated):
             await self.hub.publish(channels.conversation(event.conversation_id), event.frame)
-        elif isinstance(event, NoteAdded):
+        elif isinstance(event, NoteAdded | MailDelivery):  # agents only
             await self.hub.publish(channels.notes(event.conversation_id), event.frame)
         elif isinstance(event, AgentsNotified):
             await self.hub.publish(channels.AGENTS, event.frame)

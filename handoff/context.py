@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.retriever import Retriever
 from conversations.csat import rating
 from conversations.frames import message_frame, note_frame
+from conversations.mailing import deliveries
 from handoff import _rows
 from handoff.summary import Line, needs_now, summarise
 from knowledge.rendering import render_markdown
@@ -45,6 +46,7 @@ class ContextPanel:
             owner = (
                 await session.get(User, conversation.agent_id) if conversation.agent_id else None
             )
+            mailed = await deliveries(session, conversation.id)
         lines = [
             Line(m.role, m.text, m.kind, m.citations or [], m.helpful, m.confidence) for m in rows
         ]
@@ -58,6 +60,8 @@ class ContextPanel:
             "conversation_id": public_id,
             "state": conversation.state,
             "lang": conversation.lang,
+            "channel": conversation.channel,
+            "customer_email": conversation.customer_email,
             "agent": owner.display_name if owner else None,
             "agent_id": conversation.agent_id,
             "reason": conversation.escalation_reason,
@@ -67,7 +71,9 @@ class ContextPanel:
             ),
             "suggestions": suggestions,
             "messages": [
-                {**message_frame(m), "conversation_id": public_id} for m in rows if m.seq > after
+                _with_delivery({**message_frame(m), "conversation_id": public_id}, mailed.get(m.id))
+                for m in rows
+                if m.seq > after
             ],
             "notes": [note_frame(n, public_id) for n in notes],
             "contact": {
@@ -100,6 +106,11 @@ class ContextPanel:
                 }
             )
         return suggestions
+
+
+def _with_delivery(frame: dict[str, Any], mailed: dict[str, str] | None) -> dict[str, Any]:
+    """A message that also went out by mail carries its delivery state (agents only)."""
+    return {**frame, "delivery": mailed} if mailed else frame
 
 
 def _excerpt(text: str) -> str:

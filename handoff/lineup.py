@@ -125,6 +125,8 @@ class Lineup:
                     "preview": previews.get(by_id[e.conversation_id].id, ""),
                     "offline": by_id[e.conversation_id].offline,
                     "contact_email": by_id[e.conversation_id].contact_email,
+                    "channel": by_id[e.conversation_id].channel,
+                    "customer_email": by_id[e.conversation_id].customer_email,
                 }
                 for e in entries
             ],
@@ -135,6 +137,8 @@ class Lineup:
                     "lang": c.lang,
                     "preview": previews.get(c.id, ""),
                     "unread": unread.get(c.id, 0),
+                    "channel": c.channel,
+                    "customer_email": c.customer_email,
                 }
                 for c in mine
             ],

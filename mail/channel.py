@@ -36,7 +36,7 @@ class MailChannel:
         own = {config.from_address.lower(), *(s.user.lower() for s in config.inboxes if s.user)}
         own.update(a.lower() for a in config.own_addresses)
         self.intake = MailIntake(sessions, bus, locks, replies, own, config.max_bytes)
-        self.outbox = Outbox(sessions, config, send)
+        self.outbox = Outbox(sessions, config, send, bus)
         bus.listen(self.outbox.on_event)
         self.inboxes = [
             ImapInbox(

@@ -13,15 +13,23 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from delivery.events import ConversationUpdated, DomainEvent
+from conversations.mailing import SHOWN_STATUS
+from delivery.events import (
+    ConversationUpdated,
+    DeliveryFrame,
+    DomainEvent,
+    EventBus,
+    MailDelivery,
+)
 from mail.compose import Thread, compose
 from mail.config import MailConfig, Server
 from mail.parse import clean_subject
@@ -71,9 +79,11 @@ class Outbox:
         sessions: async_sessionmaker[AsyncSession],
         config: MailConfig,
         send: Send | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.sessions = sessions
         self.config = config
+        self.bus = bus  # tells agents' consoles the delivery state of each mail
         self._send = send or (smtp_sender(config.smtp) if config.smtp else None)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -88,9 +98,42 @@ class Outbox:
 
     async def on_event(self, event: DomainEvent) -> None:
         """A bot or agent message may have queued a mail: look now, not at the next poll."""
-        frame = event.frame if isinstance(event, ConversationUpdated) else {}
+        frame: Mapping[str, Any] = event.frame if isinstance(event, ConversationUpdated) else {}
         if frame.get("type") == "message" and frame.get("role") in ("bot", "agent"):
             self._wake.set()
+            assert isinstance(event, ConversationUpdated)
+            await self._announce_queued(event.conversation_id, int(frame["seq"]))
+
+    async def _announce_queued(self, public_id: str, seq: int) -> None:
+        """The message just stored carries a mail: agents see it as queued."""
+        if self.bus is None:
+            return
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(MailMessage.status, MailMessage.address)
+                    .join(Message, Message.id == MailMessage.chat_message_id)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .where(
+                        Conversation.public_id == public_id,
+                        Message.seq == seq,
+                        MailMessage.direction == "out",
+                    )
+                )
+            ).first()
+        if row is not None:
+            await self._announce(public_id, seq, row.status, row.address)
+
+    async def _announce(self, public_id: str, seq: int, status: str, address: str) -> None:
+        if self.bus is not None:
+            frame = DeliveryFrame(
+                type="delivery",
+                conversation_id=public_id,
+                seq=seq,
+                status=SHOWN_STATUS.get(status, status),
+                address=address,
+            )
+            await self.bus.emit(MailDelivery(public_id, frame))
 
     async def send_due(self) -> int:
         """Send every mail that is due now; how many went out."""
@@ -209,6 +252,11 @@ class Outbox:
             row.next_attempt_at = None
             if status == "sent":
                 row.sent_at = datetime.now(UTC)
+            assert row.conversation_id is not None and row.chat_message_id is not None
+            conversation = await session.get_one(Conversation, row.conversation_id)
+            message = await session.get_one(Message, row.chat_message_id)
+            public_id, seq, address = conversation.public_id, message.seq, row.address
+        await self._announce(public_id, seq, status, address)
 
 
 async def _thread(session: AsyncSession, conversation_id: int, before_id: int) -> Thread:
