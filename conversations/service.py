@@ -111,6 +111,23 @@ class ConversationService:
             )
             return _ref(conversation) if conversation is not None else None
 
+    async def resume_by_mail(self, mail_token: str) -> tuple[ConversationRef, str] | None:
+        """The conversation a mail's "reopen the chat" link names, with a new chat token.
+
+        The link carries the conversation's mail token (also its reply address); the widget
+        that follows it gets a fresh chat token, and the one an earlier browser held stops
+        working, so the conversation has one widget at a time.
+        """
+        token = secrets.token_urlsafe(32)
+        async with self.sessions.begin() as session:
+            conversation = await session.scalar(
+                select(Conversation).where(Conversation.mail_token == mail_token)
+            )
+            if conversation is None:
+                return None
+            conversation.token_hash = hash_token(token)
+            return _ref(conversation), token
+
     async def messages_after(self, conversation_id: int, last_seq: int) -> list[MessageFrame]:
         async with self.sessions() as session:
             return await transcript.frames_after(session, conversation_id, last_seq)

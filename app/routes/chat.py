@@ -194,13 +194,26 @@ class ChatSession:
             raise ChatError("invalid_field", "'last_seq' must be a whole number ≥ 0")
         if lang is not None and lang not in ("en", "ja"):
             lang = None
-        if token:
-            ref = await self.conversations.resume(token)
-            if ref is None:
+        resume = event.get("resume")  # a mail's "reopen the chat" link: /?resume=<mail token>
+        if resume is not None and not (isinstance(resume, str) and 0 < len(resume) <= 128):
+            raise ChatError("invalid_field", "'resume' must be the token of a mail's link or null")
+        if resume:
+            reopened = await self.conversations.resume_by_mail(resume)
+            if reopened is None:
+                raise ChatError(
+                    "invalid_token",
+                    "no conversation has this link: send hello without 'resume' to start one",
+                )
+            ref, token = reopened
+            last_seq = 0  # another conversation than this browser had: its whole history
+        elif token:
+            found = await self.conversations.resume(token)
+            if found is None:
                 raise ChatError(
                     "invalid_token",
                     "no conversation has this token: send hello without a token to start a new one",
                 )
+            ref = found
         else:
             origin = self.websocket.headers.get("origin")
             ref, token = await self.conversations.start(lang, origin and origin[:MAX_ORIGIN])

@@ -31,7 +31,9 @@ export function connect() {
 }
 
 function sendHello() {
-  sendRaw({ type: "hello", token: S.token, last_seq: S.lastSeq, lang });
+  const hello = { type: "hello", token: S.token, last_seq: S.lastSeq, lang };
+  if (S.resume) hello.resume = S.resume; // the server answers with that chat and a new token
+  sendRaw(hello);
 }
 
 // ---- Server events -----------------------------------------------------------------------
@@ -51,6 +53,10 @@ const EVENTS = {
 function onWelcome(ev) {
   socket.welcomed();
   if (typeof ev.token === "string") S.token = ev.token;
+  if (S.resume) {
+    S.resumed = S.resume;
+    S.resume = null;
+  }
   if (typeof ev.state === "string") S.conversationState = ev.state;
   if (typeof ev.conversation_id === "string") S.conversationId = ev.conversation_id;
   saveStored();
@@ -67,6 +73,8 @@ function onError(ev) {
   if (code === "invalid_token") {
     // The stored conversation is gone (e.g. server data reset): start a new one.
     S.token = null;
+    if (S.resume) S.resumed = S.resume; // a link that names no chat: not followed again
+    S.resume = null;
     resetTranscript(false);
     saveStored();
     sendHello();

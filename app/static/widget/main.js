@@ -40,7 +40,8 @@ export function start(config, api, early) {
     try { build(); } catch (err) { warn("could not start", err); return; }
     // A returning customer reconnects at once (to see replies that came meanwhile); a new
     // visitor connects when opening the chat, so browsing the shop creates no conversation.
-    if (S.token) connect();
+    if (S.token || S.resume) connect();
+    if (S.resume) openPanel(); // the customer followed the mail's link to this chat
     openIfRequested();
   };
   if (document.body) run();

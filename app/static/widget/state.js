@@ -52,6 +52,14 @@ export function configure(config) {
   const stored = loadStored();
   S.token = stored.token;
   S.seenBefore = stored.lastSeq;
+  // A mail's "reopen the chat" link (/?resume=<mail token>) on the host page's URL: that
+  // conversation, once (a reload after it keeps the chat it opened).
+  const resume = new URLSearchParams(location.search).get("resume");
+  S.resumed = stored.resumed;
+  if (resume && resume.length <= 128 && resume !== stored.resumed) {
+    S.resume = resume;
+    S.seenBefore = 0;
+  }
 }
 
 export const fmt = (n) => n.toLocaleString(lang === "ja" ? "ja-JP" : "en-US");
@@ -59,6 +67,8 @@ export const fmt = (n) => n.toLocaleString(lang === "ja" ? "ja-JP" : "en-US");
 export const S = {
   conversationState: null, // bot | waiting | agent | closed
   token: null,
+  resume: null, // the mail token of a "reopen the chat" link, until the server accepts it
+  resumed: null, // the last link followed (stored: a reload does not follow it again)
   // Highest seq rendered on *this page*. A fresh page has shown nothing, so its first
   // hello asks for the whole history (last_seq 0) and the transcript survives
   // navigation; reconnects on the same page resume from here.
@@ -87,14 +97,15 @@ function loadStored() {
       return {
         token: typeof data.token === "string" ? data.token : null,
         lastSeq: Number.isInteger(data.lastSeq) ? data.lastSeq : 0,
+        resumed: typeof data.resumed === "string" ? data.resumed : null,
       };
     }
   } catch (err) { /* storage disabled (privacy mode, sandboxed iframe) or corrupt */ }
-  return { token: null, lastSeq: 0 };
+  return { token: null, lastSeq: 0, resumed: null };
 }
 
 export function saveStored() {
   try {
-    window.localStorage.setItem(storageKey, JSON.stringify({ token: S.token, lastSeq: S.lastSeq }));
+    window.localStorage.setItem(storageKey, JSON.stringify({ token: S.token, lastSeq: S.lastSeq, resumed: S.resumed }));
   } catch (err) { /* not fatal: the conversation just won't survive a reload */ }
 }
