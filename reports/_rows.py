@@ -34,6 +34,7 @@ class ConversationRow:
     csat_score: int | None
     # the agents who wrote in it, the first responder first (the owner if none wrote)
     agents: tuple[int, ...] = ()
+    channel: str = "chat"  # how the customer wrote: the widget ("chat") or by mail ("email")
 
     @property
     def waited(self) -> float | None:
@@ -91,6 +92,7 @@ async def conversation_rows(
         Conversation.agent_id,
         Conversation.outcome,
         Conversation.csat_score,
+        Conversation.channel,
     ).where(*_started(start, end, lang))
     writers: dict[int, list[int]] = {}
     authors = (
@@ -105,19 +107,18 @@ async def conversation_rows(
             seen.append(author_id)
     return [
         ConversationRow(
-            created,
-            escalated,
-            claimed,
-            responded,
-            closed,
-            agent_id,
-            outcome,
-            score,
-            tuple(writers.get(cid) or ([agent_id] if agent_id is not None else [])),
+            row.created_at,
+            row.escalated_at,
+            row.claimed_at,
+            row.first_response_at,
+            row.closed_at,
+            row.agent_id,
+            row.outcome,
+            row.csat_score,
+            tuple(writers.get(row.id) or ([row.agent_id] if row.agent_id is not None else [])),
+            row.channel,
         )
-        for cid, created, escalated, claimed, responded, closed, agent_id, outcome, score in (
-            await session.execute(query)
-        )
+        for row in await session.execute(query)
     ]
 
 

@@ -32,6 +32,7 @@ from reports._rows import (
 from reports.models import (
     AgentFigures,
     BotAnswers,
+    ChannelFigures,
     CitedArticle,
     Comment,
     Csat,
@@ -74,6 +75,7 @@ async def _build(session: AsyncSession, period: Period) -> Report:
         bot_answers=_bot_answers(answers),
         agents=_agents(rows, await user_names(session, {a for r in rows for a in r.agents})),
         days=_days(period, rows),
+        channels=_channels(rows),
     )
 
 
@@ -159,6 +161,27 @@ def _agents(rows: Sequence[ConversationRow], names: dict[int, str]) -> list[Agen
             )
         )
     return sorted(figures, key=lambda f: (-f.conversations, f.name))
+
+
+def _channels(rows: Sequence[ConversationRow]) -> list[ChannelFigures]:
+    """Conversations by how they came in: the widget first, then e-mail."""
+    by_channel: dict[str, list[ConversationRow]] = {}
+    for row in rows:
+        by_channel.setdefault(row.channel, []).append(row)
+    order = sorted(by_channel, key=lambda c: (c != "chat", c))
+    figures = []
+    for channel in order:
+        started = by_channel[channel]
+        handed = sum(1 for r in started if r.escalated_at is not None)
+        figures.append(
+            ChannelFigures(
+                channel=channel,
+                conversations=len(started),
+                bot_only=len(started) - handed,
+                handed_off=handed,
+            )
+        )
+    return figures
 
 
 def _days(period: Period, rows: Sequence[ConversationRow]) -> list[Day]:

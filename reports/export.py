@@ -1,4 +1,4 @@
-"""A report's tables as CSV: the per-day series or the per-agent table."""
+"""A report's tables as CSV: the per-day series, the per-agent table, or by channel."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Literal
 from reports.models import Report
 from reports.periods import Period
 
-Table = Literal["days", "agents"]
+Table = Literal["days", "agents", "channels"]
 
 
 def csv_table(report: Report, table: Table) -> str:
@@ -21,6 +21,12 @@ def csv_table(report: Report, table: Table) -> str:
         for day in report.days:
             writer.writerow(
                 [day.day.isoformat(), day.conversations, day.handoffs, _cell(day.csat_average)]
+            )
+    elif table == "channels":
+        writer.writerow(["channel", "conversations", "bot_only", "handoffs"])
+        for figures in report.channels:
+            writer.writerow(
+                [figures.channel, figures.conversations, figures.bot_only, figures.handed_off]
             )
     else:
         writer.writerow(

@@ -56,6 +56,15 @@ class AgentFigures(BaseModel):
     csat_responses: int
 
 
+class ChannelFigures(BaseModel):
+    """The period's conversations that came in one way: the widget (chat) or by mail."""
+
+    channel: str  # "chat" or "email"
+    conversations: int
+    bot_only: int
+    handed_off: int
+
+
 class Day(BaseModel):
     day: date
     conversations: int
@@ -82,3 +91,4 @@ class Report(BaseModel):
     bot_answers: BotAnswers
     agents: list[AgentFigures]
     days: list[Day]
+    channels: list[ChannelFigures] = []  # chat first, then e-mail; only channels with any

@@ -85,7 +85,8 @@ async def report_csv(
     to: To = None,
     lang: Lang = None,
     table: Annotated[
-        Literal["days", "agents"], Query(description="The per-day series or the agents table")
+        Literal["days", "agents", "channels"],
+        Query(description="The per-day series, the agents table, or conversations by channel"),
     ] = "days",
 ) -> Response:
     """The per-day series or the per-agent table of the period, as a CSV download."""

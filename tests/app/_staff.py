@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,21 +48,10 @@ def _create_user(env: dict[str, str], username: str, role: str, name: str) -> st
     return created.stdout.rsplit("Password: ", 1)[1].strip()
 
 
-@pytest.fixture(scope="module")
-def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaffServer]:
-    """`kakehashi serve` with the sample KB, open all day, and the accounts aiko (agent),
-    ken (editor)."""
+@contextmanager
+def serving(env: dict[str, str], data: Path) -> Iterator[str]:
+    """`kakehashi serve` with `env` (its log in DATA/server.log) for the block; its base URL."""
     port = free_port()
-    data = tmp_path_factory.mktemp("staff-data")
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "KAKEHASHI_DATA_DIR": str(data),
-        "KAKEHASHI_KB_DIR": str(SAMPLE_KB),
-        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-23:59",
-    }
-    (data / "agent-password").write_text(_create_user(env, "aiko", "agent", "Aiko"))
-    (data / "editor-password").write_text(_create_user(env, "ken", "editor", "Ken"))
     log = (data / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -84,11 +74,29 @@ def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaffServ
             if time.monotonic() > deadline:
                 raise AssertionError("server did not start:\n" + (data / "server.log").read_text())
             time.sleep(0.5)
-        yield StaffServer(base, data)
+        yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaffServer]:
+    """`kakehashi serve` with the sample KB, open all day, and the accounts aiko (agent),
+    ken (editor)."""
+    data = tmp_path_factory.mktemp("staff-data")
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "KAKEHASHI_DATA_DIR": str(data),
+        "KAKEHASHI_KB_DIR": str(SAMPLE_KB),
+        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-23:59",
+    }
+    (data / "agent-password").write_text(_create_user(env, "aiko", "agent", "Aiko"))
+    (data / "editor-password").write_text(_create_user(env, "ken", "editor", "Ken"))
+    with serving(env, data) as base:
+        yield StaffServer(base, data)
 
 
 def signed_in(browser: Browser, server: StaffServer, path: str, username: str, role: str) -> Page:

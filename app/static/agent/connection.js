@@ -5,7 +5,7 @@ import { ReconnectingSocket } from "../shared/socket.js";
 import { toast, errorText } from "./toasts.js";
 import { agentIsMe, isMine } from "./labels.js";
 import { renderQueue, renderMine, renderAgents, renderPresence, clearClaimRequest } from "./queue.js";
-import { openConversation, addMessage, addNote, nearBottom, scrollToBottom } from "./transcript.js";
+import { openConversation, addMessage, addNote, nearBottom, scrollToBottom, setDelivery } from "./transcript.js";
 import { transmitPending, refreshPending, markPendingFailed } from "./pending.js";
 import { onPeerTyping, hidePeerTyping, stopTyping, resetTypingState, setMode } from "./composer.js";
 import { renderConversation, renderContext } from "./context.js";
@@ -64,6 +64,9 @@ const EVENTS = {
   },
   note: (ev) => {
     if (ev.conversation_id === S.openId) addNote(ev, true);
+  },
+  delivery: (ev) => {
+    if (ev.conversation_id === S.openId) setDelivery(ev);
   },
   typing: onPeerTyping,
   state: onState,
@@ -149,7 +152,7 @@ function onQueue(ev) {
 function onConversation(ev) {
   if (!ev.conversation_id || ev.conversation_id !== S.openId || !S.conv) return;
   const c = S.conv;
-  ["state", "lang", "agent", "reason", "scores", "summary", "suggestions", "contact", "outcome", "tags", "csat"]
+  ["state", "lang", "channel", "customer_email", "agent", "reason", "scores", "summary", "suggestions", "contact", "outcome", "tags", "csat"]
     .forEach((key) => {
       if (Object.prototype.hasOwnProperty.call(ev, key)) c[key] = ev[key];
     });

@@ -35,6 +35,12 @@ export function renderConversation() {
   const ownerName = agentName(c.agent);
   const rows = [
     metaRow("lang", t.meta.lang, h("span", { class: "kk-badge kk-badge--lang", text: langLabel(c.lang) })),
+    metaRow("channel", t.meta.channel, c.channel === "email"
+      ? h("span", {}, [
+        h("span", { class: "kk-badge kk-badge--email", text: t.channelEmail }),
+        c.customer_email ? h("span", { class: "kk-channel-address", text: String(c.customer_email) }) : null,
+      ])
+      : h("span", { text: c.channel ? t.channelChat : "—" })),
     metaRow("state", t.meta.state, h("span", {
       class: `kk-badge kk-state kk-state--${state || "unknown"}`,
       text: state ? stateLabel(state) : c.loaded ? "—" : t.loading,

@@ -31,6 +31,7 @@ export function createQueueEntry(id) {
     h("span", { class: "kk-entry-top" }, [
       h("span", { class: "kk-badge kk-reason", "data-role": "reason" }),
       h("span", { class: "kk-badge kk-badge--lang", "data-role": "lang" }),
+      h("span", { class: "kk-badge kk-badge--email", "data-role": "channel", "data-testid": "channel-email", hidden: true, text: t.channelEmail }),
       h("span", { class: "kk-wait" }, [
         h("span", { class: "kk-sr", text: `${t.waiting} ` }),
         h("span", { class: "kk-timer", "data-role": "timer" }, [timerText]),
@@ -38,6 +39,7 @@ export function createQueueEntry(id) {
       h("span", { class: "kk-sla", "data-role": "sla" }),
     ]),
     h("span", { class: "kk-preview", "data-role": "preview" }),
+    h("span", { class: "kk-channel-address", "data-role": "channel-address", hidden: true }),
     h("span", { class: "kk-offline", "data-role": "offline", hidden: true }, [
       h("span", { class: "kk-badge kk-badge--offline", text: t.offline }),
       h("span", { class: "kk-offline-email", "data-role": "offline-email" }),
@@ -78,6 +80,12 @@ export function updateQueueEntry(li, w) {
   setText(langNode, String(w.lang || "—").toUpperCase());
   langNode.setAttribute("title", langLabel(w.lang));
   setText($("[data-role='preview']", li), w.preview ? String(w.preview) : t.noPreview);
+  const email = w.channel === "email";
+  $("[data-role='channel']", li).hidden = !email;
+  const address = $("[data-role='channel-address']", li);
+  address.hidden = !(email && w.customer_email);
+  setText(address, email && w.customer_email ? String(w.customer_email) : "");
+  li.setAttribute("data-channel", email ? "email" : "chat");
   const offline = $("[data-role='offline']", li);
   offline.hidden = !w.offline;
   setText($("[data-role='offline-email']", li), w.offline && w.contact_email ? String(w.contact_email) : "");
@@ -143,11 +151,13 @@ export function renderMine() {
       h("span", { class: "kk-entry-top" }, [
         h("span", { class: "kk-badge kk-badge--lang", text: String(m.lang || "—").toUpperCase(), title: langLabel(m.lang) }),
         h("span", { class: `kk-badge kk-state kk-state--${m.state || "unknown"}`, text: stateLabel(m.state) }),
+        m.channel === "email" ? h("span", { class: "kk-badge kk-badge--email", "data-testid": "channel-email", text: t.channelEmail }) : null,
         unread > 0
           ? h("span", { class: "kk-unread", "data-testid": "unread", text: String(unread), "aria-label": t.unread(unread), title: t.unread(unread) })
           : null,
       ]),
       h("span", { class: "kk-preview", text: m.preview ? String(m.preview) : t.noPreview }),
+      m.channel === "email" && m.customer_email ? h("span", { class: "kk-channel-address", text: String(m.customer_email) }) : null,
     ]);
     E.mine.appendChild(h("li", {
       class: "kk-mine-entry" + (id === S.openId ? " kk-entry--open" : ""),

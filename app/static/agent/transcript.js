@@ -9,7 +9,7 @@ import { renderQueue, renderMine } from "./queue.js";
 import { pendingNode } from "./pending.js";
 import { hidePeerTyping, stopTyping, saveDraft, setMode, updateCounter } from "./composer.js";
 import { renderConversation, renderContext } from "./context.js";
-import { E, S, t, ROLES } from "./state.js";
+import { $, E, S, t, ROLES } from "./state.js";
 
 export function newConv(id) {
   const w = S.queue.waiting.find((x) => x.conversation_id === id);
@@ -19,6 +19,8 @@ export function newConv(id) {
     loaded: false,
     state: m ? m.state : w ? "waiting" : null,
     lang: (m && m.lang) || (w && w.lang) || null,
+    channel: (m && m.channel) || (w && w.channel) || null,
+    customer_email: (m && m.customer_email) || (w && w.customer_email) || null,
     agent: null,
     reason: w ? w.reason : null,
     scores: null,
@@ -48,6 +50,7 @@ export function openConversation(id) {
   S.items = [];
   S.seqs = new Map();
   S.noteIds = new Map();
+  S.deliveries = new Map(); // seq -> the latest delivery frame of the mail carrying it
   S.lastSeq = 0;
   clear(E.transcript);
   const draft = S.drafts.get(id);
@@ -157,7 +160,35 @@ export function messageNode(m) {
     }
     if (extras.length) li.appendChild(h("div", { class: "kk-msg-foot" }, extras));
   }
+  const delivery = (S.deliveries && S.deliveries.get(m.seq)) || m.delivery;
+  if (delivery) li.appendChild(h("div", { class: "kk-msg-foot", "data-role": "delivery-foot" }, [deliveryNode(delivery)]));
   return li;
+}
+
+/** The state of the mail that carries a message: queued, sent or failed (agents only). */
+export function deliveryNode(d) {
+  const status = ["queued", "sent", "failed"].indexOf(d.status) >= 0 ? d.status : "queued";
+  const label = t.delivery[status];
+  return h("span", {
+    class: `kk-delivery kk-delivery--${status}`,
+    "data-testid": "delivery",
+    "data-status": status,
+    title: d.address ? t.deliveryTo(label, String(d.address)) : null,
+    text: (status === "sent" ? "✓ " : status === "failed" ? "⚠ " : "… ") + label,
+  });
+}
+
+/** A live `delivery` frame: the mail of message `seq` was queued, sent or failed. */
+export function setDelivery(ev) {
+  if (typeof ev.seq !== "number") return;
+  if (!S.deliveries) S.deliveries = new Map();
+  S.deliveries.set(ev.seq, ev); // kept if the message itself has not arrived yet
+  const item = S.seqs.get(ev.seq);
+  if (!item) return;
+  const old = $("[data-role='delivery-foot']", item.node);
+  const foot = h("div", { class: "kk-msg-foot", "data-role": "delivery-foot" }, [deliveryNode(ev)]);
+  if (old) old.replaceWith(foot);
+  else item.node.appendChild(foot);
 }
 
 export function addMessage(m, live) {
