@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -513,7 +514,7 @@ class HybridRetriever:
         top = int(order[0])
         coverage, article_coverage = self.coverage(ev, top)
         similarity = float(dense[top]) if dense is not None else None
-        encoder_similarity = self._encoder_similarity(query, ids[top])
+        encoder_similarity = self._encoder_similarity(query, ids[top], index.lang)
         conf = confidence(
             similarity, article_coverage, weights, self.config.calibration, encoder_similarity
         )
@@ -529,10 +530,12 @@ class HybridRetriever:
             signals["encoder_similarity"] = round(encoder_similarity, 4)
         return results, signals, round(conf, 4)
 
-    def _encoder_similarity(self, query: str, article_id: str) -> float | None:
+    def _encoder_similarity(self, query: str, article_id: str, lang: str) -> float | None:
         """The sentence encoder's cosine of the question and the article's best section."""
         if self.sentence_encoder is None or not self._uses_encoder():
             return None
+        if lang == "ja" and _unreadable_for_encoder(query):
+            return None  # kana typed without conversion, or romaji: the encoder reads noise
         vectors = [self._encoded[c] for c in self._article_chunks[article_id] if c in self._encoded]
         if not vectors:
             return None
@@ -571,6 +574,21 @@ class HybridRetriever:
             lexical_score=round(float(lexical[row]), 4),
             passages=passages,
         )
+
+
+_KANJI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_KANA = re.compile(r"[\u3041-\u30ff]")
+
+
+def _unreadable_for_encoder(query: str) -> bool:
+    """Japanese the sentence encoder cannot read: kana without kanji (or a katakana
+    word), or romaji (Latin text taken for Japanese)."""
+    if _KANA.search(query):
+        return not _KANJI.search(query) and not _KATAKANA_WORD.search(query)
+    return not _KANJI.search(query)
+
+
+_KATAKANA_WORD = re.compile(r"[\u30a1-\u30faー]{3,}")
 
 
 def _aligned(ids: list[int], scores: np.ndarray, order: list[int]) -> np.ndarray:

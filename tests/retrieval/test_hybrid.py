@@ -587,3 +587,12 @@ def test_concurrent_upserts_and_retrieves_do_not_crash(
     assert errors == []
     assert len(retriever) == len(ARTICLES) + threads * ops // 2
     assert finds(retriever, "I forgot my password", "reset-password")
+
+
+def test_the_encoder_is_not_asked_about_japanese_it_cannot_read() -> None:
+    from retrieval.hybrid import _unreadable_for_encoder
+
+    assert _unreadable_for_encoder("へんぴんしたい")  # kana without conversion
+    assert _unreadable_for_encoder("kyanseru dekimasu ka")  # romaji
+    assert not _unreadable_for_encoder("返品したい")
+    assert not _unreadable_for_encoder("キャンセルできますか")  # a katakana word it knows
