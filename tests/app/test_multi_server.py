@@ -1,0 +1,385 @@
+"""Several servers: two real `kakehashi serve` processes on one PostgreSQL and one Redis.
+
+A customer on one server and an agent on the other talk live; an article published
+through one server is answered from by the other; a server killed with kill -9 while
+questions wait for the bot loses none of them; a Redis restart is survived.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from tests._postgres import PostgresServer
+from tests._redis import RedisServer
+from tests.app._servers import Nginx, Server
+from tests.conftest import SAMPLE_KB
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.model]
+
+Event = dict[str, Any]
+
+
+@dataclass
+class Cluster:
+    a: Server
+    b: Server
+    nginx: Nginx
+    database_url: str
+    agent_password: str
+
+
+@pytest.fixture(scope="module")
+def seeded_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder whose index of the sample KB is built once (each server copies it)."""
+    data = tmp_path_factory.mktemp("seeded")
+    Server("seed", {"KAKEHASHI_KB_DIR": str(SAMPLE_KB)}, data).cli("index")
+    return data
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    postgres: PostgresServer,
+    redis_server: RedisServer,
+    seeded_index: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cluster]:
+    """Two servers on one PostgreSQL database and one Redis, nginx in front (one set for
+    the module: each test starts conversations of its own)."""
+    if shutil.which("nginx") is None:
+        pytest.fail("nginx is not installed: `make nginx` installs Debian's nginx")
+    database = postgres.create_database()
+    redis_server.start_if_stopped()
+    root = tmp_path_factory.mktemp("cluster")
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "KAKEHASHI_DATABASE_URL": postgres.url(database),
+        "KAKEHASHI_REDIS_URL": redis_server.url,
+        "KAKEHASHI_KB_DIR": str(SAMPLE_KB),
+        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-23:59",
+    }
+    servers = []
+    for name in ("a", "b"):
+        shutil.copytree(seeded_index, root / name)
+        servers.append(Server(name, env, root / name))
+    a, b = servers
+    created = a.cli("user", "create", "aiko", "--role", "agent", "--name", "Aiko", "--generate")
+    password = created.rsplit("Password: ", 1)[1].strip()
+    nginx = Nginx(root / "nginx", [a.port, b.port])
+    try:
+        a.start()  # the first start migrates and imports the KB; the second finds them
+        b.start()
+        nginx.start()
+        yield Cluster(a, b, nginx, postgres.url(database, driver="postgresql"), password)
+    finally:
+        nginx.stop()
+        a.stop()
+        b.stop()
+        postgres.drop_database(database)
+
+
+def receive_until(
+    ws: ClientConnection, wanted: Callable[[Event], bool], timeout: float = 20
+) -> list[Event]:
+    """Frames up to and including the first one `wanted` accepts."""
+    seen: list[Event] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            event = json.loads(ws.recv(timeout=max(0.05, deadline - time.monotonic())))
+        except TimeoutError:
+            break
+        seen.append(event)
+        if wanted(event):
+            return seen
+    raise AssertionError(f"not seen within {timeout} s; got {[e.get('type') for e in seen]}")
+
+
+def customer(
+    stack: ExitStack, server: Server | Nginx, token: str | None = None, last_seq: int = 0
+) -> tuple[ClientConnection, Event]:
+    ws = stack.enter_context(connect(f"{server.ws}/ws/chat", open_timeout=10))
+    ws.send(json.dumps({"type": "hello", "lang": "en", "token": token, "last_seq": last_seq}))
+    welcome = receive_until(ws, lambda e: e["type"] == "welcome")[-1]
+    return ws, welcome
+
+
+def reconnect(
+    stack: ExitStack, server: Server, token: str, seconds: float = 20
+) -> ClientConnection:
+    """Resume a conversation as the widget does: try again, with a pause, until it works."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return customer(stack, server, token, 0)[0]
+        except (ConnectionClosed, OSError, AssertionError):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"could not resume on {server.name}:\n{server.log()}"
+                ) from None
+            time.sleep(0.5)
+
+
+def agent(stack: ExitStack, server: Server, password: str) -> ClientConnection:
+    headers = server.sign_in("aiko", password)
+    ws = stack.enter_context(
+        connect(
+            f"{server.ws}/ws/agent",
+            additional_headers={"cookie": headers["cookie"]},
+            open_timeout=10,
+        )
+    )
+    receive_until(ws, lambda e: e["type"] == "queue")
+    return ws
+
+
+def is_message(role: str, text: str | None = None) -> Callable[[Event], bool]:
+    return lambda e: (
+        e["type"] == "message" and e["role"] == role and (text is None or text in e["text"])
+    )
+
+
+def test_a_customer_on_one_server_and_an_agent_on_the_other_talk_live(cluster: Cluster) -> None:
+    with ExitStack() as stack:
+        console = agent(stack, cluster.b, cluster.agent_password)
+        chat, welcome = customer(stack, cluster.a)
+        cid = welcome["conversation_id"]
+        chat.send(
+            json.dumps(
+                {"type": "message", "client_id": "c1", "text": "Can I talk to a human please?"}
+            )
+        )
+        receive_until(chat, lambda e: e["type"] == "state" and e["state"] == "waiting")
+        receive_until(
+            console,
+            lambda e: (
+                e["type"] == "queue" and any(w["conversation_id"] == cid for w in e["waiting"])
+            ),
+        )
+        console.send(json.dumps({"type": "claim", "conversation_id": cid}))
+        receive_until(
+            console, lambda e: e["type"] == "conversation" and e["conversation_id"] == cid
+        )
+        receive_until(chat, lambda e: e["type"] == "state" and e["state"] == "agent")
+        console.send(
+            json.dumps(
+                {
+                    "type": "message",
+                    "conversation_id": cid,
+                    "client_id": "a1",
+                    "text": "Hi, Aiko here.",
+                }
+            )
+        )
+        receive_until(chat, is_message("agent", "Aiko here"))
+        chat.send(json.dumps({"type": "message", "client_id": "c2", "text": "My parcel is late"}))
+        receive_until(console, is_message("customer", "parcel is late"))
+        chat.close()
+        console.close()
+
+
+def test_through_nginx_customers_on_either_server_are_answered_and_reach_agents(
+    cluster: Cluster,
+) -> None:
+    with ExitStack() as stack:
+        """nginx spreads connections over both servers; every one works, websockets included."""
+        console = agent(stack, cluster.b, cluster.agent_password)
+        chats = [customer(stack, cluster.nginx) for _ in range(4)]  # round robin: both servers
+        for n, (chat, _) in enumerate(chats):
+            chat.send(
+                json.dumps(
+                    {"type": "message", "client_id": f"c{n}", "text": "How do I return an item?"}
+                )
+            )
+        for chat, _ in chats:
+            answer = receive_until(chat, is_message("bot"))[-1]
+            assert answer["citations"], answer
+        chat, welcome = chats[0]
+        chat.send(json.dumps({"type": "handoff_request"}))
+        receive_until(
+            console,
+            lambda e: (
+                e["type"] == "queue"
+                and any(w["conversation_id"] == welcome["conversation_id"] for w in e["waiting"])
+            ),
+        )
+        for chat, _ in chats:
+            chat.close()
+        console.close()
+        time.sleep(0.5)  # nginx logs a websocket when it closes
+        access = (cluster.nginx.root / "access.log").read_text()
+        assert access.count("GET /ws/chat") >= 4
+
+
+def test_an_article_published_through_one_server_is_answered_from_by_the_other(
+    cluster: Cluster,
+) -> None:
+    with ExitStack() as stack:
+        printed = cluster.a.cli("user", "create", "kei", "--role", "editor", "--generate")
+        headers = cluster.a.sign_in("kei", printed.rsplit("Password: ", 1)[1].strip(), "/editor")
+        body = "## Loyalty owls\n\nEvery order earns one origami owl; ten owls buy a free tote bag."
+        with httpx.Client(base_url=cluster.a.base, headers=headers) as client:
+            created = client.post(
+                "/api/articles",
+                json={"id": "origami-owls", "title": "Origami owls", "lang": "en", "body": body},
+            )
+            assert created.status_code == 201, created.text
+            assert client.post("/api/articles/origami-owls/publish").status_code == 200
+        published = time.monotonic()
+        chat, _ = customer(stack, cluster.b)
+        answer: Event | None = None
+        for n in range(20):
+            chat.send(
+                json.dumps(
+                    {"type": "message", "client_id": f"q{n}", "text": "what do origami owls buy"}
+                )
+            )
+            reply = receive_until(chat, is_message("bot"))[-1]
+            if any(c["article_id"] == "origami-owls" for c in reply["citations"]):
+                answer = reply
+                break
+            time.sleep(0.2)
+        assert answer is not None, "server B never answered from the article published on A"
+        assert time.monotonic() - published < 2.0 + 1.0  # within 2 s, plus one answer's time
+        chat.close()
+
+
+def test_a_server_killed_mid_reply_loses_no_question(cluster: Cluster) -> None:
+    with ExitStack() as stack:
+        chat, welcome = customer(stack, cluster.a)
+        questions = [
+            "How do I return an item?",
+            "When will I get my refund?",
+            "How do I reset my password?",
+            "Can I change my delivery address?",
+            "How do I track my parcel?",
+        ]
+        for n, text in enumerate(questions):
+            chat.send(json.dumps({"type": "message", "client_id": f"c{n}", "text": text}))
+        asked: list[int] = []
+        while len(asked) < len(questions):  # every question stored and acknowledged
+            event = json.loads(chat.recv(timeout=20))
+            if event["type"] == "message" and event["role"] == "customer":
+                asked.append(event["seq"])
+        cluster.a.kill()
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            chat.recv(timeout=5)
+        pending = _pending_replies(cluster.database_url)
+        cluster.a.start()  # answers what it left pending
+        chat, _ = customer(stack, cluster.a, welcome["token"], 0)
+        seen = receive_until(chat, lambda e: e["type"] == "state", timeout=30)
+        deadline = time.monotonic() + 30
+        answers = [e for e in seen if e["type"] == "message" and e["role"] == "bot"]
+        while len(answers) < len(questions) and time.monotonic() < deadline:
+            try:
+                event = json.loads(chat.recv(timeout=1))
+            except TimeoutError:
+                continue
+            if event["type"] == "message" and event["role"] == "bot":
+                answers.append(event)
+        print(f"questions pending when the server was killed: {pending} of {len(questions)}")
+        assert len(answers) == len(questions), (
+            f"{len(answers)} answers to {len(questions)} questions"
+        )
+        time.sleep(1)  # nothing answered twice, even late
+        stored = _bot_replies(cluster.database_url, welcome["conversation_id"])
+        assert sorted(stored) == sorted(asked), f"replies to {stored}, questions {asked}"
+        chat.close()
+
+
+def test_a_redis_restart_is_survived_without_restarting_a_server(
+    cluster: Cluster, redis_server: RedisServer
+) -> None:
+    with ExitStack() as stack:
+        console = agent(stack, cluster.b, cluster.agent_password)
+        chat, welcome = customer(stack, cluster.a)
+        cid = welcome["conversation_id"]
+        chat.send(
+            json.dumps(
+                {"type": "message", "client_id": "c1", "text": "I want to speak to a person"}
+            )
+        )
+        receive_until(chat, lambda e: e["type"] == "state" and e["state"] == "waiting")
+        console.send(json.dumps({"type": "claim", "conversation_id": cid}))
+        receive_until(console, lambda e: e["type"] == "conversation")
+        redis_server.stop()
+        time.sleep(1)
+        redis_server.start()
+        # the servers tell their sockets to reconnect; clients resume from their last seq
+        for ws in (chat, console):
+            try:
+                while True:
+                    ws.recv(timeout=10)
+            except (ConnectionClosed, TimeoutError):
+                pass
+        chat = reconnect(stack, cluster.a, welcome["token"])
+        console = agent(stack, cluster.b, cluster.agent_password)
+        console.send(json.dumps({"type": "open", "conversation_id": cid}))
+        receive_until(console, lambda e: e["type"] == "conversation")
+        deadline = time.monotonic() + 20
+        while True:  # live delivery across servers resumes once the hubs have resubscribed
+            console.send(
+                json.dumps(
+                    {
+                        "type": "message",
+                        "conversation_id": cid,
+                        "client_id": f"a{time.monotonic()}",
+                        "text": "Still there?",
+                    }
+                )
+            )
+            try:
+                receive_until(chat, is_message("agent", "Still there"), timeout=2)
+                break
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+        chat.close()
+        console.close()
+
+
+def _pending_replies(url: str) -> int:
+    import asyncio
+
+    async def count() -> int:
+        connection = await asyncpg.connect(url)
+        try:
+            return int(
+                await connection.fetchval("SELECT count(*) FROM messages WHERE reply_pending")
+            )
+        finally:
+            await connection.close()
+
+    return asyncio.run(count())
+
+
+def _bot_replies(url: str, public_id: str) -> list[int]:
+    """The customer seq each stored bot reply answers."""
+    import asyncio
+
+    async def replies() -> list[int]:
+        connection = await asyncpg.connect(url)
+        try:
+            rows = await connection.fetch(
+                "SELECT m.meta FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                "WHERE c.public_id = $1 AND m.role = 'bot'",
+                public_id,
+            )
+        finally:
+            await connection.close()
+        return [json.loads(r["meta"])["reply_to"] for r in rows]
+
+    return asyncio.run(replies())
