@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import os
 import smtplib
+import time
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -111,3 +112,35 @@ def test_an_email_waits_with_its_channel_and_the_reply_shows_it_was_mailed(
     assert body is not None and "this is Aiko" in body.get_content()
     screenshot(agent, tmp_path_factory, "agent-console-email")
     agent.close()
+
+
+def test_the_link_in_a_mail_reopens_that_conversation_in_the_widget(
+    browser: Browser,
+    mail_server: tuple[str, int, Sink],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    base, smtp_in, sink = mail_server
+    question = EmailMessage()
+    question["From"] = "Ken Sato <ken@customer.example>"
+    question["To"] = SUPPORT
+    question["Subject"] = "Gift wrapping"
+    question["Message-ID"] = "<k1@customer.example>"
+    question.set_content("Could a person from your team call me about gift wrapping?")
+    before = len(sink.mails)
+    with smtplib.SMTP("127.0.0.1", smtp_in) as smtp:
+        smtp.send_message(question)
+    deadline = time.monotonic() + 30
+    while len(sink.mails) == before:  # the bot's "a person will write back"
+        assert time.monotonic() < deadline, "no mail went out"
+        time.sleep(0.2)
+    answer = email.message_from_bytes(sink.mails[-1], policy=policy.default)
+    token = str(answer["Reply-To"]).split("+", 1)[1].split("@", 1)[0]
+
+    customer = browser.new_context().new_page()
+    customer.goto(f"{base}/?lang=en&resume={token}")
+    widget = customer.locator("kakehashi-widget")
+    said = widget.locator('[data-testid="message"][data-role="customer"]')
+    said.first.wait_for(timeout=30_000)  # the panel opened by itself, with the mail in it
+    assert "gift wrapping" in said.first.inner_text()
+    screenshot(customer, tmp_path_factory, "widget-resumed-from-mail")
+    customer.close()
