@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
+from retrieval._hybrid_parts import (
+    ArticleEvidence,
+    LanguageIndexes,
+    RetrievalConfig,
+    aligned,
+    article_key,
+    best_per_article,
+    unreadable_for_encoder,
+)
 from retrieval.analysis import (
     READING_PREFIX,
     READING_WORD_PREFIX,
-    get_analyzer,
     reading_words,
 )
-from retrieval.chunking import Chunk, chunk_article, chunk_id
+from retrieval.chunking import Chunk, chunk_article
 from retrieval.dense import DenseIndex
 from retrieval.embeddings import embedding_dimensions, encode
 from retrieval.fusion import (
-    Calibration,
     FusionWeights,
     combine,
     confidence,
@@ -33,69 +38,17 @@ from retrieval.fusion import (
 )
 from retrieval.kb import Article
 from retrieval.language import detect_language
-from retrieval.lexical import LexicalIndex
 from retrieval.romaji import romaji_to_hiragana
 from retrieval.sentence_encoder import SentenceEncoder, default_encoder
 from retrieval.store import IndexStore, SavedArticle
 from retrieval.types import Passage, RetrievalResult, ScoredArticle, SyncReport
 
+# the names other modules import from here
+__all__ = ["MODES", "ArticleEvidence", "HybridRetriever", "RetrievalConfig", "article_key"]
+_unreadable_for_encoder = unreadable_for_encoder
+
 MODES = ("hybrid", "dense", "lexical", "rrf")
 EMBED_BATCH = 64
-
-
-@dataclass(frozen=True)
-class RetrievalConfig:
-    """Tuning of the hybrid retriever (`app.settings.Settings` documents the knobs)."""
-
-    embedding_languages: tuple[str, ...] = ("en",)
-    other_dense_weight: float = 0.0
-    covered_dense_weight: float = 2.0
-    title_weight: float = 0.3
-    chunk_max_chars: int = 1200
-    passages_per_article: int = 2
-    calibration: Calibration = field(default_factory=Calibration)
-    # the multilingual sentence encoder as a confidence signal (calibration.encoder_weight)
-    encoder_confidence: bool = True
-
-
-@dataclass(frozen=True)
-class ArticleEvidence:
-    """Raw retrieval signals for one query: arrays over `article_ids` (or over chunks)."""
-
-    lang: str
-    article_ids: list[str]
-    tokens: list[str]
-    chunk_ids: list[int]
-    owner: np.ndarray  # chunk row -> article row
-    chunk_lexical: np.ndarray
-    chunk_dense: np.ndarray
-    article_lexical: np.ndarray  # BM25 of the whole article
-    best_chunk_lexical: np.ndarray  # BM25 of its best section
-    best_chunk_dense: np.ndarray  # cosine of its best section (empty without dense)
-    title_dense: np.ndarray  # cosine of its title (empty without dense)
-    lexical: np.ndarray  # the lexical score fusion uses
-    dense: np.ndarray | None  # the dense score fusion uses (None without dense)
-    fused: np.ndarray  # the fused score articles are ranked by
-    query_words: int  # distinct words of the query (reading bigrams aside)
-    unknown_words: int  # of which no article of the language contains
-
-
-def article_key(article_id: str) -> int:
-    """The integer id of an article's own entries (its title vector, its BM25 document)."""
-    return chunk_id(article_id, -1)
-
-
-class _Language:
-    """The four indexes of one language."""
-
-    def __init__(self, lang: str, dimensions: int) -> None:
-        analyzer = get_analyzer(lang)
-        self.chunk_vectors = DenseIndex(dimensions)
-        self.title_vectors = DenseIndex(dimensions)
-        self.chunk_terms = LexicalIndex(analyzer)
-        self.article_terms = LexicalIndex(analyzer)
-        self.articles: list[str] = []  # ids, in insertion order
-        self.lang = lang
 
 
 class HybridRetriever:
@@ -124,7 +77,7 @@ class HybridRetriever:
         self._articles: dict[str, Article] = {}
         self._chunks: dict[int, Chunk] = {}
         self._article_chunks: dict[str, list[int]] = {}
-        self._langs: dict[str, _Language] = {}
+        self._langs: dict[str, LanguageIndexes] = {}
         self.sentence_encoder: SentenceEncoder | None = sentence_encoder
         if sentence_encoder is None and self._uses_encoder():
             self.sentence_encoder = default_encoder()
@@ -186,7 +139,7 @@ class HybridRetriever:
             twin._encoded = dict(self._encoded)
             twin._langs = {}
             for lang, index in self._langs.items():
-                copy = twin._langs[lang] = _Language.__new__(_Language)
+                copy = twin._langs[lang] = LanguageIndexes.__new__(LanguageIndexes)
                 copy.lang, copy.articles = lang, list(index.articles)
                 copy.chunk_vectors = index.chunk_vectors.copy()
                 copy.title_vectors = index.title_vectors.copy()
@@ -321,9 +274,9 @@ class HybridRetriever:
             self._langs[saved.lang].chunk_vectors.remove(saved.chunks)
             self._langs[saved.lang].title_vectors.remove([article_key(article_id)])
 
-    def _language(self, lang: str) -> _Language:
+    def _language(self, lang: str) -> LanguageIndexes:
         if lang not in self._langs:
-            self._langs[lang] = _Language(lang, self.dimensions)
+            self._langs[lang] = LanguageIndexes(lang, self.dimensions)
         return self._langs[lang]
 
     def _save(self) -> None:
@@ -425,7 +378,9 @@ class HybridRetriever:
                 raise ValueError("the retriever has no articles to search")
             return self._evidence(query, self._langs[lang], weights)
 
-    def _evidence(self, query: str, index: _Language, weights: FusionWeights) -> ArticleEvidence:
+    def _evidence(
+        self, query: str, index: LanguageIndexes, weights: FusionWeights
+    ) -> ArticleEvidence:
         with_dense = weights.uses_dense
         ids = index.articles
         keys = [article_key(aid) for aid in ids]
@@ -435,9 +390,9 @@ class HybridRetriever:
         words = {t for t in tokens if not t.startswith(READING_PREFIX)}
         chunk_ids = [cid for aid in ids for cid in self._article_chunks[aid]]
         owner = np.repeat(np.arange(len(ids)), [len(self._article_chunks[a]) for a in ids])
-        chunk_lexical = _aligned(*index.chunk_terms.scores(tokens), chunk_ids)
-        article_lexical = _aligned(*index.article_terms.scores(tokens), keys)
-        best_chunk_lexical = _best_per_article(chunk_lexical, owner, len(ids))
+        chunk_lexical = aligned(*index.chunk_terms.scores(tokens), chunk_ids)
+        article_lexical = aligned(*index.article_terms.scores(tokens), keys)
+        best_chunk_lexical = best_per_article(chunk_lexical, owner, len(ids))
         # Lexical evidence for an article: the whole article matching the question's words,
         # and one section matching them together.
         lexical = standardise(article_lexical) + standardise(best_chunk_lexical)
@@ -447,9 +402,9 @@ class HybridRetriever:
         dense: np.ndarray | None = None
         if with_dense:
             vector = encode(self.embeddings, [query])[0]
-            chunk_dense = _aligned(*index.chunk_vectors.search(vector), chunk_ids)
-            titles = _aligned(*index.title_vectors.search(vector), keys)
-            best_chunk_dense = _best_per_article(chunk_dense, owner, len(ids))
+            chunk_dense = aligned(*index.chunk_vectors.search(vector), chunk_ids)
+            titles = aligned(*index.title_vectors.search(vector), keys)
+            best_chunk_dense = best_per_article(chunk_dense, owner, len(ids))
             tw = self.config.title_weight
             dense = (1 - tw) * best_chunk_dense + tw * titles
         return ArticleEvidence(
@@ -486,7 +441,7 @@ class HybridRetriever:
         return best, whole
 
     def _search(
-        self, query: str, index: _Language, weights: FusionWeights, k: int
+        self, query: str, index: LanguageIndexes, weights: FusionWeights, k: int
     ) -> tuple[list[ScoredArticle], dict[str, float], float]:
         ev = self._evidence(query, index, weights)
         ids, chunk_ids, owner, tokens = ev.article_ids, ev.chunk_ids, ev.owner, ev.tokens
@@ -534,7 +489,7 @@ class HybridRetriever:
         """The sentence encoder's cosine of the question and the article's best section."""
         if self.sentence_encoder is None or not self._uses_encoder():
             return None
-        if lang == "ja" and _unreadable_for_encoder(query):
+        if lang == "ja" and unreadable_for_encoder(query):
             return None  # kana typed without conversion, or romaji: the encoder reads noise
         vectors = [self._encoded[c] for c in self._article_chunks[article_id] if c in self._encoded]
         if not vectors:
@@ -574,32 +529,3 @@ class HybridRetriever:
             lexical_score=round(float(lexical[row]), 4),
             passages=passages,
         )
-
-
-_KANJI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_KANA = re.compile(r"[\u3041-\u30ff]")
-
-
-def _unreadable_for_encoder(query: str) -> bool:
-    """Japanese the sentence encoder cannot read: kana without kanji (or a katakana
-    word), or romaji (Latin text taken for Japanese)."""
-    if _KANA.search(query):
-        return not _KANJI.search(query) and not _KATAKANA_WORD.search(query)
-    return not _KANJI.search(query)
-
-
-_KATAKANA_WORD = re.compile(r"[\u30a1-\u30faー]{3,}")
-
-
-def _aligned(ids: list[int], scores: np.ndarray, order: list[int]) -> np.ndarray:
-    """Scores re-ordered to `order` (ids missing from the result score the minimum)."""
-    lookup = dict(zip(ids, scores.tolist(), strict=True))
-    floor = float(scores.min()) if scores.size else 0.0
-    return np.asarray([lookup.get(i, floor) for i in order], dtype=np.float32)
-
-
-def _best_per_article(chunk_scores: np.ndarray, owner: np.ndarray, n_articles: int) -> np.ndarray:
-    """The best chunk score of each article (`owner` maps chunk rows to article rows)."""
-    best = np.full(n_articles, -np.inf, dtype=np.float32)
-    np.maximum.at(best, owner, chunk_scores)
-    return best
