@@ -9,7 +9,7 @@ from langchain_core.retrievers import BaseRetriever
 from retrieval.adapters import KakehashiRetriever
 from retrieval.hybrid import HybridRetriever
 from tests.conftest import CountingEmbedding
-from tests.retrieval.test_hybrid import ARTICLES, PASSWORD_EN, PASSWORD_JA
+from tests.retrieval._hybrid import ARTICLES, PASSWORD_EN, PASSWORD_JA
 
 
 @pytest.fixture
