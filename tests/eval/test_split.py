@@ -24,7 +24,7 @@ def test_split_file_writes_both_parts_and_a_folder_load_sees_only_training(
     rows = [{"id": f"x-{i}", "text": f"message {i}", "handoff": i % 2 == 0} for i in range(50)]
     source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     train, held = split_file(source, tmp_path / "out", "blind2")
-    assert train + held == 50 and held == sum(is_heldout(r["id"]) for r in rows)
+    assert train + held == 50 and held == sum(is_heldout(str(r["id"])) for r in rows)
     seen = {c.id for c in load_cases(tmp_path / "out")}
     aside = {c.id for c in load_cases(tmp_path / "out" / "heldout")}
     assert len(seen) == train and len(aside) == held and not seen & aside
