@@ -398,14 +398,15 @@ def serve(
     port = port or settings.port
     typer.echo(f"Kakehashi: loading the model and the knowledge base ({settings.kb_dir})…")
     typer.echo(f"Demo page: http://{host}:{port}/  (Japanese: http://{host}:{port}/?lang=ja)")
+    from app.server import uvicorn_options
+
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host,
         port=port,
         log_level="info",
-        ws="websockets-sansio",
-        proxy_headers=True,
+        **uvicorn_options(settings),
     )
 
 

@@ -16,11 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from accounts.users import create_first_admin
 from app import errors
 from app.bootstrap import build_bot, build_retriever
+from app.guard import ChatGuard
+from app.metrics import Metrics
 from app.routes import admin, agent, chat, editor, pages, reports
 from app.routes import auth as auth_routes
 from app.services import Services
 from app.settings import Settings, get_settings, resolved_database_url
-from app.wiring import build_conversations, build_delivery, build_mail
+from app.wiring import build_conversations, build_delivery, build_mail, count_events
+from guards.logs import install as redact_logs
 from handoff.canned import CannedResponses
 from handoff.hours import BusinessHours
 from knowledge.articles import ArticleService, load_published
@@ -42,6 +45,7 @@ def create_app(
             (tests pass a fake one).
     """
     settings = settings or get_settings()
+    redact_logs()  # nothing raw from a customer in any log line, from here on
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,6 +85,10 @@ def create_app(
         mail = build_mail(settings, sessions, delivery, conversations)
         if mail is not None:  # KAKEHASHI_MAIL_FROM set: inboxes, outbox (docs/email.md)
             await mail.start()
+        metrics = Metrics()
+        count_events(delivery.bus, metrics)
+        app.state.metrics = metrics
+        app.state.guard = ChatGuard.build(settings, delivery.redis, metrics)
         app.state.services = Services(
             settings,
             retriever,
@@ -106,6 +114,7 @@ def create_app(
             await conversations.drain()
             await agents.drain()
             await reindexer.drain()
+            await app.state.guard.close()
             await delivery.close()
             await engine.dispose()
 

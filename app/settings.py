@@ -12,6 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from accounts.throttle import MEMORY_SCHEMES, REDIS_SCHEMES, parse_limit
+from guards.rates import parse_limits
 from retrieval.embeddings import DEFAULT_MODEL
 
 
@@ -65,6 +66,15 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     login_attempts_per_account: str = "5/15 minutes"
     login_attempts_per_ip: str = "20/15 minutes"
+    chat_messages_per_token: str = "20/10 seconds; 40/minute"
+    chat_messages_per_ip: str = "60/10 seconds; 200/minute"
+    chat_frames_per_connection: str = "40/10 seconds; 120/minute"
+    chat_connections_per_ip: int = Field(default=30, ge=1, le=100_000)
+    chat_hello_seconds: float = Field(default=10.0, gt=0, le=600)
+    chat_idle_seconds: float = Field(default=1800.0, gt=0, le=7 * 24 * 3600)
+    ws_max_frame_bytes: int = Field(default=65_536, ge=1024, le=16 * 1024 * 1024)
+    http_request_seconds: float = Field(default=20.0, gt=0, le=3600)
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
 
     # E-mail (docs/email.md): off unless KAKEHASHI_MAIL_FROM is set.
     mail_from: str | None = None
@@ -157,6 +167,27 @@ class Settings(BaseSettings):
     def _parse_limit(cls, value: str, info: ValidationInfo) -> str:
         parse_limit(value, f"KAKEHASHI_{str(info.field_name).upper()}")
         return value
+
+    @field_validator(
+        "chat_messages_per_token", "chat_messages_per_ip", "chat_frames_per_connection"
+    )
+    @classmethod
+    def _parse_limits(cls, value: str, info: ValidationInfo) -> str:
+        parse_limits(value, f"KAKEHASHI_{str(info.field_name).upper()}")
+        return value
+
+    @model_validator(mode="after")
+    def _frames_fit_a_message(self) -> Settings:
+        # a message of max_message_chars, each a JSON-escaped surrogate pair (12 bytes)
+        # in the worst case, must fit in one frame
+        needed = self.max_message_chars * 12 + 1024
+        if self.ws_max_frame_bytes < needed:
+            raise ValueError(
+                f"KAKEHASHI_WS_MAX_FRAME_BYTES={self.ws_max_frame_bytes} cannot hold a message "
+                f"of KAKEHASHI_MAX_MESSAGE_CHARS={self.max_message_chars} characters "
+                f"(set it to at least {needed})"
+            )
+        return self
 
     @field_validator("rate_limit_storage")
     @classmethod

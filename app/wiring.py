@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.metrics import Metrics
 from app.settings import Settings
 from bot.policy import Bot
 from bot.retriever import Retriever
@@ -64,6 +65,11 @@ async def build_delivery(settings: Settings) -> Delivery:
     local = InProcessHub()
     bus.listen(HubDelivery(local))
     return Delivery(local, bus, InProcessLocks(), work)
+
+
+def count_events(bus: EventBus, metrics: Metrics) -> None:
+    """Metrics hear every domain event after its commit (the domain never calls them)."""
+    bus.listen(metrics.on_event)
 
 
 def handoff_config(settings: Settings) -> HandoffConfig:

@@ -17,6 +17,7 @@ DOMAIN_PACKAGES = (
     "bot",
     "conversations",
     "delivery",
+    "guards",
     "handoff",
     "knowledge",
     "mail",

@@ -1,11 +1,16 @@
-"""What the customer and agent websockets share: running a session to its end."""
+"""What the customer and agent websockets share: running a session to its end, reading
+frames safely, and echoing a client's fields back only when they can be sent."""
 
 from __future__ import annotations
 
-from typing import Protocol
+import json
+from typing import Any, Protocol
 
 import anyio
 from fastapi import WebSocketDisconnect
+from starlette.types import Message
+
+from app.routes._fields import clean_text
 
 
 class SocketSession(Protocol):
@@ -27,3 +32,48 @@ async def serve(session: SocketSession) -> None:
     finally:
         with anyio.CancelScope(shield=True):
             await session.close()
+
+
+def frame_text(frame: Message, max_bytes: int | None) -> str | None:
+    """A received frame as text (binary frames decoded as UTF-8), or None when it is
+    larger than `max_bytes` (the server should have refused it already)."""
+    raw = frame.get("text")
+    if raw is None:
+        data = frame.get("bytes") or b""
+        if max_bytes is not None and len(data) > max_bytes:
+            return None
+        return str(data.decode("utf-8", errors="replace"))
+    # a character is at most 4 bytes: count them only when it could matter
+    if (
+        max_bytes is not None
+        and len(raw) * 4 > max_bytes
+        and len(raw.encode("utf-8", errors="surrogatepass")) > max_bytes
+    ):
+        return None
+    return str(raw)
+
+
+def parse_event(raw: str) -> Any:
+    """The frame's JSON, or raises ValueError (too deeply nested counts as not JSON)."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def echoed_field(raw: str, name: str) -> str | None:
+    """A string field of the frame to echo in an error, when it is sendable text."""
+    try:
+        event = parse_event(raw)
+    except ValueError:
+        return None
+    value = event.get(name) if isinstance(event, dict) else None
+    if isinstance(value, str) and clean_text(value) and len(value) <= 200:
+        return value
+    return None
+
+
+def describe_frame(raw: str) -> str:
+    """What a log line may say about a client's frame: its type and size, never its text."""
+    kind = echoed_field(raw, "type")
+    return f"type {kind[:40]!r}, {len(raw)} characters" if kind else f"{len(raw)} characters"

@@ -7,7 +7,6 @@ import json
 import logging
 from contextlib import AsyncExitStack
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import anyio
 from fastapi import APIRouter, Body, Path, Request, WebSocket, WebSocketDisconnect
@@ -19,13 +18,15 @@ from app.auth import Role, SignedIn
 from app.deps import AgentDep, ServicesDep, get_signed_in
 from app.errors import NotFound
 from app.routes._fields import MAX_INT, field
-from app.routes._sockets import serve
+from app.routes._origins import same_origin
+from app.routes._sockets import describe_frame, echoed_field, frame_text, parse_event, serve
 from app.routes.templates import templates
 from conversations.errors import ChatError
 from conversations.frames import error_frame
 from delivery import channels
 from delivery.events import Frame
 from delivery.hub import Hub
+from guards.logs import conversation_scope
 from handoff.canned import CannedNotFound, canned_dict
 from handoff.desk import AgentDesk
 
@@ -147,8 +148,7 @@ async def conversation_context(
 @router.websocket("/ws/agent")
 async def agent_socket(websocket: WebSocket, services: ServicesDep) -> None:
     """An agent's live connection: the queue and the conversations they open."""
-    origin = websocket.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != websocket.headers.get("host"):
+    if not same_origin(websocket.headers.get("origin"), websocket):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="cross-origin")
         return
     signed = await get_signed_in(websocket)
@@ -157,7 +157,9 @@ async def agent_socket(websocket: WebSocket, services: ServicesDep) -> None:
         return
     await websocket.accept()
     session = AgentSession(websocket, services.agents, services.hub, signed)
-    await serve(session)
+    session.max_frame_bytes = services.settings.ws_max_frame_bytes
+    with websocket.app.state.metrics.open_websockets.labels("agent").track_inprogress():
+        await serve(session)
 
 
 class AgentSession:
@@ -174,6 +176,7 @@ class AgentSession:
         self._tasks: list[asyncio.Task[None]] = []
         self._watching: dict[str, int] = {}  # conversation id -> last seq sent
         self._connected = False
+        self.max_frame_bytes: int | None = None
 
     async def run(self) -> None:
         presence = await self.agents.connect(self.user)
@@ -199,12 +202,15 @@ class AgentSession:
             frame = await self.websocket.receive()
             if frame["type"] == "websocket.disconnect":
                 return
-            raw = frame.get("text") or (frame.get("bytes") or b"").decode("utf-8", "replace")
+            raw = frame_text(frame, self.max_frame_bytes)
+            if raw is None:  # too big: refused before anything was parsed
+                await self.websocket.close(code=status.WS_1009_MESSAGE_TOO_BIG)
+                return
             try:
                 # A disconnect (or shutdown) waits for the event in hand: its database
                 # work is never cut off halfway, which would lose it and can leave a
                 # connection closing forever (SQLAlchemy + aiosqlite >= 0.22).
-                with anyio.CancelScope(shield=True):
+                with anyio.CancelScope(shield=True), conversation_scope(_conversation_id(raw)):
                     await self.handle(raw)
             except ChatError as exc:
                 event = error_frame(exc.code, exc.message)
@@ -213,7 +219,7 @@ class AgentSession:
             except (WebSocketDisconnect, asyncio.CancelledError):
                 raise
             except Exception:  # one bad event never takes the console down
-                log.exception("agent event failed: %.200s", raw)
+                log.exception("agent event failed (%s)", describe_frame(raw))
                 event = error_frame("internal", "something went wrong on our side; try again")
                 event["conversation_id"] = _conversation_id(raw)
                 await self.send(event)
@@ -236,7 +242,7 @@ class AgentSession:
 
     async def handle(self, raw: str) -> None:
         try:
-            event = json.loads(raw)
+            event = parse_event(raw)
         except ValueError:
             raise ChatError("invalid_json", "the frame is not valid JSON") from None
         if not isinstance(event, dict) or event.get("type") not in AGENT_TYPES:
@@ -331,8 +337,4 @@ class AgentSession:
 
 
 def _conversation_id(raw: str) -> str | None:
-    try:
-        value = json.loads(raw).get("conversation_id")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
+    return echoed_field(raw, "conversation_id")

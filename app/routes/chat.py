@@ -7,16 +7,23 @@ import json
 import logging
 from contextlib import AsyncExitStack
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette import status
+from starlette.types import Message
 
 from app.deps import ServicesDep
+from app.guard import ChatGuard, RateLimited, client_address
 from app.routes._fields import MAX_INT, clean_text, field, optional_text
-from app.routes._sockets import serve
-from app.settings import Settings
+from app.routes._origins import origin_allowed
+from app.routes._sockets import (
+    describe_frame,
+    echoed_field,
+    frame_text,
+    parse_event,
+    serve,
+)
 from conversations.closing import end_chat, rate
 from conversations.csat import SCORES
 from conversations.errors import ChatError
@@ -25,6 +32,7 @@ from conversations.service import ConversationRef, ConversationService
 from delivery import channels
 from delivery.events import Frame
 from delivery.hub import OVERFLOW, Hub
+from guards.logs import conversation_scope
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -43,31 +51,30 @@ MAX_CLIENT_ID = 64
 MAX_ORIGIN = 300  # Conversation.origin's length, which PostgreSQL enforces
 
 
-def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
-    """Pages served by Kakehashi itself and the configured origins may connect.
-
-    Browsers always send Origin; clients that are not browsers (no Origin) are allowed.
-    """
-    if origin is None:
-        return True
-    if host is not None and urlsplit(origin).netloc == host:
-        return True  # same origin: the demo page and the agent console
-    allowed = settings.allowed_origins
-    return "*" in allowed or origin.rstrip("/") in {o.rstrip("/") for o in allowed}
-
-
 @router.websocket("/ws/chat")
 async def chat_socket(websocket: WebSocket, services: ServicesDep) -> None:
     """One customer's connection to their conversation."""
-    headers = websocket.headers
-    if not origin_allowed(headers.get("origin"), headers.get("host"), services.settings):
+    settings = services.settings
+    if not origin_allowed(websocket.headers.get("origin"), websocket, settings.allowed_origins):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="origin not allowed")
         return
-    await websocket.accept()
-    session = ChatSession(
-        websocket, services.conversations, services.hub, services.settings.max_message_chars
-    )
-    await serve(session)
+    guard: ChatGuard = websocket.app.state.guard
+    address = client_address(websocket)
+    if not await guard.admit(address):
+        await websocket.close(
+            code=status.WS_1013_TRY_AGAIN_LATER, reason="too many connections from this address"
+        )
+        return
+    try:
+        await websocket.accept()
+        session = ChatSession(
+            websocket, services.conversations, services.hub, settings.max_message_chars
+        )
+        session.guard, session.address = guard, address
+        with guard.metrics.open_websockets.labels("chat").track_inprogress():
+            await serve(session)
+    finally:
+        await guard.release(address)
 
 
 class ChatSession:
@@ -85,34 +92,67 @@ class ChatSession:
         self._send_lock = asyncio.Lock()
         self._subscription = AsyncExitStack()
         self._forwarder: asyncio.Task[None] | None = None
+        self.guard: ChatGuard | None = None
+        self.address = "unknown"
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        hello_by = loop.time() + (self.guard.settings.chat_hello_seconds if self.guard else 1e9)
         while True:
-            frame = await self.websocket.receive()
-            if frame["type"] == "websocket.disconnect":
+            frame = await self._receive(hello_by - loop.time())
+            if frame is None:
                 return
-            raw = frame.get("text")
-            if raw is None:
-                raw = (frame.get("bytes") or b"").decode("utf-8", errors="replace")
-            try:
-                # A disconnect (or shutdown) waits for the event in hand: its database
-                # work is never cut off halfway, which would lose it and can leave a
-                # connection closing forever (SQLAlchemy + aiosqlite >= 0.22).
-                with anyio.CancelScope(shield=True):
-                    await self.handle(raw)
-            except ChatError as exc:
-                await self.send(error_frame(exc.code, exc.message, self._client_id(raw)))
-            except (WebSocketDisconnect, asyncio.CancelledError):
-                raise
-            except Exception:  # never let one bad event take the connection down
-                log.exception("chat event failed: %.200s", raw)
-                await self.send(
-                    error_frame(
-                        "internal",
-                        "something went wrong on our side; please try again",
-                        self._client_id(raw),
-                    )
+            raw = frame_text(frame, self.guard.settings.ws_max_frame_bytes if self.guard else None)
+            if raw is None:  # too big: refused before anything was parsed
+                await self.websocket.close(code=status.WS_1009_MESSAGE_TOO_BIG)
+                return
+            with conversation_scope(self.ref.public_id if self.ref else None):
+                await self._answer(raw)
+
+    async def _receive(self, hello_left: float) -> Message | None:
+        """The next frame, or None when the client left or was closed for silence."""
+        if self.guard is None:
+            frame = await self.websocket.receive()
+            return None if frame["type"] == "websocket.disconnect" else frame
+        timeout = self.guard.settings.chat_idle_seconds
+        if self.ref is None:
+            timeout = min(timeout, hello_left)
+        with anyio.move_on_after(max(0.0, timeout)):
+            frame = await self.websocket.receive()
+            return None if frame["type"] == "websocket.disconnect" else frame
+        if self.ref is None:
+            await self.websocket.close(
+                code=status.WS_1008_POLICY_VIOLATION, reason="no hello in time"
+            )
+        else:
+            await self.websocket.close(code=status.WS_1001_GOING_AWAY, reason="idle")
+        return None
+
+    async def _answer(self, raw: str) -> None:
+        try:
+            if self.guard is not None:
+                await self.guard.frame(str(id(self)))
+            # A disconnect (or shutdown) waits for the event in hand: its database
+            # work is never cut off halfway, which would lose it and can leave a
+            # connection closing forever (SQLAlchemy + aiosqlite >= 0.22).
+            with anyio.CancelScope(shield=True):
+                await self.handle(raw)
+        except ChatError as exc:
+            event: dict[str, Any] = {**error_frame(exc.code, exc.message, self._client_id(raw))}
+            if isinstance(exc, RateLimited):
+                event["retry_after"] = exc.retry_after
+            await self.send(event)
+        except (WebSocketDisconnect, asyncio.CancelledError):
+            raise
+        except Exception:  # never let one bad event take the connection down
+            log.exception("chat event failed (%s)", describe_frame(raw))
+            await self.send(
+                error_frame(
+                    "internal",
+                    "something went wrong on our side; please try again",
+                    self._client_id(raw),
                 )
+            )
 
     async def close(self) -> None:
         if self._forwarder is not None:
@@ -133,8 +173,8 @@ class ChatSession:
     # ------------------------------------------------------------------ events
     async def handle(self, raw: str) -> None:
         try:
-            event = json.loads(raw)
-        except (ValueError, RecursionError):
+            event = parse_event(raw)
+        except ValueError:
             raise ChatError("invalid_json", "the frame is not valid JSON") from None
         if not isinstance(event, dict):
             raise ChatError("invalid_json", "an event must be a JSON object with a 'type'")
@@ -144,6 +184,10 @@ class ChatSession:
                 "unknown_type",
                 f"unknown event type {kind!r} (expected one of {', '.join(CLIENT_TYPES)})",
             )
+        if self.guard is not None and kind != "typing":
+            # hello counts per address only: resuming is never held against a conversation
+            conversation = self.ref.public_id if self.ref and kind != "hello" else None
+            await self.guard.event(self.address, conversation)
         if kind == "hello":
             await self.hello(event)
             return
@@ -162,7 +206,7 @@ class ChatSession:
         elif kind == "contact":
             email = field(event, "email", str)
             text = event.get("message") or ""
-            if not isinstance(text, str) or len(text) > self.max_chars:
+            if not isinstance(text, str) or not clean_text(text) or len(text) > self.max_chars:
                 raise ChatError(
                     "invalid_field",
                     f"'message' must be text of at most {self.max_chars} characters",
@@ -281,8 +325,4 @@ class ChatSession:
 
     @staticmethod
     def _client_id(raw: str) -> str | None:
-        try:
-            value = json.loads(raw).get("client_id")
-        except (ValueError, AttributeError):
-            return None
-        return value if isinstance(value, str) else None
+        return echoed_field(raw, "client_id")

@@ -1,0 +1,81 @@
+"""`kakehashi serve`'s HTTP limits on a real uvicorn server (loopback, a tiny ASGI app):
+a client sending its request slowly is cut off; a quick one is served."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from app.server import uvicorn_options
+from app.settings import Settings
+
+
+async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):  # read the whole body first, as routes do
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@pytest.fixture
+def server() -> Iterator[int]:
+    settings = Settings(_env_file=None, http_request_seconds=0.5)  # type: ignore[call-arg]
+    options = uvicorn_options(settings)
+    options.pop("ws")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        hello_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **options
+    )
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not instance.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield port
+    instance.should_exit = True
+    thread.join(10)
+
+
+def closed_within(conn: socket.socket, seconds: float) -> bool:
+    conn.settimeout(seconds)
+    try:
+        return conn.recv(1024) == b""
+    except (TimeoutError, ConnectionResetError):
+        return False
+
+
+def test_half_sent_headers_are_cut_off(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server)) as slow:
+        slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        started = time.monotonic()
+        assert closed_within(slow, 5)
+        assert time.monotonic() - started < 3
+
+
+def test_a_connection_that_sends_nothing_is_cut_off(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server)) as silent:
+        assert closed_within(silent, 5)
+
+
+def test_a_slow_body_is_cut_off(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server)) as slow:
+        slow.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+        assert closed_within(slow, 5)
+
+
+def test_a_whole_request_is_answered(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server)) as quick:
+        quick.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        quick.settimeout(5)
+        assert quick.recv(1024).startswith(b"HTTP/1.1 200")
