@@ -55,10 +55,23 @@ _EN: dict[str, str] = {
         "Please keep this window open."
     ),
     "handoff_outside_hours": (
-        "Our team is not available right now. Our support hours are {hours}. "
-        "Leave your question here and we will reply as soon as we are back, "
-        "or you can keep asking me in the meantime."
+        "Our team is not available right now. {back} "
+        "Leave your question here and we will reply when we're back; "
+        "in the meantime you can keep asking me."
     ),
+    "support_hours": "Our support hours: {hours}.",
+    # When the team is back and its hours, written for people (conversations/opening.py)
+    "back_at": "We're back {when} ({zone}).",
+    "when_today": "today at {time}",
+    "when_tomorrow": "tomorrow at {time}",
+    "when_weekday": "{weekday} at {time}",
+    "when_date": "on {day} {month} at {time}",
+    "weekdays": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
+    "months": "January February March April May June July August September October "
+    "November December",
+    "days_range": "{first} to {last}",
+    "hours_span": "{days} {start}–{end}",
+    "zone_time": "{city} time",
     "handoff_no_agent": (
         "I'm sorry, no one from our team is free to chat right now. "
         "Leave your question here and we will reply as soon as possible, "
@@ -139,11 +152,21 @@ _JA: dict[str, str] = {
         "次にご案内いたします。まもなく担当者がご対応いたしますので、このままお待ちください。"
     ),
     "handoff_outside_hours": (
-        "申し訳ございません。ただいまサポートの受付時間外です"
-        "（受付時間：{hours}）。"
+        "申し訳ございません。ただいまサポートの受付時間外です。{back}"
         "こちらにご用件を残していただければ、受付再開後に担当者よりご返信いたします。"
         "それまでの間も、引き続き私がお答えできることはお手伝いいたします。"
     ),
+    "support_hours": "（受付時間：{hours}）",
+    "back_at": "{when} から対応いたします（{zone}）。",
+    "when_today": "本日 {time}",
+    "when_tomorrow": "明日 {time}",
+    "when_weekday": "{weekday} {time}",
+    "when_date": "{month}{day}日 {time}",
+    "weekdays": "月曜 火曜 水曜 木曜 金曜 土曜 日曜",
+    "months": "1月 2月 3月 4月 5月 6月 7月 8月 9月 10月 11月 12月",
+    "days_range": "{first}〜{last}",
+    "hours_span": "{days} {start}〜{end}",
+    "zone_time": "{city}時間",
     "handoff_no_agent": (
         "申し訳ございません。ただいま対応できる担当者がおりません。"
         "こちらにご用件を残していただければ、担当者よりできるだけ早くご返信いたします。"
@@ -184,6 +207,15 @@ _JA: dict[str, str] = {
 }
 
 MESSAGES: Mapping[str, Mapping[str, str]] = {"en": _EN, "ja": _JA}
+
+#: Time zones customers know by a name of their own ("Japan time", not "Asia/Tokyo").
+ZONE_NAMES: Mapping[str, Mapping[str, str]] = {
+    "Asia/Tokyo": {"en": "Japan time", "ja": "日本時間"},
+    "Asia/Seoul": {"en": "Korea time", "ja": "韓国時間"},
+    "Asia/Shanghai": {"en": "China time", "ja": "中国時間"},
+    "Europe/London": {"en": "UK time", "ja": "イギリス時間"},
+    "UTC": {"en": "UTC", "ja": "協定世界時"},
+}
 LANGUAGES: tuple[str, ...] = tuple(MESSAGES)
 
 

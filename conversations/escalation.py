@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
+from conversations.opening import outside_hours
 from conversations.ports import Availability
 from handoff.reasons import HandoffReason
 from handoff.states import ConversationState, check_transition
@@ -43,8 +44,7 @@ async def escalate(
 def handoff_text(text: str, lang: str, available: Availability) -> str:
     """The handoff notice, plus what happens when nobody can answer now."""
     if not available.is_open:
-        hours = messages.text("handoff_outside_hours", lang, hours=available.hours)
-        return f"{text}\n\n{hours}"
+        return f"{text}\n\n{outside_hours(available, lang, datetime.now(UTC))}"
     if available.agents_online == 0:
         return f"{text}\n\n{messages.text('handoff_no_agent', lang)}"
     return text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from conversations.ports import Availability
 from delivery.events import (
     Citation,
     ErrorFrame,
@@ -42,7 +43,7 @@ def state_frame(
     *,
     agent: str | None = None,
     place: tuple[int, int] | None = None,
-    offline: bool = False,
+    available: Availability | None = None,
     csat: dict[str, Any] | None = None,
 ) -> StateFrame:
     """The conversation's state as the customer sees it.
@@ -51,7 +52,8 @@ def state_frame(
         conversation: The conversation.
         agent: The display name of the agent who has it (state `agent`).
         place: (queue position, estimated wait in seconds) while it waits.
-        offline: While it waits, whether nobody can answer now.
+        available: While it waits, whether a person can answer now; when nobody can,
+            there is no position or wait to promise, only when the team is back.
         csat: The rating block of a closed conversation (`conversations.csat`).
     """
     frame: StateFrame = {
@@ -62,10 +64,13 @@ def state_frame(
     if conversation.state != ConversationState.WAITING:
         frame["agent"] = agent
     if conversation.state == ConversationState.WAITING:
-        position, wait = place if place is not None else (None, None)
+        offline = available is not None and available.offline
+        position, wait = place if place is not None and not offline else (None, None)
+        opens = available.next_opening if available is not None else None
         frame["queue_position"] = position
         frame["estimated_wait_seconds"] = wait
         frame["offline"] = offline
+        frame["opens_at"] = opens.isoformat() if opens is not None else None
     elif conversation.state == ConversationState.CLOSED:
         frame["outcome"] = conversation.outcome
         frame["csat"] = csat or {}

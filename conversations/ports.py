@@ -7,6 +7,7 @@ side never imports the agents' services, so neither reaches into the other.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +24,13 @@ class Availability:
     agents_online: int
     """Agents connected and available."""
     hours: str = ""
-    """The business hours, as customers are told them."""
+    """The business hours as configured (for logs; customers are told `weekly`)."""
+    next_opening: datetime | None = None
+    """Outside business hours, when they next begin (in the business's time zone)."""
+    weekly: tuple[tuple[int, time, time], ...] = ()
+    """The opening hours: (weekday 0 = Monday, start, end) in the business's time zone."""
+    timezone: str = ""
+    """The business's time zone (an IANA name, e.g. Asia/Tokyo)."""
 
     @property
     def offline(self) -> bool:

@@ -36,6 +36,10 @@ from storage.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 
+#: What the bot says while the conversation waits for a person: answers to questions,
+#: not another handoff or a decline (the person will take it from here).
+ANSWERS_WHILE_WAITING = frozenset({DecisionKind.ANSWER, DecisionKind.SUGGEST})
+
 RunBot = Callable[[Callable[[str, list[Turn]], Decision], str, list[Turn]], Awaitable[Decision]]
 
 
@@ -147,11 +151,17 @@ class BotReplies:
 
     async def _answer(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
         async with self.sessions() as session:
-            if await _pending(session, conversation_id, seq) is None:
+            pending = await _pending(session, conversation_id, seq)
+            if pending is None:
                 return  # answered already (by another server, before a crash)
             history = await transcript.history(session, conversation_id, before_seq=seq)
+            chosen = (pending.meta or {}).get("article_id") if pending.kind == "choice" else None
+            lang = (await session.get_one(Conversation, conversation_id)).lang
         await self.bus.emit(ConversationUpdated(public_id, typing_frame("bot", True)))
-        decision: Decision | None = await self._run_bot(self.bot.respond, text, history)
+        respond = self.bot.respond
+        if chosen is not None:
+            respond = partial(_answer_choice, self.bot, str(chosen), lang)
+        decision: Decision | None = await self._run_bot(respond, text, history)
         assert decision is not None
         events: list[DomainEvent] = []
         async with self.locks.hold(public_id), self.sessions.begin() as session:
@@ -163,7 +173,11 @@ class BotReplies:
                 decision = None  # another server stored the reply while we thought
             else:
                 message.reply_pending = False
-                if conversation.state != ConversationState.BOT:
+                if conversation.state == ConversationState.WAITING and (
+                    decision.kind not in ANSWERS_WHILE_WAITING
+                ):
+                    decision = None  # already queued: a person will take it from here
+                elif conversation.state not in (ConversationState.BOT, ConversationState.WAITING):
                     decision = None  # a person took over while the bot was thinking
                 else:
                     events = await self._store(session, conversation, decision, seq)
@@ -195,7 +209,7 @@ class BotReplies:
         )
         public_id = conversation.public_id
         events: list[DomainEvent] = [ConversationUpdated(public_id, message_frame(reply))]
-        if decision.handoff_reason is not None:
+        if decision.handoff_reason is not None and conversation.state == ConversationState.BOT:
             await escalate(
                 session,
                 conversation,
@@ -206,9 +220,22 @@ class BotReplies:
             )
             place = await self.queue.place(session, conversation)
             available = await self.queue.availability()
-            state = state_frame(conversation, place=place, offline=available.offline)
+            state = state_frame(conversation, place=place, available=available)
             events.append(ConversationUpdated(public_id, state))
         return events
+
+
+def _answer_choice(
+    bot: Bot, article_id: str, lang: str, text: str, history: list[Turn]
+) -> Decision:
+    """The answer from the article the customer chose, to the question asked before."""
+    question = next(
+        (t.text for t in reversed(history) if t.role == "customer" and t.kind != "choice"), ""
+    )
+    try:
+        return bot.answer_from(article_id, question, lang)
+    except KeyError:  # unpublished since it was offered: look it up by its title instead
+        return bot.respond(text, history, lang)
 
 
 async def _pending(session: AsyncSession, conversation_id: int, seq: int) -> Message | None:

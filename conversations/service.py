@@ -39,6 +39,9 @@ from handoff.reasons import HandoffReason
 from handoff.states import ConversationState
 from storage.models import Conversation, Message, User
 
+#: The states in which the bot answers customer messages.
+BOT_ANSWERS_IN = frozenset({ConversationState.BOT, ConversationState.WAITING})
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -156,7 +159,10 @@ class ConversationService:
             if existing is not None:  # a resend: acknowledge again, even if closed since
                 return message_frame(existing), True
             _refuse_closed(conversation)
-            bot_owns_it = conversation.state == ConversationState.BOT
+            # While it waits for a person the bot keeps answering questions (as its
+            # handoff notice promises); once a person has it, the bot is silent.
+            bot_owns_it = conversation.state in BOT_ANSWERS_IN
+            queued = conversation.state != ConversationState.BOT
             message = await transcript.append(
                 session,
                 conversation,
@@ -170,8 +176,49 @@ class ConversationService:
         await self.bus.emit(ConversationUpdated(ref.public_id, frame))
         if bot_owns_it:
             self.replies.enqueue(ref.id, ref.public_id, message.seq, text)
-        else:  # agents' queue previews and unanswered counts change
-            await self.bus.emit(QueueChanged())
+        if queued:
+            await self.bus.emit(QueueChanged())  # agents' previews and unanswered counts
+        return frame, False
+
+    async def choose(
+        self, ref: ConversationRef, client_id: str, article_id: str
+    ) -> tuple[MessageFrame, bool]:
+        """The customer chose one of the articles the bot offered; it answers from it.
+
+        The choice is stored as the customer's message (the article's title), once per
+        client_id, and answered in the background like a question.
+
+        Raises:
+            ChatError: `unknown_choice` when the bot never offered this article here.
+        """
+        async with self.locks.hold(ref.public_id), self.sessions.begin() as session:
+            conversation = await session.get_one(Conversation, ref.id, with_for_update=True)
+            existing = await transcript.by_client_id(session, ref.id, client_id)
+            if existing is not None:
+                return message_frame(existing), True
+            _refuse_closed(conversation)
+            title = await transcript.offered(session, ref.id, article_id)
+            if title is None:
+                raise ChatError(
+                    "unknown_choice",
+                    f"article {article_id!r} was not offered in this conversation: "
+                    "choose one of a suggestions message's citations",
+                )
+            bot_owns_it = conversation.state in BOT_ANSWERS_IN
+            message = await transcript.append(
+                session,
+                conversation,
+                role="customer",
+                kind="choice",
+                text=title,
+                client_id=client_id,
+                reply_pending=bot_owns_it,
+                meta={"article_id": article_id},
+            )
+            frame = message_frame(message)
+        await self.bus.emit(ConversationUpdated(ref.public_id, frame))
+        if bot_owns_it:
+            self.replies.enqueue(ref.id, ref.public_id, message.seq, title)
         return frame, False
 
     async def feedback(self, ref: ConversationRef, seq: int, helpful: bool) -> FeedbackFrame:
@@ -260,7 +307,7 @@ class ConversationService:
             if place is None:
                 place = await self.queue.place(session, conversation)
             available = await self.queue.availability()  # now, not when it was queued
-            return state_frame(conversation, place=place, offline=available.offline)
+            return state_frame(conversation, place=place, available=available)
         agent = None
         if conversation.state == ConversationState.AGENT and conversation.agent_id:
             owner = await session.get(User, conversation.agent_id)

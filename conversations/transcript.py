@@ -69,6 +69,22 @@ async def by_client_id(
     return message
 
 
+async def offered(session: AsyncSession, conversation_id: int, article_id: str) -> str | None:
+    """The title of `article_id` if the bot offered it as a choice in this conversation."""
+    rows = await session.scalars(
+        select(Message.citations).where(
+            Message.conversation_id == conversation_id,
+            Message.role == "bot",
+            Message.kind == "suggestions",
+        )
+    )
+    for citations in rows:
+        for citation in citations or []:
+            if citation.get("article_id") == article_id:
+                return str(citation.get("title") or article_id)
+    return None
+
+
 async def frames_after(
     session: AsyncSession, conversation_id: int, last_seq: int
 ) -> list[MessageFrame]:

@@ -62,6 +62,10 @@ class BusinessHours:
                 ) from None
         return cls(zone, weekly, frozenset(days))
 
+    def spans(self) -> tuple[tuple[int, time, time], ...]:
+        """Every opening as (weekday 0 = Monday, start, end), in the business's time zone."""
+        return tuple((d, a, b) for d, spans in self.weekly.items() for a, b in spans)
+
     def is_open(self, moment: datetime) -> bool:
         local = moment.astimezone(self.timezone)
         if local.date() in self.holidays:

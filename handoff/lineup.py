@@ -55,7 +55,16 @@ class Lineup:
     # ------------------------------------------------------------------ QueueInfo
     async def availability(self) -> Availability:
         online = sum(1 for p in await self.presence.agents() if p.available)
-        return Availability(self.hours.is_open(datetime.now(UTC)), online, self.config.hours_label)
+        now = datetime.now(UTC)
+        is_open = self.hours.is_open(now)
+        return Availability(
+            is_open,
+            online,
+            self.config.hours_label,
+            next_opening=None if is_open else self.hours.next_opening(now),
+            weekly=self.hours.spans(),
+            timezone=self.hours.timezone.key,
+        )
 
     async def place(self, session: AsyncSession, conversation: Conversation) -> tuple[int, int]:
         """The customer's place in the queue and estimated wait in seconds."""
@@ -188,14 +197,14 @@ class Lineup:
         if self.config.auto_assign:
             await self._auto_assign()
         events: list[DomainEvent] = [AgentsNotified({"type": "queue_changed"})]
-        offline = (await self.availability()).offline  # now, not when each was queued
+        available = await self.availability()  # now, not when each was queued
         async with self.sessions() as session:
             waiting, entries = await self._waiting(session)
             free = await self._free_capacity(session)
             positions = {e.conversation_id: n for n, e in enumerate(entries, 1)}
             for c in waiting:  # the queue is read once, not once per waiting customer
                 place = positions[c.public_id]
-                state = state_frame(c, place=(place, self._wait(place, free)), offline=offline)
+                state = state_frame(c, place=(place, self._wait(place, free)), available=available)
                 events.append(ConversationUpdated(c.public_id, state))
         await self.bus.emit(*events)
 

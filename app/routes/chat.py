@@ -46,8 +46,10 @@ CLIENT_TYPES = (
     "contact",
     "end",
     "rate",
+    "choose",
 )
 MAX_CLIENT_ID = 64
+MAX_ARTICLE_ID = 200
 MAX_ORIGIN = 300  # Conversation.origin's length, which PostgreSQL enforces
 
 
@@ -195,6 +197,8 @@ class ChatSession:
             raise ChatError("hello_required", "send 'hello' before any other event")
         if kind == "message":
             await self.message(event)
+        elif kind == "choose":
+            await self.choose(event)
         elif kind == "feedback":
             seq = field(event, "seq", int)
             helpful = field(event, "helpful", bool)
@@ -279,11 +283,28 @@ class ChatSession:
                 await self._send_unlocked(message)
             await self._send_unlocked(await self.conversations.current_state(ref.id))
 
-    async def message(self, event: dict[str, Any]) -> None:
+    async def choose(self, event: dict[str, Any]) -> None:
+        """A quick reply: one of the articles a `suggestions` message offered."""
         assert self.ref is not None
+        client_id = self._checked_client_id(event)
+        article_id = field(event, "article_id", str)
+        if not 0 < len(article_id) <= MAX_ARTICLE_ID:
+            raise ChatError("invalid_field", f"'article_id' must be 1-{MAX_ARTICLE_ID} characters")
+        stored, duplicate = await self.conversations.choose(self.ref, client_id, article_id)
+        if duplicate:
+            async with self._send_lock:
+                await self.websocket.send_text(json.dumps(stored, ensure_ascii=False))
+
+    @staticmethod
+    def _checked_client_id(event: dict[str, Any]) -> str:
         client_id = field(event, "client_id", str)
         if not client_id.strip() or len(client_id) > MAX_CLIENT_ID:
             raise ChatError("invalid_field", f"'client_id' must be 1-{MAX_CLIENT_ID} characters")
+        return client_id
+
+    async def message(self, event: dict[str, Any]) -> None:
+        assert self.ref is not None
+        client_id = self._checked_client_id(event)
         text = field(event, "text", str)
         if not text.strip():
             raise ChatError("empty_text", "the message is empty")

@@ -17,6 +17,20 @@ SAMPLE_PARAMS = {
     "hours": "9:00-18:00",
     "name": "Aiko",
     "email": "customer@example.com",
+    # when the team is back, and its hours (conversations/opening.py fills these in)
+    "back": "月曜 9:00 から対応いたします（日本時間）。",
+    "when": "月曜 9:00",
+    "zone": "日本時間",
+    "time": "9:00",
+    "weekday": "月曜",
+    "day": 5,
+    "month": "1月",
+    "first": "月曜",
+    "last": "金曜",
+    "days": "月曜〜金曜",
+    "start": "9:00",
+    "end": "18:00",
+    "city": "東京",
 }
 
 

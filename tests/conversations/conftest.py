@@ -4,6 +4,7 @@ a bus that records what would be delivered, and a queue that is always open."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +18,7 @@ from conversations.service import ConversationService
 from delivery.events import ConversationUpdated, DomainEvent, EventBus
 from delivery.locks import InProcessLocks
 from delivery.work import InProcessReplyQueue
+from handoff.hours import BusinessHours
 from storage.models import Conversation
 
 ARTICLES = [
@@ -38,7 +40,16 @@ class StubQueue:
     is_open: bool = True
 
     async def availability(self) -> Availability:
-        return Availability(self.is_open, self.online, "mon-fri 09:00-18:00")
+        hours = BusinessHours.parse("mon-fri 09:00-18:00", "Asia/Tokyo")
+        now = datetime.now(UTC)
+        return Availability(
+            self.is_open,
+            self.online,
+            "mon-fri 09:00-18:00",
+            next_opening=None if self.is_open else hours.next_opening(now),
+            weekly=hours.spans(),
+            timezone="Asia/Tokyo",
+        )
 
     async def place(self, session: AsyncSession, conversation: Conversation) -> tuple[int, int]:
         return 1, 240

@@ -49,6 +49,7 @@ async def test_asking_for_a_person_queues_the_conversation_and_says_so(chat: Cha
         "queue_position": 1,
         "estimated_wait_seconds": 240,
         "offline": False,
+        "opens_at": None,
     }
     assert isinstance(chat.recorder.events[-1], QueueChanged)
 
@@ -58,7 +59,9 @@ async def test_outside_hours_the_handoff_notice_says_when_people_are_back(chat: 
     ref, _ = await chat.service.start("en")
     await chat.service.request_handoff(ref)
     notice = chat.recorder.frames("message")[-1]
-    assert "mon-fri 09:00-18:00" in str(notice["text"])
+    assert "We're back" in str(notice["text"]) and "(Japan time)" in str(notice["text"])
+    assert "Monday to Friday 9:00–18:00" in str(notice["text"])
+    assert "mon-fri" not in str(notice["text"]), "not the raw setting"
 
 
 async def test_a_closed_conversation_takes_no_more_messages(chat: Chat) -> None:

@@ -6,7 +6,7 @@ import { socket, sendRaw } from "./connection.js";
 import { hidePeerTyping, resetTranscript } from "./messages.js";
 import { stopTyping, updateComposer } from "./composer.js";
 import { updateChrome, scrollToBottom } from "./panel.js";
-import { S, t, ui, saveStored } from "./state.js";
+import { S, t, ui, saveStored, openingTime } from "./state.js";
 
 export function setConversationState(ev) {
   if (typeof ev.state !== "string") return;
@@ -16,7 +16,10 @@ export function setConversationState(ev) {
   const banner = ui.stateBanner;
   banner.setAttribute("data-state", ev.state);
   ui.newBtn.hidden = ev.state !== "closed";
-  if (ev.state === "waiting") {
+  if (ev.state === "waiting" && ev.offline === true) {
+    // Nobody can answer now: no place in a queue to promise, only when the team is back.
+    ui.stateText.textContent = t.offline(openingTime(ev.opens_at));
+  } else if (ev.state === "waiting") {
     const pos = Number.isInteger(ev.queue_position) && ev.queue_position > 0 ? ev.queue_position : null;
     const secs = typeof ev.estimated_wait_seconds === "number" ? ev.estimated_wait_seconds : null;
     const mins = secs == null ? null : Math.max(1, Math.round(secs / 60));

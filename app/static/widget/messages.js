@@ -1,10 +1,12 @@
 // The transcript: messages in seq order, source links, answer feedback, the typing dots.
 
 import { h } from "../shared/dom.js";
+import { uuid } from "../shared/ids.js";
 import { fillMessageBody, safeUrl } from "../shared/sanitize.js";
 import { socket, sendRaw } from "./connection.js";
+import { requestHandoff } from "./composer.js";
 import { updateBadge, updateChrome, scrollToBottom } from "./panel.js";
-import { S, t, ui, saveStored, TYPING_SAFETY_MS } from "./state.js";
+import { S, t, ui, saveStored, clockTime, TYPING_SAFETY_MS } from "./state.js";
 
 export function onPeerTyping(ev) {
   if (ev.role !== "bot" && ev.role !== "agent") return;
@@ -40,6 +42,7 @@ export function renderMessage(m) {
     const status = node.querySelector(".kk-status");
     if (status) status.remove();
     node.querySelector(".kk-bubble").textContent = typeof m.text === "string" ? m.text : pending.text;
+    node.appendChild(timestamp(m));
     node.remove(); // re-inserted below at its place in seq order
   } else {
     node = buildMessage(m);
@@ -96,13 +99,19 @@ function buildMessage(m) {
   fillMessageBody(bubble, m, role);
   node.appendChild(bubble);
 
-  if (Array.isArray(m.citations) && m.citations.length && role !== "customer") {
+  const citations = Array.isArray(m.citations) ? m.citations.filter((c) => c && typeof c === "object") : [];
+  if (role === "bot" && kind === "suggestions" && citations.length) {
+    node.appendChild(buildChoices(citations));
+  } else if (role === "bot" && kind === "decline") {
+    node.appendChild(buildChoices([]));
+  } else if (citations.length && role !== "customer") {
     const list = h("ul", { class: "kk-sources" });
     for (const c of m.citations) {
       if (!c || typeof c !== "object") continue;
       const label = t.source + " " + (c.title || c.article_id || "");
       const li = h("li");
-      if (typeof c.url === "string" && safeUrl(c.url)) {
+      // An answer links to the whole article in its text: name the source once, as text.
+      if (kind !== "answer" && typeof c.url === "string" && safeUrl(c.url)) {
         li.appendChild(h("a", {
           href: c.url, target: "_blank", rel: "noopener noreferrer", "data-testid": "citation", text: label,
         }));
@@ -114,11 +123,42 @@ function buildMessage(m) {
     node.appendChild(list);
   }
 
-  if (role === "bot" && (kind === "answer" || kind === "suggestions")) {
+  if (role === "bot" && kind === "answer") {
     node.appendChild(buildFeedback(m.seq));
     if (m.feedback === true || m.feedback === false) setFeedbackOn(node, m.feedback, false);
   }
+  node.appendChild(timestamp(m));
   return node;
+}
+
+function timestamp(m) {
+  const when = typeof m.created_at === "string" ? clockTime(m.created_at) : "";
+  return h("time", { class: "kk-time", datetime: when ? m.created_at : null, "data-testid": "time", text: when });
+}
+
+// Quick replies: the articles the bot offers (each answered in the chat) and a person.
+function buildChoices(citations) {
+  const group = h("div", { class: "kk-choices", role: "group", "aria-label": t.choices });
+  const choose = (button, event) => {
+    if (!socket.connected || S.conversationState === "closed") return;
+    if (event && !sendRaw(event)) return;
+    if (!event) requestHandoff();
+    button.setAttribute("aria-pressed", "true");
+  };
+  for (const c of citations) {
+    if (typeof c.article_id !== "string") continue;
+    const button = h("button", { type: "button", class: "kk-choice", "data-testid": "choice",
+      "data-article-id": c.article_id, "aria-pressed": "false", text: c.title || c.article_id });
+    button.addEventListener("click", () => choose(button, { type: "choose", client_id: uuid(), article_id: c.article_id }));
+    group.appendChild(button);
+  }
+  if (S.conversationState !== "waiting" && S.conversationState !== "agent") {
+    const person = h("button", { type: "button", class: "kk-choice kk-choice-person", "data-testid": "choice-person",
+      "aria-pressed": "false", text: t.talkToPerson });
+    person.addEventListener("click", () => choose(person, null));
+    group.appendChild(person);
+  }
+  return group;
 }
 
 function buildFeedback(seq) {

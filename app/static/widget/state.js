@@ -64,6 +64,42 @@ export function configure(config) {
 
 export const fmt = (n) => n.toLocaleString(lang === "ja" ? "ja-JP" : "en-US");
 
+// The customer's own locale when it is in the widget's language ("en-GB" reads 14:05),
+// otherwise the widget's language; times are in the customer's own time zone.
+export function locale() {
+  const nav = (navigator.languages && navigator.languages[0]) || navigator.language || "";
+  return nav.toLowerCase().indexOf(lang) === 0 ? nav : lang === "ja" ? "ja-JP" : "en-US";
+}
+
+/** "14:05" today, "3 Dec, 14:05" on another day (for a message's timestamp). */
+export function clockTime(iso) {
+  const d = new Date(iso);
+  if (isNaN(d.getTime())) return "";
+  const sameDay = d.toDateString() === new Date().toDateString();
+  const opts = sameDay ? { hour: "numeric", minute: "2-digit" }
+    : { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
+  return new Intl.DateTimeFormat(locale(), opts).format(d);
+}
+
+/** When the team is back, in the customer's time zone: "Monday 9:00" / "月曜日 9:00". */
+export function openingTime(iso) {
+  const d = new Date(iso);
+  if (!iso || isNaN(d.getTime())) return "";
+  const days = Math.round((d - new Date()) / 86400000);
+  const clock = { hour: "numeric", minute: "2-digit" };
+  // Name the zone only when the customer's clock differs from the team's.
+  const offset = /([+-])(\d\d):(\d\d)$/.exec(iso);
+  const theirs = offset ? (offset[1] === "-" ? 1 : -1) * (Number(offset[2]) * 60 + Number(offset[3])) : null;
+  if (theirs !== null && theirs !== d.getTimezoneOffset()) clock.timeZoneName = "short";
+  let day = "";
+  if (days >= 6) day = new Intl.DateTimeFormat(locale(), { month: "short", day: "numeric" }).format(d);
+  else if (d.toDateString() !== new Date().toDateString()) {
+    day = new Intl.DateTimeFormat(locale(), { weekday: "long" }).format(d);
+  }
+  // "Monday 9:00" / "月曜日 9:00": the day first, as people say it.
+  return (day ? day + " " : "") + new Intl.DateTimeFormat(locale(), clock).format(d);
+}
+
 export const S = {
   conversationState: null, // bot | waiting | agent | closed
   token: null,

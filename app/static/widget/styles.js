@@ -19,7 +19,7 @@ button:disabled { cursor: default; }
 .kk-sr { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px;
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 
-.kk-launcher { position: fixed; right: 20px; bottom: 20px; width: 60px; height: 60px;
+.kk-launcher { position: fixed; right: calc(20px + var(--kk-dx, 0px)); bottom: calc(20px + var(--kk-dy, 0px)); width: 60px; height: 60px;
   border-radius: 50%; background: #1d4ed8; color: #fff; display: flex; align-items: center;
   justify-content: center; box-shadow: 0 6px 20px rgba(0,0,0,.28); transition: transform .15s; }
 .kk-launcher:hover { background: #1e40af; transform: scale(1.05); }
@@ -29,16 +29,17 @@ button:disabled { cursor: default; }
   border-radius: 11px; background: #b91c1c; color: #fff; font-size: 12px; font-weight: 700;
   line-height: 22px; text-align: center; border: 2px solid #fff; }
 
-.kk-panel { position: fixed; right: 20px; bottom: 92px; width: 380px; max-width: calc(100vw - 40px);
+.kk-panel { position: fixed; right: calc(20px + var(--kk-dx, 0px)); bottom: calc(92px + var(--kk-dy, 0px)); width: 380px; max-width: calc(100vw - 40px);
   height: 600px; max-height: calc(100vh - 112px); display: flex; flex-direction: column;
   background: #fff; border: 1px solid #d1d5db; border-radius: 14px; overflow: hidden;
   box-shadow: 0 16px 48px rgba(0,0,0,.28); animation: kk-in .18s ease-out; }
-.kk-left .kk-launcher { right: auto; left: 20px; }
-.kk-left .kk-panel { right: auto; left: 20px; }
+.kk-left .kk-launcher { right: auto; left: calc(20px + var(--kk-vl, 0px)); }
+.kk-left .kk-panel { right: auto; left: calc(20px + var(--kk-vl, 0px)); }
 @keyframes kk-in { from { opacity: 0; transform: translateY(12px); } to { opacity: 1; transform: none; } }
 @media (max-width: 479.98px) {
-  .kk-panel, .kk-left .kk-panel { top: 0; right: 0; bottom: 0; left: 0; width: 100%; max-width: none;
-    height: 100%; max-height: none; border: 0; border-radius: 0; }
+  .kk-panel, .kk-left .kk-panel { top: var(--kk-vt, 0px); left: var(--kk-vl, 0px); right: auto; bottom: auto;
+    width: var(--kk-vw, 100vw); max-width: none; height: var(--kk-vh, 100vh); max-height: none;
+    border: 0; border-radius: 0; }
 }
 
 .kk-header { display: flex; align-items: center; gap: 8px; padding: 10px 8px 10px 16px;
@@ -99,7 +100,16 @@ button:disabled { cursor: default; }
 .kk-msg[data-status="failed"] .kk-status { color: #b91c1c; }
 .kk-status button { color: #1d4ed8; text-decoration: underline; font-weight: 600; margin-left: 6px; padding: 2px; }
 
-.kk-contact { display: flex; flex-direction: column; gap: 6px; }
+.kk-contact { margin-top: 12px; padding: 10px; border: 1px solid #d1d5db; border-radius: 12px; background: #f9fafb; }
+.kk-contact p { margin: 0 0 6px; font-size: 13px; color: #374151; }
+.kk-time { font-size: 11px; color: #6b7280; margin: 2px 6px 0; }
+.kk-msg[data-role="system"] .kk-time, .kk-msg[data-kind="notice"] .kk-time { margin-top: 0; }
+.kk-choices { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }
+.kk-choice { padding: 6px 12px; border-radius: 16px; border: 1px solid #1d4ed8; color: #1d4ed8; background: #fff;
+  font-size: 14px; font-weight: 600; line-height: 1.3; text-align: left; }
+.kk-choice:hover { background: #eff6ff; }
+.kk-choice[aria-pressed="true"] { background: #1d4ed8; color: #fff; }
+.kk-choice-person { border-color: #6b7280; color: #374151; }
 .kk-actions { display: flex; flex-wrap: wrap; gap: 8px; }
 .kk-end { display: inline-block; margin-bottom: 8px; padding: 5px 12px; border-radius: 15px;
   border: 1px solid #6b7280; color: #374151; font-size: 13px; font-weight: 600; background: #fff; }
@@ -124,7 +134,8 @@ button:disabled { cursor: default; }
 .kk-csat-thanks { margin: 8px 0 0; color: #065f46; font-weight: 600; }
 .kk-csat form { display: flex; flex-direction: column; gap: 6px; margin-top: 8px; text-align: left; }
 .kk-csat form .kk-send { align-self: flex-end; height: 36px; }
-.kk-contact .kk-input { width: 100%; box-sizing: border-box; }
+.kk-contact .kk-input { min-height: 38px; padding: 7px 10px; }
+.kk-contact .kk-send { height: 38px; }
 .kk-typing { display: flex; gap: 4px; align-items: center; width: max-content; margin-top: 12px;
   padding: 12px 14px; border-radius: 16px 16px 16px 4px; background: #f1f5f9; }
 .kk-dot { width: 7px; height: 7px; border-radius: 50%; background: #4b5563; animation: kk-bounce 1.2s infinite ease-in-out; }

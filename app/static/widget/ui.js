@@ -40,12 +40,12 @@ export function build() {
   // leave an e-mail address; the conversation stays in the queue.
   const contactEmail = h("input", { type: "email", class: "kk-input", required: true,
     "aria-label": t.contactEmail, placeholder: t.contactEmail, "data-testid": "contact-email" });
-  const contactMessage = h("textarea", { class: "kk-input", rows: 2, "aria-label": t.contactMessage,
-    placeholder: t.contactMessage, "data-testid": "contact-message" });
   const contactSend = h("button", { type: "submit", class: "kk-send", text: t.contactSend,
     "data-testid": "contact-send" });
-  const contactForm = h("form", { class: "kk-banner kk-contact", "data-testid": "contact-form", hidden: true },
-    [h("p", { text: t.contactIntro }), contactEmail, contactMessage, contactSend]);
+  // Compact: one line of text and one row, at the end of the conversation (what the
+  // customer typed is the message), so the handoff notice above stays in view.
+  const contactForm = h("form", { class: "kk-contact", "data-testid": "contact-form", "aria-labelledby": "kk-contact-intro", hidden: true },
+    [h("p", { id: "kk-contact-intro", text: t.contactIntro }), h("div", { class: "kk-row" }, [contactEmail, contactSend])]);
 
   const log = h("div", { class: "kk-log", role: "log", "aria-live": "polite", "aria-label": t.log, "data-testid": "log" });
   const typingText = h("span", { class: "kk-sr", text: t.typingBot });
@@ -57,7 +57,7 @@ export function build() {
   // Once the conversation has ended: "How was your conversation?" (built by renderCsat
   // from the texts the server sends in the conversation's language).
   const csat = h("section", { class: "kk-csat", "data-testid": "csat", "aria-labelledby": "kk-csat-q", hidden: true });
-  const body = h("div", { class: "kk-body" }, [empty, log, typing, csat]);
+  const body = h("div", { class: "kk-body" }, [empty, log, typing, contactForm, csat]);
 
   const handoff = h("button", { type: "button", class: "kk-handoff", "data-testid": "handoff", text: t.handoff });
   const endBtn = h("button", { type: "button", class: "kk-end", "data-testid": "end-chat", "aria-haspopup": "true",
@@ -79,7 +79,7 @@ export function build() {
   const panel = h("div", {
     class: "kk-panel", id: "kk-panel", role: "dialog", "aria-label": dialogLabel,
     "data-testid": "panel", hidden: true,
-  }, [header, connBanner, stateBanner, contactForm, body, composer]);
+  }, [header, connBanner, stateBanner, body, composer]);
 
   wrap.appendChild(launcher);
   wrap.appendChild(panel);
@@ -88,13 +88,13 @@ export function build() {
 
   setUi({ host, root, launcher, badge, panel, closeBtn, connBanner, stateBanner, stateText, newBtn,
     body, empty, log, typing, typingText, handoff, input, send, counter, contactForm, contactEmail,
-    contactMessage, csat, endBtn, endConfirm, endYes });
+    csat, endBtn, endConfirm, endYes });
 
   contactForm.addEventListener("submit", (e) => {
     e.preventDefault();
     const email = contactEmail.value.trim();
     if (!email) return;
-    if (sendRaw({ type: "contact", email, message: contactMessage.value.trim() })) {
+    if (sendRaw({ type: "contact", email })) {
       S.contactSent = true;
       contactForm.hidden = true;
     }
@@ -132,6 +132,29 @@ export function build() {
   });
   newBtn.addEventListener("click", startNewConversation);
 
+  followVisualViewport(wrap);
   updateComposer();
   updateChrome();
+}
+
+// On a phone, a page wider than the screen (a wide header, a table) makes the layout
+// viewport bigger than what is visible, and `position: fixed` follows the layout viewport:
+// the launcher would sit off screen. Keep it, and the full-screen panel, on what is seen.
+function followVisualViewport(wrap) {
+  const vv = window.visualViewport;
+  if (!vv) return;
+  const place = () => {
+    const right = Math.max(0, window.innerWidth - (vv.offsetLeft + vv.width));
+    const bottom = Math.max(0, window.innerHeight - (vv.offsetTop + vv.height));
+    wrap.style.setProperty("--kk-dx", right + "px");
+    wrap.style.setProperty("--kk-dy", bottom + "px");
+    wrap.style.setProperty("--kk-vl", vv.offsetLeft + "px");
+    wrap.style.setProperty("--kk-vt", vv.offsetTop + "px");
+    wrap.style.setProperty("--kk-vw", vv.width + "px");
+    wrap.style.setProperty("--kk-vh", vv.height + "px");
+  };
+  vv.addEventListener("resize", place);
+  vv.addEventListener("scroll", place);
+  window.addEventListener("resize", place);
+  place();
 }

@@ -40,7 +40,11 @@ export default {
     (pos && mins ? ", " : "") +
     (mins ? `about ${mins} ${mins === 1 ? "minute" : "minutes"}` : ""),
   agentState: "You're chatting with a person",
-  contactIntro: "Nobody can chat right now. Leave your e-mail and we'll reply:",
+  contactIntro: "Leave your e-mail and we'll reply there:",
+  offline: (when) => "Nobody can chat right now." + (when ? ` We're back ${when}.` : " We'll reply as soon as we can."),
+  choices: "Articles that may help",
+  talkToPerson: "Talk to a person",
+  sentAt: "Sent",
   contactEmail: "Your e-mail address",
   contactMessage: "Anything to add (optional)",
   contactSend: "Send",

@@ -38,7 +38,11 @@ export default {
     (pos ? `現在 ${pos} 番目で、` : "") +
     (mins ? `待ち時間は約 ${mins} 分です。` : "しばらくお待ちください。"),
   agentState: "担当者とチャット中です",
-  contactIntro: "ただいまチャットで対応できる担当者がおりません。メールアドレスを残していただければご返信いたします：",
+  contactIntro: "メールアドレスを残していただければ、メールでご返信いたします：",
+  offline: (when) => "ただいまチャットで対応できる担当者がおりません。" + (when ? `${when} から対応いたします。` : "できるだけ早くご返信いたします。"),
+  choices: "お役に立ちそうな記事",
+  talkToPerson: "担当者と話す",
+  sentAt: "送信",
   contactEmail: "メールアドレス",
   contactMessage: "補足があればご記入ください（任意）",
   contactSend: "送信",
