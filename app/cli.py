@@ -10,7 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from app.settings import Settings, get_settings
+from app._cli_db import fail as _fail
+from app._cli_db import settings_for as _settings
+from app._cli_db import with_db as _with_db
+from app._cli_users import user_cli
+from app.settings import Settings
 
 cli = typer.Typer(
     name="kakehashi",
@@ -20,7 +24,6 @@ cli = typer.Typer(
 )
 kb_cli = typer.Typer(help="Knowledge-base tools.", no_args_is_help=True)
 cli.add_typer(kb_cli, name="kb")
-user_cli = typer.Typer(help="Accounts of agents, editors and admins.", no_args_is_help=True)
 cli.add_typer(user_cli, name="user")
 
 KbOption = Annotated[
@@ -30,18 +33,6 @@ KbOption = Annotated[
 ModeOption = Annotated[
     str, typer.Option("--mode", help="Retrieval mode: hybrid, dense, lexical or rrf (baseline).")
 ]
-
-
-def _settings(kb: Path | None = None) -> Settings:
-    settings = get_settings()
-    if kb is not None:
-        settings = settings.model_copy(update={"kb_dir": kb})
-    return settings
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
 
 
 def _check_mode(mode: str) -> None:
@@ -87,25 +78,6 @@ def kb_check(directory: Annotated[Path, typer.Argument(help="Knowledge-base fold
     )
     if loaded.problems:
         raise typer.Exit(1)
-
-
-def _with_db(settings: Settings, work: Any) -> Any:
-    """Run `work(session_factory)` against the configured, migrated database."""
-    import asyncio
-
-    from app.settings import resolved_database_url
-    from storage.engine import create_engine, migrate, session_factory
-
-    async def go() -> Any:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(resolved_database_url(settings))
-        try:
-            await migrate(engine)
-            return await work(session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 def _articles_db(settings: Settings, work: Any) -> Any:
@@ -440,76 +412,6 @@ def bench(
     if json_out is not None:
         json_out.write_text(text + "\n", encoding="utf-8")
     typer.echo(text)
-
-
-def _run_db(settings: Settings, work: Any) -> Any:
-    """Run `work(session)` in one transaction on the configured database."""
-
-    async def in_transaction(sessions: Any) -> Any:
-        async with sessions.begin() as session:
-            return await work(session)
-
-    return _with_db(settings, in_transaction)
-
-
-def _new_password(generate: bool) -> tuple[str, bool]:
-    if generate:
-        from accounts.passwords import generate_password
-
-        return generate_password(), True
-    password = typer.prompt("Password (10+ characters)", hide_input=True, confirmation_prompt=True)
-    return password, False
-
-
-@user_cli.command("create")
-def user_create(
-    username: Annotated[str, typer.Argument(help="Sign-in name, e.g. aiko.")],
-    role: Annotated[str, typer.Option("--role", help="agent, editor or admin.")] = "agent",
-    display_name: Annotated[str | None, typer.Option("--name", help="Shown to customers.")] = None,
-    max_open_chats: Annotated[int, typer.Option("--max-chats", min=1, max=50)] = 3,
-    generate: Annotated[
-        bool, typer.Option("--generate", help="Generate and print a password.")
-    ] = False,
-) -> None:
-    """Create an account (asks for the password unless --generate)."""
-    from accounts.errors import AccountError
-    from accounts.users import create_user
-
-    password, generated = _new_password(generate)
-
-    async def work(session: Any) -> None:
-        await create_user(session, username, password, role, display_name, max_open_chats)
-
-    try:
-        _run_db(_settings(), work)
-    except AccountError as exc:
-        raise _fail(str(exc), 2) from None
-    typer.echo(f"Created {role} {username!r}." + (f" Password: {password}" if generated else ""))
-
-
-@user_cli.command("passwd")
-def user_passwd(
-    username: Annotated[str, typer.Argument(help="Sign-in name.")],
-    generate: Annotated[
-        bool, typer.Option("--generate", help="Generate and print a password.")
-    ] = False,
-) -> None:
-    """Set a new password (signs the user out everywhere)."""
-    from accounts.errors import AccountError
-    from accounts.users import set_password
-
-    password, generated = _new_password(generate)
-
-    async def work(session: Any) -> None:
-        await set_password(session, username, password)
-
-    try:
-        _run_db(_settings(), work)
-    except AccountError as exc:
-        raise _fail(str(exc), 2) from None
-    typer.echo(
-        f"Password of {username!r} changed." + (f" New password: {password}" if generated else "")
-    )
 
 
 def main() -> None:
