@@ -163,6 +163,19 @@ class ChatSession:
 
     async def send(self, event: Frame) -> None:
         async with self._send_lock:
+            if (
+                event.get("type") == "message"
+                and self.ref is not None
+                and event["seq"] > self.last_sent_seq + 1
+            ):
+                # An earlier message has not arrived yet (events of several servers, or
+                # of several connections to Redis, can overtake each other): send what
+                # is stored, in order, instead of leaving a gap.
+                for stored in await self.conversations.messages_after(
+                    self.ref.id, self.last_sent_seq
+                ):
+                    await self._send_unlocked(stored)
+                return
             await self._send_unlocked(event)
 
     async def _send_unlocked(self, event: Frame) -> None:
