@@ -7,9 +7,12 @@ Built once in the lifespan from the settings; the counts live in limits' storage
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 
 from app.metrics import Metrics
@@ -17,6 +20,8 @@ from app.settings import Settings
 from conversations.errors import ChatError
 from guards.connections import ConnectionCounter, InProcessConnections, RedisConnections
 from guards.rates import Limited, Limits, RateLimits, parse_limits, storage_uri
+
+log = logging.getLogger(__name__)
 
 
 class RateLimited(ChatError):
@@ -67,14 +72,26 @@ class ChatGuard:
         await self.shared.aclose()
 
     async def admit(self, address: str) -> bool:
-        """Count a new connection from `address`, unless it has too many open."""
-        if await self.connections.acquire(address, self.settings.chat_connections_per_ip):
+        """Count a new connection from `address`, unless it has too many open.
+
+        While the counter (Redis) is unreachable every connection is admitted: a broken
+        counter must not shut every customer out.
+        """
+        try:
+            admitted = await self.connections.acquire(
+                address, self.settings.chat_connections_per_ip
+            )
+        except (ConnectionError, TimeoutError, OSError, RedisError) as exc:
+            log.warning("open connections are not counted: the counter is unreachable (%s)", exc)
             return True
-        self.metrics.rate_limited.labels("connections_per_ip").inc()
-        return False
+        if not admitted:
+            self.metrics.rate_limited.labels("connections_per_ip").inc()
+        return admitted
 
     async def release(self, address: str) -> None:
-        await self.connections.release(address)
+        # when the counter is unreachable the count expires by itself (RedisConnections' ttl)
+        with contextlib.suppress(ConnectionError, TimeoutError, OSError, RedisError):
+            await self.connections.release(address)
 
     async def frame(self, connection: str) -> None:
         """Count any frame on one connection (typing included).

@@ -17,8 +17,9 @@ from accounts.users import create_first_admin
 from app import errors
 from app.bootstrap import build_bot, build_retriever
 from app.guard import ChatGuard
+from app.headers import SecurityHeaders
 from app.metrics import Metrics
-from app.routes import admin, agent, chat, editor, pages, reports
+from app.routes import admin, agent, chat, editor, ops, pages, reports
 from app.routes import auth as auth_routes
 from app.services import Services
 from app.settings import Settings, get_settings, resolved_database_url
@@ -126,7 +127,9 @@ def create_app(
     )
     app.mount("/static", pages.PublicStaticFiles(directory=STATIC), name="static")
     errors.install(app)
+    app.add_middleware(SecurityHeaders)
     app.include_router(pages.router)
+    app.include_router(ops.router)
     app.include_router(chat.router)
     app.include_router(auth_routes.router)
     app.include_router(agent.router)

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     ws_max_frame_bytes: int = Field(default=65_536, ge=1024, le=16 * 1024 * 1024)
     http_request_seconds: float = Field(default=20.0, gt=0, le=3600)
     http_keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
+    metrics_allowed_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
+    metrics_token: str | None = None
 
     # E-mail (docs/email.md): off unless KAKEHASHI_MAIL_FROM is set.
     mail_from: str | None = None
@@ -134,7 +138,9 @@ class Settings(BaseSettings):
                     )
         return value
 
-    @field_validator("embedding_languages", "allowed_origins", "holidays", mode="before")
+    @field_validator(
+        "embedding_languages", "allowed_origins", "holidays", "metrics_allowed_ips", mode="before"
+    )
     @classmethod
     def _split_languages(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().startswith("["):

@@ -48,20 +48,37 @@ class CannedResponses:
             await session.flush()
             return canned_dict(canned)
 
-    async def update(self, canned_id: int, fields: dict[str, Any], author: str) -> dict[str, Any]:
+    async def update(
+        self, canned_id: int, fields: dict[str, Any], author: str, team: str | None = None
+    ) -> dict[str, Any]:
+        """Edit a response; with `team`, only one of that team's, and it stays there.
+
+        Raises:
+            CannedNotFound: no such response (of `team`, when given).
+        """
         async with self.sessions.begin() as session:
-            canned = await session.get(CannedResponse, canned_id)
-            if canned is None:
-                raise CannedNotFound(f"no canned response {canned_id}")
+            canned = await self._get(session, canned_id, team)
+            if team is not None:
+                fields = {**fields, "team": canned.team}
             for name, value in fields.items():
                 setattr(canned, name, value)
             canned.updated_by = author
             await session.flush()
             return canned_dict(canned)
 
-    async def delete(self, canned_id: int) -> None:
+    async def delete(self, canned_id: int, team: str | None = None) -> None:
+        """Remove a response; with `team`, only one of that team's.
+
+        Raises:
+            CannedNotFound: no such response (of `team`, when given).
+        """
         async with self.sessions.begin() as session:
-            canned = await session.get(CannedResponse, canned_id)
-            if canned is None:
-                raise CannedNotFound(f"no canned response {canned_id}")
-            await session.delete(canned)
+            await session.delete(await self._get(session, canned_id, team))
+
+    @staticmethod
+    async def _get(session: AsyncSession, canned_id: int, team: str | None) -> CannedResponse:
+        canned = await session.get(CannedResponse, canned_id, with_for_update=True)
+        if canned is None or (team is not None and canned.team != team):
+            # another team's response is as good as absent: its existence is not revealed
+            raise CannedNotFound(f"no canned response {canned_id} in your team")
+        return canned

@@ -296,8 +296,8 @@ class ArticleService:
         """A draft documenting a solved conversation: the question and the agent's replies.
 
         Raises:
-            ArticleError: no such conversation ("not_found"), or the customer never
-                asked anything ("invalid_article").
+            ArticleError: no such conversation ("not_found"), it is not closed yet
+                ("conflict"), or the customer never asked anything ("invalid_article").
         """
         async with self.sessions() as session:
             conversation = await session.scalar(
@@ -305,6 +305,12 @@ class ArticleService:
             )
             if conversation is None:
                 raise ArticleError("not_found", f"no conversation {public_id!r}")
+            if conversation.state != "closed":
+                # an open conversation is still the customer's and the agent's: nothing
+                # of it goes into an article before it has ended
+                raise ArticleError(
+                    "conflict", f"conversation {public_id!r} is still open: close it first"
+                )
             rows = list(
                 await session.scalars(
                     select(Message)

@@ -100,8 +100,11 @@ async def list_canned(services: ServicesDep, signed: AgentDep) -> list[dict[str,
 async def create_canned(
     services: ServicesDep, signed: AgentDep, body: Annotated[CannedIn, Body()]
 ) -> dict[str, Any]:
-    """Add a canned response."""
-    return await services.canned.create(body.model_dump(), signed.user.display_name)
+    """Add a canned response (agents: to their own team)."""
+    fields = body.model_dump()
+    if not signed.has_role(Role.ADMIN):
+        fields["team"] = signed.user.team
+    return await services.canned.create(fields, signed.user.display_name)
 
 
 @router.put("/api/canned/{canned_id}")
@@ -113,7 +116,9 @@ async def update_canned(
 ) -> dict[str, Any]:
     """Edit a canned response."""
     try:
-        return await services.canned.update(canned_id, body.model_dump(), signed.user.display_name)
+        return await services.canned.update(
+            canned_id, body.model_dump(), signed.user.display_name, _team_of(signed)
+        )
     except CannedNotFound as exc:
         raise NotFound(str(exc)) from None
 
@@ -122,10 +127,15 @@ async def update_canned(
 async def delete_canned(canned_id: CannedId, services: ServicesDep, signed: AgentDep) -> Response:
     """Remove a canned response."""
     try:
-        await services.canned.delete(canned_id)
+        await services.canned.delete(canned_id, _team_of(signed))
     except CannedNotFound as exc:
         raise NotFound(str(exc)) from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _team_of(signed: SignedIn) -> str | None:
+    """The team whose canned responses this person may change (None: any, for admins)."""
+    return None if signed.has_role(Role.ADMIN) else signed.user.team
 
 
 @router.get("/api/queue")

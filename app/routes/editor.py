@@ -15,7 +15,7 @@ from starlette import status
 from accounts.errors import UnknownUser
 from accounts.sessions import SignedIn
 from accounts.tokens import issue_token_for
-from app.deps import AdminDep, EditorDep, ServicesDep, SignedInDep
+from app.deps import AdminDep, AgentDep, EditorDep, ServicesDep
 from app.errors import NotFound
 from app.routes._fields import MAX_INT
 from app.routes.templates import templates
@@ -252,12 +252,19 @@ async def draft_from_gap(
 
 
 @router.post(
-    "/api/conversations/{conversation_id}/draft-article", status_code=status.HTTP_201_CREATED
+    "/api/conversations/{conversation_id}/draft-article",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        404: {"description": "No such conversation"},
+        409: {"description": "The conversation is not closed yet"},
+        422: {"description": "The customer never asked anything"},
+    },
 )
 async def draft_from_conversation(
-    conversation_id: str, services: ServicesDep, signed: SignedInDep
+    conversation_id: str, services: ServicesDep, signed: AgentDep
 ) -> dict[str, Any]:
-    """Document a solved conversation: a draft with the question and the agent's replies."""
+    """Document a closed conversation: a draft with the question and the agent's replies
+    (agents and admins: editors never read conversations)."""
     record = await services.articles.draft_from_conversation(
         conversation_id, signed.user.display_name
     )

@@ -12,8 +12,6 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 from starlette.types import Scope
 
-from app.deps import ServicesDep
-
 router = APIRouter()
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 WIDGET = Path(__file__).resolve().parent.parent / "static" / "widget.js"
@@ -46,13 +44,3 @@ async def demo_page(request: Request, lang: Literal["en", "ja"] = "en") -> HTMLR
 async def widget_script() -> FileResponse:
     """The embeddable widget (one <script> tag on any site)."""
     return FileResponse(WIDGET, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
-
-
-@router.get("/healthz")
-async def health(services: ServicesDep) -> dict[str, object]:
-    """Liveness and what the bot knows."""
-    return {
-        "status": "ok",
-        "articles": len(services.retriever),
-        "languages": services.retriever.languages,
-    }

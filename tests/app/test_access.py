@@ -18,6 +18,7 @@ from starlette.websockets import WebSocketDisconnect
 from accounts.sessions import load_session
 from accounts.users import Role
 from app.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from conversations.closing import end_chat
 from tests.app import agents
 from tests.app.agents import PASSWORD, add_user, next_event, sign_in
 from tests.app.conftest import MakeClient, on_both_databases, open_chat, services
@@ -91,6 +92,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/"): Rule(Audience.PUBLIC),
     ("GET", "/widget.js"): Rule(Audience.PUBLIC),
     ("GET", "/healthz"): Rule(Audience.PUBLIC),
+    ("GET", "/readyz"): Rule(Audience.PUBLIC),
+    # the allowed addresses and the metrics token aside (the test client is neither)
+    ("GET", "/metrics"): Rule(Audience.ADMIN),
     ("WS", "/ws/chat"): Rule(Audience.PUBLIC),
     ("GET", "/login"): Rule(Audience.PUBLIC, ok_signed_in=303),  # to their own start page
     ("POST", "/login"): Rule(Audience.PUBLIC, ok=303),
@@ -112,10 +116,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/users"): Rule(Audience.ADMIN),
     ("POST", "/api/users"): Rule(Audience.ADMIN, ok=201, body=_user),
     ("POST", "/api/tokens"): Rule(Audience.ADMIN, ok=201, body=lambda: {"username": "agent1"}),
-    # documenting a solved conversation is for agents as well as editors
-    ("POST", "/api/conversations/{conversation_id}/draft-article"): Rule(
-        Audience.SIGNED_IN, ok=201
-    ),
+    # documenting a closed conversation reads it: for agents (and admins) only
+    ("POST", "/api/conversations/{conversation_id}/draft-article"): Rule(Audience.AGENT, ok=201),
     ("GET", "/editor"): Rule(Audience.EDITOR, page=True),
     ("GET", "/editor/new"): Rule(Audience.EDITOR, page=True),
     ("GET", "/editor/gaps"): Rule(Audience.EDITOR, page=True),
@@ -210,6 +212,7 @@ def customer_question(client: TestClient) -> str:
         ref, _token = await conversations.start("en")
         await conversations.receive(ref, "c1", "Do you wrap gifts?")
         await conversations.drain()
+        await end_chat(conversations, ref)  # closed: it may become an article
         return ref.public_id
 
     assert client.portal is not None

@@ -251,7 +251,7 @@ def test_demo_page_embeds_the_widget(client: TestClient) -> None:
     module = client.get("/static/widget/ui.js")  # a shop on another origin may import it
     assert "attachShadow" in module.text
     assert module.headers["access-control-allow-origin"] == "*"
-    assert client.get("/healthz").json()["articles"] >= 50
+    assert client.get("/readyz").json()["checks"]["articles"] >= 50
 
 
 # ---------------------------------------------------------------------- ending and rating

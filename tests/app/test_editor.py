@@ -303,9 +303,10 @@ def test_knowledge_gaps_group_unanswered_questions_into_topics(make_client: Make
 
 def test_a_closed_conversation_becomes_a_draft_article(client: TestClient) -> None:
     headers = editor_headers(client)
+    agent = editor_headers(client, Role.AGENT)
     agent_id = add_user(client, "solver", Role.AGENT, "Solver")
 
-    async def solve() -> str:
+    async def solve(close: bool) -> str:
         conversations = services(client).conversations
         agents = services(client).agents
         ref, _token = await conversations.start("en")
@@ -319,15 +320,22 @@ def test_a_closed_conversation_becomes_a_draft_article(client: TestClient) -> No
             "a1",
             "Yes: reply to the order e-mail with the colour before it ships.",
         )
-        await agents.close(agent_id, ref.public_id, "resolved", ["ribbon"])
+        if close:
+            await agents.close(agent_id, ref.public_id, "resolved", ["ribbon"])
         return ref.public_id
 
     assert client.portal is not None
-    conversation_id = client.portal.call(solve)
-    draft = client.post(f"/api/conversations/{conversation_id}/draft-article", headers=headers)
+    still_open = client.portal.call(solve, False)
+    refused = client.post(f"/api/conversations/{still_open}/draft-article", headers=agent)
+    assert refused.status_code == 409  # nothing of an open conversation goes into an article
+    conversation_id = client.portal.call(solve, True)
+    # editors never read conversations, not even closed ones
+    forbidden = client.post(f"/api/conversations/{conversation_id}/draft-article", headers=headers)
+    assert forbidden.status_code == 403
+    draft = client.post(f"/api/conversations/{conversation_id}/draft-article", headers=agent)
     assert draft.status_code == 201, draft.text
     article = client.get(f"/api/articles/{draft.json()['id']}", headers=headers).json()
     assert article["status"] == "draft"
     assert "gift ribbon" in article["body"] and "reply to the order e-mail" in article["body"]
-    missing = client.post("/api/conversations/nope/draft-article", headers=headers)
+    missing = client.post("/api/conversations/nope/draft-article", headers=agent)
     assert missing.status_code == 404

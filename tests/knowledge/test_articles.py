@@ -225,6 +225,10 @@ async def test_drafts_from_questions_and_from_a_conversation(
     with pytest.raises(ArticleError, match="no customer question to document") as refused:
         await articles.draft_from_conversation(silent, "Aiko")
     assert refused.value.code == "invalid_article"
+    still_open = await add_conversation(sessions, [("customer", "Hi?")], "en", state="agent")
+    with pytest.raises(ArticleError, match="still open") as refused:
+        await articles.draft_from_conversation(still_open, "Aiko")
+    assert refused.value.code == "conflict"
     with pytest.raises(ArticleError, match="no conversation 'nope'") as missing:
         await articles.draft_from_conversation("nope", "Aiko")
     assert missing.value.code == "not_found"
@@ -261,11 +265,15 @@ async def test_kb_files_import_then_export_byte_for_byte(
     assert len(await articles.export_dir(tmp_path / "drafts", ("draft",))) == 1
 
 
-async def add_conversation(sessions: Sessions, said: list[tuple[str, str]], lang: str) -> str:
+async def add_conversation(
+    sessions: Sessions, said: list[tuple[str, str]], lang: str, state: str = "closed"
+) -> str:
     """A conversation with these (role, text) messages; returns its public id."""
     public_id = str(uuid.uuid4())
     async with sessions.begin() as session:
-        conversation = Conversation(public_id=public_id, token_hash=uuid.uuid4().hex, lang=lang)
+        conversation = Conversation(
+            public_id=public_id, token_hash=uuid.uuid4().hex, lang=lang, state=state
+        )
         session.add(conversation)
         await session.flush()
         for seq, (role, text) in enumerate(said, start=1):
