@@ -29,6 +29,7 @@ from handoff.canned import CannedResponses
 from handoff.hours import BusinessHours
 from knowledge.articles import ArticleService, load_published
 from knowledge.reindex import Reindexer
+from knowledge.sync import IndexSync
 from storage.engine import create_engine, migrate, session_factory
 
 log = logging.getLogger("kakehashi")
@@ -57,8 +58,14 @@ def create_app(
         engine = create_engine(resolved_database_url(settings))
         await migrate(engine)
         sessions = session_factory(engine)
+        delivery = await build_delivery(settings)
         reindexer = Reindexer(retriever, load=partial(load_published, sessions))
-        articles = ArticleService(sessions, on_change=reindexer.schedule)
+
+        async def resync() -> None:
+            await anyio.to_thread.run_sync(retriever.sync, await articles.published())
+
+        index_sync = IndexSync(delivery.bus, delivery.hub, reindexer, resync)
+        articles = ArticleService(sessions, on_change=index_sync.changed)
         if not await articles.count():  # first start: the sample (or configured) KB folder
             imported = await articles.import_dir(settings.kb_dir)
             for problem in imported.problems:
@@ -72,8 +79,8 @@ def create_app(
         log.info(
             "knowledge base: %d published articles (%d embedded)", len(retriever), report.embedded
         )
+        await index_sync.start()
         bot = build_bot(retriever, settings)
-        delivery = await build_delivery(settings)
         hours = BusinessHours.parse(settings.business_hours, settings.timezone, settings.holidays)
         conversations, agents = await build_conversations(
             settings, sessions, delivery, hours, bot, retriever
@@ -114,6 +121,7 @@ def create_app(
             await conversations.replies.close()
             await conversations.drain()
             await agents.drain()
+            await index_sync.close()
             await reindexer.drain()
             await app.state.guard.close()
             await delivery.close()

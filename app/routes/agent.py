@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette import status
 
-from app.auth import Role, SignedIn
+from accounts.sessions import SignedIn
+from accounts.users import Role
 from app.deps import AgentDep, ServicesDep, get_signed_in
 from app.errors import NotFound
 from app.routes._fields import MAX_INT, field
