@@ -49,3 +49,8 @@ def test_records_are_redacted_and_tagged(caplog: pytest.LogCaptureFixture) -> No
     assert caplog.records[0].getMessage() == "[conversation c-42] contact from [email]"
     assert "4111" not in caplog.text and "[card]" in caplog.text
     assert caplog.records[-1].getMessage() == "outside"
+
+
+def test_a_client_address_is_kept_while_a_phone_number_is_not() -> None:
+    line = redact("sign-in refused for 'aiko' from 198.51.100.7; she wrote 090-1234-5678")
+    assert "198.51.100.7" in line and "090-1234-5678" not in line
