@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run index test lint pytest eval bench clean browser postgres redis screenshots mail
+.PHONY: install run index test lint pytest eval bench clean browser postgres redis nginx screenshots mail
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ redis:
 		echo "Installing Debian's redis-server for the Redis tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
 
+# The multi-server tests run nginx (docs/deploy.md's configuration) in front of two servers.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+		echo "Installing Debian's nginx for the multi-server tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+
 # The e-mail tests start their own throwaway Dovecot IMAP server on loopback.
 mail:
 	@test -x /usr/sbin/dovecot || { \
@@ -63,7 +69,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
-pytest: install browser postgres redis mail
+pytest: install browser postgres redis nginx mail
 	$(BIN)/pytest
 
 test: lint pytest
