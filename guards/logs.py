@@ -83,6 +83,10 @@ def _redacting(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make(*args, **kwargs)
+        if isinstance(record.args, tuple) and record.name == "uvicorn.access":
+            # its formatter reads the values themselves: redact each, keep the tuple
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            return record
         try:
             message = record.getMessage()
         except Exception:  # a bad format string: keep the template, drop the values
