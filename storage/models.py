@@ -18,7 +18,6 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
-    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
