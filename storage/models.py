@@ -134,6 +134,34 @@ class Message(Base):
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
 
+class Attachment(Base):
+    """A file a customer or an agent attached to a message: an image or a PDF.
+
+    The bytes live in a file store (`attachments.store`), under the SHA-256 of their
+    content, never under the name the user gave; `filename` is that name, cleaned, for
+    showing and for downloads. Images have a thumbnail, stored the same way.
+    """
+
+    __tablename__ = "attachments"
+
+    # random and unguessable: it is in the file's URL
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))  # from the bytes, never the client
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))  # also the file's key in the store
+    thumbnail: Mapped[str | None] = mapped_column(String(64))  # the thumbnail's key
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Handoff(Base):
     """One move of a conversation to the human queue, with why it happened."""
 
