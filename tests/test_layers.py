@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN_PACKAGES = (
     "accounts",
+    "attachments",
     "bot",
     "conversations",
     "delivery",
