@@ -12,6 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from accounts.throttle import MEMORY_SCHEMES, REDIS_SCHEMES, parse_limit
+from attachments.kinds import DEFAULT_TYPES, KINDS
 from guards.rates import parse_limits
 from retrieval.embeddings import DEFAULT_MODEL
 
@@ -79,6 +80,11 @@ class Settings(BaseSettings):
         default_factory=lambda: ["127.0.0.1", "::1"]
     )
     metrics_token: str | None = None
+    # Files customers and agents attach (images and PDFs): the largest, and which kinds
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    attachment_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_TYPES)
+    )
 
     # E-mail (docs/email.md): off unless KAKEHASHI_MAIL_FROM is set.
     mail_from: str | None = None
@@ -114,9 +120,24 @@ class Settings(BaseSettings):
                 value = None
             if not isinstance(value, dict):
                 raise ValueError(
-                    'KAKEHASHI_MAIL_SIGNATURES: expected a JSON object such as '
+                    "KAKEHASHI_MAIL_SIGNATURES: expected a JSON object such as "
                     '{"default": "Mirai Mart support", "billing": "Billing team"}'
                 )
+        return value
+
+    @field_validator("attachment_types", mode="before")
+    @classmethod
+    def _check_attachment_types(cls, value: object) -> object:
+        """Comma-separated content types, each one Kakehashi can check (empty: none)."""
+        if isinstance(value, str):
+            value = [part.strip().lower() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for content_type in value:
+                if content_type not in KINDS:
+                    raise ValueError(
+                        f"KAKEHASHI_ATTACHMENT_TYPES: {content_type!r} cannot be attached "
+                        f"(choose from {', '.join(KINDS)}, or leave it empty for none)"
+                    )
         return value
 
     @field_validator("smtp_listen_port", mode="before")

@@ -58,3 +58,12 @@ def test_answer_thresholds_per_language_are_parsed_and_checked() -> None:
         parse(answer_threshold_by_lang="en=0.4")
     with pytest.raises(ValidationError, match="not lang:threshold"):
         parse(answer_threshold_by_lang="ja:1.5")
+
+
+def test_attachment_types_are_a_list_of_kinds_kakehashi_can_check() -> None:
+    parse: Any = Settings  # the environment's form, as a string: the validator parses it
+    settings = parse(_env_file=None, attachment_types="image/png, Application/PDF")
+    assert settings.attachment_types == ["image/png", "application/pdf"]
+    assert parse(_env_file=None, attachment_types="").attachment_types == []  # attaching off
+    with pytest.raises(ValidationError, match="'image/svg\\+xml' cannot be attached"):
+        parse(_env_file=None, attachment_types="image/png,image/svg+xml")
