@@ -69,7 +69,8 @@ async def create_first_admin(session: AsyncSession) -> str | None:
     if await count_users(session):
         return None
     password = generate_password()
-    await create_user(session, FIRST_ADMIN, password, Role.ADMIN, "Administrator")
+    admin = await create_user(session, FIRST_ADMIN, password, Role.ADMIN, "Administrator")
+    admin.must_change_password = True  # printed on a console: its owner chooses their own
     return password
 
 
@@ -90,12 +91,39 @@ async def all_users(session: AsyncSession) -> Sequence[User]:
     return list(await session.scalars(select(User).order_by(User.id)))
 
 
-async def set_password(session: AsyncSession, username: str, password: str) -> User:
-    """A new password; every session of the user ends."""
+async def set_password(
+    session: AsyncSession, username: str, password: str, *, temporary: bool = False
+) -> User:
+    """A new password; every session of the user ends.
+
+    Args:
+        temporary: someone else chose it (a generated one handed over): the user must choose
+            their own at their next sign-in.
+    """
     user = await find_user(session, username)
     user.password_hash = hash_password(password)
+    user.must_change_password = temporary
     await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     return user
+
+
+async def change_own_password(
+    session: AsyncSession, user: User, current: str, new: str, *, keep_session: str
+) -> None:
+    """The user replaces their password; their other sessions end, this one stays.
+
+    Raises:
+        AccountError: the current password is wrong, or the new one is too short or the same.
+    """
+    if not verify_password(user.password_hash, current):
+        raise AccountError("the current password is wrong")
+    if new == current:
+        raise AccountError("choose a password different from the current one")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    await session.execute(
+        delete(UserSession).where(UserSession.user_id == user.id, UserSession.id != keep_session)
+    )
 
 
 async def count_users(session: AsyncSession) -> int:

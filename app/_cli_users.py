@@ -40,6 +40,12 @@ def user_create(
     generate: Annotated[
         bool, typer.Option("--generate", help="Generate and print a password.")
     ] = False,
+    temporary: Annotated[
+        bool,
+        typer.Option(
+            "--temporary", help="The user must choose their own password at the next sign-in."
+        ),
+    ] = False,
 ) -> None:
     """Create an account (asks for the password unless --generate)."""
     from accounts.errors import AccountError
@@ -48,7 +54,8 @@ def user_create(
     password, generated = _new_password(generate)
 
     async def work(session: Any) -> None:
-        await create_user(session, username, password, role, display_name, max_open_chats)
+        user = await create_user(session, username, password, role, display_name, max_open_chats)
+        user.must_change_password = temporary
 
     try:
         run_db(settings_for(), work)
@@ -63,6 +70,12 @@ def user_passwd(
     generate: Annotated[
         bool, typer.Option("--generate", help="Generate and print a password.")
     ] = False,
+    temporary: Annotated[
+        bool,
+        typer.Option(
+            "--temporary", help="The user must choose their own password at the next sign-in."
+        ),
+    ] = False,
 ) -> None:
     """Set a new password (signs the user out everywhere)."""
     from accounts.errors import AccountError
@@ -71,7 +84,7 @@ def user_passwd(
     password, generated = _new_password(generate)
 
     async def work(session: Any) -> None:
-        await set_password(session, username, password)
+        await set_password(session, username, password, temporary=temporary)
 
     try:
         run_db(settings_for(), work)

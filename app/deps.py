@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 from accounts.sessions import SignedIn, load_session, tokens_match
 from accounts.tokens import load_token
 from accounts.users import Role
-from app.errors import Forbidden, NotSignedIn
+from app.errors import Forbidden, NotSignedIn, PasswordChangeRequired
 from app.services import Services
 from app.settings import Settings
 from conversations.service import ConversationService
@@ -56,12 +56,18 @@ MaybeUserDep = Annotated[SignedIn | None, Depends(get_signed_in)]
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def require(*roles: Role) -> Callable[..., Awaitable[SignedIn]]:
-    """A dependency that admits these roles (and admins), checking CSRF on writes."""
+def require(*roles: Role, temporary_ok: bool = False) -> Callable[..., Awaitable[SignedIn]]:
+    """A dependency that admits these roles (and admins), checking CSRF on writes.
+
+    Someone signed in with a temporary password is refused (and sent to choose their own)
+    unless `temporary_ok`: choosing it, and signing out.
+    """
 
     async def dependency(connection: HTTPConnection, signed: MaybeUserDep) -> SignedIn:
         if signed is None:
             raise NotSignedIn("sign in first")
+        if signed.user.must_change_password and not signed.via_token and not temporary_ok:
+            raise PasswordChangeRequired("choose a new password first (at /account/password)")
         if not signed.has_role(*roles):
             raise Forbidden(f"this needs the role {' or '.join(roles)}", roles=roles)
         if (
@@ -85,3 +91,5 @@ AgentDep = Annotated[SignedIn, Depends(require(Role.AGENT))]
 EditorDep = Annotated[SignedIn, Depends(require(Role.EDITOR))]
 AdminDep = Annotated[SignedIn, Depends(require(Role.ADMIN))]
 SignedInDep = Annotated[SignedIn, Depends(require(Role.AGENT, Role.EDITOR))]
+# anyone signed in, even with a temporary password (choosing a new one, signing out)
+AnySignedInDep = Annotated[SignedIn, Depends(require(Role.AGENT, Role.EDITOR, temporary_ok=True))]

@@ -44,6 +44,12 @@ class Forbidden(HTTPError):
         self.roles = roles  # the roles that may, when a role was missing
 
 
+class PasswordChangeRequired(Forbidden):
+    """Signed in with a password someone else chose: nothing opens until they choose theirs."""
+
+    code = "password_change_required"
+
+
 class NotFound(HTTPError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "not_found"
@@ -68,6 +74,9 @@ async def _handle(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotSignedIn) and _wants_html(request):
         target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         return RedirectResponse(f"/login?next={target}", status.HTTP_303_SEE_OTHER)
+    if isinstance(exc, PasswordChangeRequired) and _wants_html(request):
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return RedirectResponse(f"/account/password?next={target}", status.HTTP_303_SEE_OTHER)
     if _wants_html(request):
         return await error_page(request, exc)
     return JSONResponse(

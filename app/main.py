@@ -19,11 +19,17 @@ from app.bootstrap import build_bot, build_retriever
 from app.guard import ChatGuard
 from app.headers import SecurityHeaders
 from app.metrics import Metrics
-from app.routes import admin, agent, chat, editor, ops, pages, reports
+from app.routes import admin, agent, attachments, chat, editor, ops, pages, reports
 from app.routes import auth as auth_routes
 from app.services import Services
 from app.settings import Settings, get_settings, resolved_database_url
-from app.wiring import build_conversations, build_delivery, build_mail, count_events
+from app.wiring import (
+    build_attachments,
+    build_conversations,
+    build_delivery,
+    build_mail,
+    count_events,
+)
 from guards.logs import install as redact_logs
 from handoff.canned import CannedResponses
 from handoff.hours import BusinessHours
@@ -82,8 +88,9 @@ def create_app(
         await index_sync.start()
         bot = build_bot(retriever, settings)
         hours = BusinessHours.parse(settings.business_hours, settings.timezone, settings.holidays)
+        attachments = build_attachments(settings, sessions)
         conversations, agents = await build_conversations(
-            settings, sessions, delivery, hours, bot, retriever
+            settings, sessions, delivery, hours, bot, retriever, attachments
         )
         await ensure_first_admin(sessions)
         # what a crash (or a server that died) left unanswered is answered now, and swept
@@ -112,6 +119,7 @@ def create_app(
             CannedResponses(sessions),
             articles,
             reindexer,
+            attachments,
         )
         try:
             yield
@@ -139,6 +147,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(ops.router)
     app.include_router(chat.router)
+    app.include_router(attachments.router)
     app.include_router(auth_routes.router)
     app.include_router(agent.router)
     app.include_router(admin.router)
@@ -157,6 +166,6 @@ async def ensure_first_admin(sessions: async_sessionmaker[AsyncSession]) -> None
         "\n" + "=" * 72 + "\n"
         "  First start: an administrator account was created.\n"
         f"  Sign in at /login as  admin  with the one-time password:  {password}\n"
-        "  Change it with:  kakehashi user passwd admin\n" + "=" * 72 + "\n"
+        "  It works once: at that sign-in you choose your own password.\n" + "=" * 72 + "\n"
     )
     print(banner, flush=True)  # noqa: T201 - the operator must see it on the console

@@ -56,6 +56,8 @@ async def add_user(
             user = await create_user(
                 session, body.username, password, body.role, body.display_name, body.max_open_chats
             )
+            # a generated password is handed over: its owner chooses their own at sign-in
+            user.must_change_password = not body.password
             created = _user_dict(user)
     except AccountError as exc:
         raise Conflict(str(exc)) from None

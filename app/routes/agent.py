@@ -166,6 +166,11 @@ async def agent_socket(websocket: WebSocket, services: ServicesDep) -> None:
     if signed is None or not signed.has_role(Role.AGENT):
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="sign in as an agent")
         return
+    if signed.user.must_change_password and not signed.via_token:
+        await websocket.close(
+            code=status.WS_1008_POLICY_VIOLATION, reason="choose a new password first"
+        )
+        return
     await websocket.accept()
     session = AgentSession(websocket, services.agents, services.hub, signed)
     session.max_frame_bytes = services.settings.ws_max_frame_bytes

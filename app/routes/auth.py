@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from limits import RateLimitItem
 from starlette import status
 
-from accounts.sessions import end_session, start_session, tokens_match
+from accounts.errors import AccountError
+from accounts.passwords import MIN_PASSWORD_LENGTH
+from accounts.sessions import SignedIn, end_session, start_session, tokens_match
 from accounts.throttle import LoginThrottle, SignInThrottled, parse_limit
-from accounts.users import Role, authenticate
-from app.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, MaybeUserDep, ServicesDep, SignedInDep
+from accounts.users import Role, authenticate, change_own_password
+from app.deps import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    AnySignedInDep,
+    MaybeUserDep,
+    ServicesDep,
+)
 from app.routes.templates import templates
 from app.settings import Settings
 
@@ -114,8 +123,10 @@ async def login(
         if user is None:
             return _login_page(request, next, WRONG_CREDENTIALS, status.HTTP_401_UNAUTHORIZED)
         secret, _csrf = await start_session(session, user, services.settings.session_hours)
-        role = user.role
-    response = RedirectResponse(_safe_next(next, role), status.HTTP_303_SEE_OTHER)
+        target = _safe_next(next, user.role)
+        if user.must_change_password:
+            target = f"/account/password?next={quote(target)}"
+    response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         SESSION_COOKIE,
         secret,
@@ -129,10 +140,64 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(services: ServicesDep, signed: SignedInDep) -> Response:
-    """End the session."""
+async def logout(services: ServicesDep, signed: AnySignedInDep) -> Response:
+    """End the session (also for someone who has yet to choose a new password)."""
     async with services.sessions.begin() as session:
         await end_session(session, signed.session_id)
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+PASSWORDS_DIFFER = "The two new passwords are not the same."
+
+
+def _password_page(
+    request: Request, signed: SignedIn, next_url: str, error: str | None, code: int
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "password.html",
+        {
+            "user": signed.user,
+            "csrf_token": signed.csrf_token,
+            "next": next_url,
+            "error": error,
+            "required": signed.user.must_change_password,
+            "min_length": MIN_PASSWORD_LENGTH,
+            "title": "Choose a new password",
+        },
+        status_code=code,
+    )
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+async def password_page(request: Request, signed: AnySignedInDep, next: str = "") -> Response:
+    """The form to choose a new password (where a temporary password leads)."""
+    return _password_page(request, signed, next, None, status.HTTP_200_OK)
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request,
+    services: ServicesDep,
+    signed: AnySignedInDep,
+    current_password: Annotated[str, Form()],
+    new_password: Annotated[str, Form()],
+    repeat_password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Replace the password: the old one stops working and other sessions end."""
+    if new_password != repeat_password:
+        return _password_page(request, signed, next, PASSWORDS_DIFFER, status.HTTP_400_BAD_REQUEST)
+    async with services.sessions.begin() as session:
+        user = await session.merge(signed.user)
+        try:
+            await change_own_password(
+                session, user, current_password, new_password, keep_session=signed.session_id
+            )
+        except AccountError as exc:
+            message = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+            return _password_page(request, signed, next, message, status.HTTP_400_BAD_REQUEST)
+        role = user.role
+    return RedirectResponse(_safe_next(next, role), status.HTTP_303_SEE_OTHER)

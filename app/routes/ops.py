@@ -83,7 +83,7 @@ async def metrics(request: Request, services: ServicesDep) -> Response:
         signed = await get_signed_in(request)
         if signed is None:
             raise NotSignedIn("metrics: connect from an allowed address, or send the token")
-        if not signed.has_role(Role.ADMIN):
+        if not signed.has_role(Role.ADMIN) or signed.user.must_change_password:
             raise Forbidden("metrics are for administrators")
     registry: Metrics = request.app.state.metrics
     return Response(await registry.render(services.sessions), media_type=CONTENT_TYPE_LATEST)

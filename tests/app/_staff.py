@@ -35,10 +35,10 @@ class StaffServer:
         return (self.data / f"{role}-password").read_text()
 
 
-def _create_user(env: dict[str, str], username: str, role: str, name: str) -> str:
+def _create_user(env: dict[str, str], username: str, role: str, name: str, *flags: str) -> str:
     created = subprocess.run(
         [sys.executable, "-m", "app", "user", "create", username, "--role", role]
-        + ["--name", name, "--generate"],
+        + ["--name", name, "--generate", *flags],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -84,7 +84,7 @@ def serving(env: dict[str, str], data: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaffServer]:
     """`kakehashi serve` with the sample KB, open all day, and the accounts aiko (agent),
-    ken (editor)."""
+    ken (editor) and mika (admin, with a temporary password)."""
     data = tmp_path_factory.mktemp("staff-data")
     env = {
         **os.environ,
@@ -95,6 +95,8 @@ def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaffServ
     }
     (data / "agent-password").write_text(_create_user(env, "aiko", "agent", "Aiko"))
     (data / "editor-password").write_text(_create_user(env, "ken", "editor", "Ken"))
+    # an admin handed a temporary password, who must choose their own at the first sign-in
+    (data / "admin-password").write_text(_create_user(env, "mika", "admin", "Mika", "--temporary"))
     with serving(env, data) as base:
         yield StaffServer(base, data)
 

@@ -104,6 +104,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/redoc"): Rule(Audience.PUBLIC),
     ("MOUNT", "/static"): Rule(Audience.PUBLIC),
     ("POST", "/logout"): Rule(Audience.SIGNED_IN, ok=303),
+    ("GET", "/account/password"): Rule(Audience.SIGNED_IN, page=True),
+    # the test posts no form fields: who may use it is told the form was empty
+    ("POST", "/account/password"): Rule(Audience.SIGNED_IN, ok=422),
     ("GET", "/agent"): Rule(Audience.AGENT, page=True),
     ("GET", "/agent/canned"): Rule(Audience.AGENT, page=True),
     ("GET", "/api/canned"): Rule(Audience.AGENT),

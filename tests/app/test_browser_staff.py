@@ -97,3 +97,30 @@ def test_an_editor_opening_the_reports_gets_a_page_with_a_way_back(
     editor.get_by_test_id("error-home").click()
     editor.wait_for_url(f"{staff_server.base}/editor")
     editor.close()
+
+
+def test_a_temporary_password_asks_for_a_new_one_before_the_console_opens(
+    browser: Browser, staff_server: StaffServer
+) -> None:
+    base = staff_server.base
+    page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    page.goto(f"{base}/agent")
+    page.get_by_test_id("username").fill("mika")
+    page.get_by_test_id("password").fill(staff_server.password("admin"))
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(f"{base}/account/password?next=/agent")
+    assert "temporary password" in page.get_by_test_id("password-required").inner_text()
+    page.get_by_test_id("current-password").fill(staff_server.password("admin"))
+    page.get_by_test_id("new-password").fill("mika-chooses-this-one")
+    page.get_by_test_id("repeat-password").fill("mika-chooses-this-too")
+    page.get_by_test_id("password-submit").click()
+    error = page.get_by_test_id("password-error")
+    error.wait_for()
+    assert "not the same" in error.inner_text()
+    keep(page, "password-change")
+    page.get_by_test_id("current-password").fill(staff_server.password("admin"))
+    page.get_by_test_id("new-password").fill("mika-chooses-this-one")
+    page.get_by_test_id("repeat-password").fill("mika-chooses-this-one")
+    page.get_by_test_id("password-submit").click()
+    page.wait_for_url(f"{base}/agent")
+    assert page.get_by_test_id("user-name").inner_text() == "Mika"
