@@ -70,24 +70,32 @@ class PostgresServer:
                 "--locale", "C",
                 "--no-sync",
             )  # fmt: skip
-            options = " ".join(
-                [
-                    f"-p {self.port}",
-                    f"-k {self.root}",  # the Unix socket stays in the temporary folder
-                    "-c listen_addresses=127.0.0.1",
-                    # a throwaway server: durability buys nothing and costs seconds
-                    "-c fsync=off",
-                    "-c synchronous_commit=off",
-                    "-c full_page_writes=off",
-                ]
-            )
-            self._run(
-                "pg_ctl", "start", "--wait", "--timeout", "30",
-                "--pgdata", str(self.data), "--log", str(self.log), "-o", options,
-            )  # fmt: skip
+            self.resume()
         except BaseException:
             self.stop()
             raise
+
+    def resume(self) -> None:
+        """Start the server (again, after `pause`) on the same port with the same data."""
+        options = " ".join(
+            [
+                f"-p {self.port}",
+                f"-k {self.root}",  # the Unix socket stays in the temporary folder
+                "-c listen_addresses=127.0.0.1",
+                # a throwaway server: durability buys nothing and costs seconds
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+            ]
+        )
+        self._run(
+            "pg_ctl", "start", "--wait", "--timeout", "30",
+            "--pgdata", str(self.data), "--log", str(self.log), "-o", options,
+        )  # fmt: skip
+
+    def pause(self) -> None:
+        """Shut the server down, keeping its data: clients find it unreachable until `resume`."""
+        self._run("pg_ctl", "stop", "--wait", "--pgdata", str(self.data), "--mode", "fast")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
