@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     chat_messages_per_ip: str = "60/10 seconds; 200/minute"
     chat_frames_per_connection: str = "40/10 seconds; 120/minute"
     chat_connections_per_ip: int = Field(default=30, ge=1, le=100_000)
+    chat_refusals_before_close: int = Field(default=50, ge=1, le=100_000)
     chat_hello_seconds: float = Field(default=10.0, gt=0, le=600)
     chat_idle_seconds: float = Field(default=1800.0, gt=0, le=7 * 24 * 3600)
     ws_max_frame_bytes: int = Field(default=65_536, ge=1024, le=16 * 1024 * 1024)

@@ -8,9 +8,11 @@ from typing import Any, Protocol
 
 import anyio
 from fastapi import WebSocketDisconnect
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.types import Message
 
 from app.routes._fields import clean_text
+from conversations.frames import error_frame
 
 
 class SocketSession(Protocol):
@@ -77,3 +79,32 @@ def describe_frame(raw: str) -> str:
     """What a log line may say about a client's frame: its type and size, never its text."""
     kind = echoed_field(raw, "type")
     return f"type {kind[:40]!r}, {len(raw)} characters" if kind else f"{len(raw)} characters"
+
+
+# how long a client waits before sending an event again while the database is unreachable
+UNAVAILABLE_RETRY_SECONDS = 3
+
+
+def storage_unreachable(exc: BaseException) -> bool:
+    """Whether an event failed because the database could not be reached (restarting, the
+    network down): the client should send it again shortly, nothing was stored."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # asyncpg's connect errors reach us unwrapped: refused, reset, timed out
+    return isinstance(exc, (ConnectionError, TimeoutError)) or (
+        isinstance(exc, OSError) and exc.errno is not None
+    )
+
+
+def unavailable_frame(client_id: str | None) -> dict[str, Any]:
+    """The `error` a client gets for an event the database was not there to store."""
+    message = (
+        "we cannot store this right now; nothing was stored for it: "
+        f"send it again in {UNAVAILABLE_RETRY_SECONDS} s"
+    )
+    return {
+        **error_frame("unavailable", message, client_id),
+        "retry_after": UNAVAILABLE_RETRY_SECONDS,
+    }
