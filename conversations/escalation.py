@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
+from conversations import transcript
 from conversations.opening import outside_hours
-from conversations.ports import Availability
+from conversations.ports import Availability, QueueInfo
 from handoff.reasons import HandoffReason
 from handoff.states import ConversationState, check_transition
-from storage.models import Conversation, Handoff
+from storage.models import Conversation, Handoff, Message
 
 
 async def escalate(
@@ -39,6 +40,30 @@ async def escalate(
         )
     )
     await session.flush()
+
+
+async def hand_off(
+    session: AsyncSession,
+    conversation: Conversation,
+    queue: QueueInfo,
+    reason: HandoffReason,
+    notice_key: str,
+    scores: dict[str, Any],
+) -> Message:
+    """The bot's handoff notice (`bot.messages[notice_key]`, with what happens when nobody
+    can answer now) and the move to the queue, in the caller's transaction."""
+    lang = conversation.lang
+    available = await queue.availability()
+    notice = await transcript.append(
+        session,
+        conversation,
+        role="bot",
+        kind="handoff",
+        lang=lang,
+        text=handoff_text(messages.text(notice_key, lang), lang, available),
+    )
+    await escalate(session, conversation, reason, scores, notice.seq, available)
+    return notice
 
 
 def handoff_text(text: str, lang: str, available: Availability) -> str:

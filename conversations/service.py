@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import messages
 from conversations import transcript
 from conversations.csat import csat_state
 from conversations.errors import ChatError
-from conversations.escalation import escalate, handoff_text
+from conversations.escalation import escalate, hand_off
 from conversations.frames import feedback_frame, message_frame, state_frame, typing_frame
 from conversations.ports import QueueInfo
 from conversations.replies import BotReplies
@@ -240,21 +239,14 @@ class ConversationService:
             async with self.sessions.begin() as session:
                 conversation = await session.get_one(Conversation, ref.id, with_for_update=True)
                 if conversation.state == ConversationState.BOT:
-                    lang = conversation.lang
                     reason = HandoffReason.CUSTOMER_REQUEST
-                    available = await self.queue.availability()
-                    notice = await transcript.append(
+                    notice = await hand_off(
                         session,
                         conversation,
-                        role="bot",
-                        kind="handoff",
-                        lang=lang,
-                        text=handoff_text(
-                            messages.text(f"handoff_{reason.value}", lang), lang, available
-                        ),
-                    )
-                    await escalate(
-                        session, conversation, reason, {"via": "button"}, notice.seq, available
+                        self.queue,
+                        reason,
+                        f"handoff_{reason.value}",
+                        {"via": "button"},
                     )
                     events.append(ConversationUpdated(ref.public_id, message_frame(notice)))
                 state = await self.state_frame(session, conversation)
