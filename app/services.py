@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.settings import Settings
+from attachments.service import Attachments
 from bot.policy import Bot
 from conversations.service import ConversationService
 from delivery.events import EventBus
@@ -37,6 +38,7 @@ class Services:
     canned: CannedResponses
     articles: ArticleService
     reindexer: Reindexer
+    attachments: Attachments
 
     @property
     def gaps(self) -> GapService:

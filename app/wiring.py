@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.metrics import Metrics
 from app.settings import Settings
+from attachments.service import Attachments
+from attachments.store import DiskStore
 from bot.policy import Bot
 from bot.retriever import Retriever
 from conversations.replies import BotReplies
@@ -82,6 +84,18 @@ def handoff_config(settings: Settings) -> HandoffConfig:
     )
 
 
+def build_attachments(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> Attachments:
+    """Attached files, kept on disk in the data folder (several servers must share it)."""
+    return Attachments(
+        DiskStore(settings.data_dir / "attachments"),
+        sessions,
+        max_bytes=settings.attachment_max_bytes,
+        types=settings.attachment_types,
+    )
+
+
 async def build_conversations(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
@@ -89,6 +103,7 @@ async def build_conversations(
     hours: BusinessHours,
     bot: Bot,
     retriever: Retriever,
+    files: Attachments | None = None,
 ) -> tuple[ConversationService, AgentDesk]:
     """The customers' side and the agents' side, joined through the bus and the ports."""
     bus, locks = delivery.bus, delivery.locks
@@ -109,7 +124,7 @@ async def build_conversations(
     bus.listen(lineup.on_event)
     replies = BotReplies(sessions, bus, locks, delivery.work, lineup, bot)
     conversations = ConversationService(sessions, bus, locks, lineup, replies)
-    desk = AgentDesk(bus, presence, lineup, assignment, ContextPanel(sessions, retriever))
+    desk = AgentDesk(bus, presence, lineup, assignment, ContextPanel(sessions, retriever), files)
     return conversations, desk
 
 

@@ -46,6 +46,12 @@ _EN: dict[str, str] = {
         "I don't want to give you a wrong answer, so I'm connecting you with a member of "
         "our team. They will see this conversation, so you won't need to repeat yourself."
     ),
+    # A customer sent a photo or a document: the bot cannot look at it, a person can
+    "attachment_handoff": (
+        "Thank you for sending this. I can't look at photos or documents myself, so I'm "
+        "connecting you with a member of our team. They will see your file and this "
+        "conversation, so you won't need to repeat yourself."
+    ),
     "handoff_waiting": (
         "You're number {position} in the queue. A member of our team will be with you "
         "as soon as possible. Please keep this window open."
@@ -143,6 +149,11 @@ _JA: dict[str, str] = {
         "誤ったご案内をしないよう、担当者におつなぎいたします。"
         "これまでのやり取りは担当者に引き継がれますので、"
         "同じ内容を改めてご説明いただく必要はございません。"
+    ),
+    "attachment_handoff": (
+        "お送りいただきありがとうございます。写真や書類は私からは確認できないため、"
+        "担当者におつなぎいたします。お送りいただいたファイルとこれまでのやり取りは"
+        "担当者に引き継がれますので、同じ内容を改めてご説明いただく必要はございません。"
     ),
     "handoff_waiting": (
         "ただいま{position}番目にお待ちいただいております。"

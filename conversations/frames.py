@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from conversations.ports import Availability
 from delivery.events import (
+    AttachmentInfo,
     Citation,
     ErrorFrame,
     FeedbackFrame,
@@ -29,12 +31,39 @@ def message_frame(message: Message) -> MessageFrame:
         "text": message.text,
         "html": render_markdown(message.text) if rich else render_plain(message.text),
         "citations": cast(list[Citation], message.citations or []),
+        "attachments": [attachment_info(a) for a in attached(message.meta)],
         "confidence": message.confidence,
         "client_id": message.client_id,
         "author": message.author,
         "feedback": message.helpful,
         "lang": message.lang,
         "created_at": message.created_at.isoformat(),
+    }
+
+
+def attached(meta: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The files a message carries, as it keeps them (`StoredFile.summary`)."""
+    return list((meta or {}).get("attachments") or [])
+
+
+def with_files(text: str, meta: Mapping[str, Any] | None) -> str:
+    """The text with a line per file, where only text is shown: "[attachment: photo.jpg]"."""
+    lines = [f"[attachment: {a.get('name')}]" for a in attached(meta)]
+    return "\n".join([text, *lines]).strip() if lines else text
+
+
+def attachment_info(summary: dict[str, Any]) -> AttachmentInfo:
+    """A file as frames carry it, from what its message keeps (`StoredFile.summary`)."""
+    url = f"/api/attachments/{summary['id']}"
+    return {
+        "id": summary["id"],
+        "name": summary["name"],
+        "content_type": summary["content_type"],
+        "size": summary["size"],
+        "url": url,
+        "thumbnail_url": f"{url}/thumbnail" if summary.get("image") else None,
+        "width": summary.get("width"),
+        "height": summary.get("height"),
     }
 
 

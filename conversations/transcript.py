@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import messages
 from bot.policy import Turn
 from conversations import mailing
-from conversations.frames import message_frame
+from conversations.frames import message_frame, with_files
 from delivery.events import MessageFrame
 from storage.models import Conversation, Message
 
@@ -111,4 +111,5 @@ async def history(session: AsyncSession, conversation_id: int, before_seq: int) 
             .limit(HISTORY_TURNS)
         )
     )
-    return [Turn(m.role, m.text, m.kind, m.helpful) for m in reversed(rows)]
+    # a file shows as its name: the bot sees that something was sent, not an empty turn
+    return [Turn(m.role, with_files(m.text, m.meta), m.kind, m.helpful) for m in reversed(rows)]

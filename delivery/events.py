@@ -28,6 +28,19 @@ class Citation(TypedDict):
     url: str | None
 
 
+class AttachmentInfo(TypedDict):
+    """A file attached to a message (docs/protocol.md, "Attachments")."""
+
+    id: str
+    name: str
+    content_type: str
+    size: int
+    url: str
+    thumbnail_url: str | None  # images only
+    width: int | None  # images: the size shown, upright
+    height: int | None
+
+
 class MessageFrame(TypedDict):
     type: Literal["message"]
     seq: int
@@ -36,6 +49,7 @@ class MessageFrame(TypedDict):
     text: str
     html: str
     citations: list[Citation]
+    attachments: list[AttachmentInfo]
     confidence: float | None
     client_id: str | None
     author: str | None

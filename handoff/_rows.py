@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.errors import ChatError
+from conversations.frames import with_files
 from handoff.states import ConversationState
 from storage.models import Conversation, Message
 
@@ -90,9 +91,9 @@ async def previews(session: AsyncSession, ids: list[int]) -> dict[int, str]:
         .subquery()
     )
     rows = await session.execute(
-        select(Message.conversation_id, Message.text).join(
+        select(Message.conversation_id, Message.text, Message.meta).join(
             latest,
             (Message.conversation_id == latest.c.conversation_id) & (Message.seq == latest.c.seq),
         )
     )
-    return {cid: text[:140] for cid, text in rows.all()}
+    return {cid: with_files(text, meta)[:140] for cid, text, meta in rows.all()}

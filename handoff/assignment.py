@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from attachments.service import StoredFile
 from conversations import transcript
+from conversations.attaching import append_with_files
 from conversations.csat import csat_state
 from conversations.errors import ChatError
 from conversations.frames import message_frame, note_frame, state_frame, typing_frame
@@ -101,16 +103,25 @@ class Assignment:
         after = AgentsNotified({"type": "queue_changed"}) if auto else QueueChanged()
         await self.bus.emit(*events, claimed, after)
 
-    async def reply(self, user_id: int, public_id: str, client_id: str, text: str) -> MessageFrame:
+    async def reply(
+        self,
+        user_id: int,
+        public_id: str,
+        client_id: str,
+        text: str,
+        files: Sequence[StoredFile] = (),
+    ) -> MessageFrame:
+        """The owner's reply to the customer, with the files it carries (checked and stored)."""
         async with self.locks.hold(public_id), self.sessions.begin() as session:
             conversation = await self._owned(session, public_id, user_id)
             existing = await transcript.by_client_id(session, conversation.id, client_id)
             if existing is not None:
                 return message_frame(existing)
             user = await session.get_one(User, user_id)
-            message = await transcript.append(
+            message = await append_with_files(
                 session,
                 conversation,
+                files,
                 role="agent",
                 kind="text",
                 text=text,

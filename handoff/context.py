@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.retriever import Retriever
 from conversations.csat import rating
-from conversations.frames import message_frame, note_frame
+from conversations.frames import (
+    attached,
+    attachment_info,
+    message_frame,
+    note_frame,
+    with_files,
+)
 from conversations.mailing import deliveries
 from handoff import _rows
 from handoff.summary import Line, needs_now, summarise
@@ -48,7 +54,15 @@ class ContextPanel:
             )
             mailed = await deliveries(session, conversation.id)
         lines = [
-            Line(m.role, m.text, m.kind, m.citations or [], m.helpful, m.confidence) for m in rows
+            Line(
+                m.role,
+                with_files(m.text, m.meta),
+                m.kind,
+                m.citations or [],
+                m.helpful,
+                m.confidence,
+            )
+            for m in rows
         ]
         # the articles for what the customer needs now, not for everything they ever asked
         now = needs_now(lines, conversation.escalation_reason)
@@ -76,6 +90,12 @@ class ContextPanel:
                 if m.seq > after
             ],
             "notes": [note_frame(n, public_id) for n in notes],
+            # every file of the conversation, the latest first, for the context panel
+            "attachments": [
+                {**attachment_info(a), "seq": m.seq, "role": m.role}
+                for m in reversed(rows)
+                for a in attached(m.meta)
+            ],
             "contact": {
                 "email": conversation.contact_email,
                 "message": conversation.contact_message,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from attachments.kinds import AttachmentError
+from attachments.service import Attachments, Upload
 from conversations.errors import ChatError
 from delivery.events import EventBus, QueueChanged
 from delivery.presence import STATUSES, AgentPresence, PresenceStore
@@ -28,12 +30,14 @@ class AgentDesk:
         lineup: Lineup,
         assignment: Assignment,
         panel: ContextPanel,
+        files: Attachments | None = None,
     ) -> None:
         self.bus = bus
         self.presence = presence
         self.lineup = lineup
         self.assignment = assignment
         self.panel = panel
+        self.files = files
 
     # ------------------------------------------------------------------ presence
     async def connect(self, user: User) -> AgentPresence:
@@ -63,9 +67,25 @@ class AgentDesk:
         await self.assignment.claim(user_id, public_id)
 
     async def reply(
-        self, user_id: int, public_id: str, client_id: str, text: str
+        self,
+        user_id: int,
+        public_id: str,
+        client_id: str,
+        text: str,
+        uploads: Sequence[Upload] = (),
     ) -> dict[str, Any]:
-        frame = await self.assignment.reply(user_id, public_id, client_id, text)
+        """A reply to the customer, with files when `uploads` has some.
+
+        Raises:
+            AttachmentError: a file was refused (nothing is stored), or attaching is off.
+            ChatError: the agent does not own the conversation (and the rest of `reply`).
+        """
+        files = []
+        if uploads:
+            if self.files is None:
+                raise AttachmentError("unsupported_type", "attaching files is turned off")
+            files = await self.files.keep(uploads)
+        frame = await self.assignment.reply(user_id, public_id, client_id, text, files)
         return {**frame, "conversation_id": public_id}
 
     async def note(self, user_id: int, public_id: str, text: str) -> dict[str, Any]:

@@ -110,6 +110,8 @@ def summarise(
 
 def _why(lines: Sequence[Line], reason: str, scores: Mapping[str, Any], now: str | None) -> str:
     why = f"Handed off because {REASONS.get(reason, reason)}"
+    if scores.get("via") == "attachment":
+        why = "Handed off because the customer sent a file for a person to look at"
     if reason == HandoffReason.FRUSTRATION:
         signals = scores.get("frustration_signals") or {}
         if signals:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
+from attachments.kinds import human_size
 from bot import messages as bot_messages
-from conversations.frames import message_frame
+from conversations.frames import attached, message_frame
 from mail import messages
 from mail.config import MailConfig
 from mail.threads import reply_address
@@ -39,6 +40,13 @@ def compose(
     lang = message.lang or conversation.lang
     text_parts = [message.text.strip()]
     html_parts = [message_frame(message)["html"]]
+    files = [
+        messages.text("attachment", lang, name=a.get("name"), size=human_size(a.get("size", 0)))
+        for a in attached(message.meta)
+    ]
+    if files:  # the files themselves are in the chat (the link below reopens it)
+        text_parts.append("\n".join(files))
+        html_parts.append("<p>" + "<br>".join(html.escape(f) for f in files) + "</p>")
     sources = _sources(message, lang)
     if sources:
         text_parts.append("\n".join(sources))
@@ -69,7 +77,7 @@ def compose(
     if message.role == "bot":  # RFC 3834: robots must not answer the bot's answers
         mail["Auto-Submitted"] = "auto-replied"
     mail["X-Auto-Response-Suppress"] = "All"
-    mail.set_content("\n\n".join(text_parts) + "\n", charset="utf-8")
+    mail.set_content("\n\n".join(p for p in text_parts if p) + "\n", charset="utf-8")
     body = "\n".join(html_parts)
     mail.add_alternative(
         f'<!doctype html><html lang="{lang}"><body>{body}</body></html>',

@@ -7,11 +7,13 @@ _TEXTS: dict[str, dict[str, str]] = {
         "subject": "Your question to our support team",
         "reopen_chat": "Continue the conversation in the chat: {url}",
         "reply_by_mail": "You can also simply reply to this e-mail.",
+        "attachment": "[attachment: {name}, {size}]",
     },
     "ja": {
         "subject": "サポートへのお問い合わせについて",
         "reopen_chat": "チャットで続きをお話しいただけます: {url}",
         "reply_by_mail": "このメールに返信していただくこともできます。",
+        "attachment": "[添付ファイル: {name}（{size}）]",
     },
 }
 

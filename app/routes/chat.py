@@ -73,6 +73,7 @@ async def chat_socket(websocket: WebSocket, services: ServicesDep) -> None:
             websocket, services.conversations, services.hub, settings.max_message_chars
         )
         session.guard, session.address = guard, address
+        session.attaching = services.attachments.limits()
         with guard.metrics.open_websockets.labels("chat").track_inprogress():
             await serve(session)
     finally:
@@ -96,6 +97,7 @@ class ChatSession:
         self._forwarder: asyncio.Task[None] | None = None
         self.guard: ChatGuard | None = None
         self.address = "unknown"
+        self.attaching: dict[str, Any] | None = None  # what may be attached (welcome says)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -290,6 +292,7 @@ class ChatSession:
                     "state": ref.state,
                     "lang": ref.lang,
                     "last_seq": ref.last_seq,
+                    "attachments": self.attaching,
                 }
             )
             for message in await self.conversations.messages_after(ref.id, last_seq):
