@@ -1,9 +1,10 @@
 """Knowledge gaps: what customers asked that the articles could not answer, grouped.
 
 Sources, over a period: questions the bot declined, conversations handed off for low
-confidence, and answers marked 👎. Questions are grouped by word overlap (the language's
-own analyser, so Japanese groups as well as English) into topics with counts, languages
-and examples, newest first.
+confidence, and the bot's confident mistakes: answers marked 👎 and answers the customer
+followed by asking for a person (those come with the answer that was given and the article
+it cited). Questions are grouped by word overlap (the language's own analyser, so Japanese
+groups as well as English) into topics with counts, languages and examples, newest first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from knowledge.rendering import render_markdown
 from retrieval.analysis import READING_PREFIX, get_analyzer
 from storage.models import Message
 
@@ -24,8 +26,10 @@ from storage.models import Message
 class GapQuestion:
     text: str
     lang: str
-    reason: str  # "declined", "low_confidence", "unhelpful"
+    reason: str  # "declined", "low_confidence", "unhelpful", "person_after_answer"
     at: datetime
+    answer: str | None = None  # the bot's answer, when it gave one that did not help
+    article_id: str | None = None  # the article that answer cited first
 
 
 @dataclass
@@ -46,6 +50,17 @@ class Topic:
             "reasons": dict(Counter(q.reason for q in self.questions)),
             "latest": ordered[0].at.isoformat(),
             "examples": [q.text for q in ordered[:examples]],
+            "mistakes": [
+                {
+                    "question": q.text,
+                    "answer": q.answer,
+                    "answer_html": render_markdown(q.answer),
+                    "article_id": q.article_id,
+                    "reason": q.reason,
+                }
+                for q in ordered
+                if q.answer is not None
+            ][:examples],
         }
 
 
@@ -99,8 +114,9 @@ class GapService:
         }
 
     async def questions(self, since: datetime) -> list[GapQuestion]:
-        """The customers' questions behind the bot's declines, low-confidence handoffs and
-        answers marked unhelpful, sent at or after `since`."""
+        """The customers' questions behind the bot's declines, low-confidence handoffs,
+        answers marked unhelpful and answers followed by a request for a person, sent at or
+        after `since`."""
         async with self.sessions() as session:
             replies = list(
                 await session.scalars(
@@ -109,35 +125,84 @@ class GapService:
                         Message.created_at >= since,
                         (Message.kind == "decline")
                         | (Message.helpful.is_(False))
-                        | (
-                            (Message.kind == "handoff")
-                            & (Message.meta["scores"]["consecutive_misses"].as_integer() >= 1)
-                        ),
+                        | (Message.kind == "handoff"),
                     )
                 )
             )
             asked: list[GapQuestion] = []
             for reply in replies:
-                seq = (reply.meta or {}).get("reply_to")
-                question = (
-                    await session.scalar(
-                        select(Message).where(
-                            Message.conversation_id == reply.conversation_id, Message.seq == seq
-                        )
-                    )
-                    if seq
-                    else None
-                )
+                if reply.kind == "handoff" and reply.helpful is not False:
+                    if _misses(reply) >= 1:
+                        reply_reason = "low_confidence"
+                    else:  # asked for a person (or upset): did an answer just fail them?
+                        answer = await _answer_before(session, reply)
+                        if answer is None:
+                            continue
+                        reply, reply_reason = answer, "person_after_answer"
+                else:
+                    reply_reason = "unhelpful" if reply.helpful is False else "declined"
+                question = await _question_of(session, reply)
                 if question is None:
                     continue
-                reason = (
-                    "unhelpful"
-                    if reply.helpful is False
-                    else "low_confidence"
-                    if reply.kind == "handoff"
-                    else "declined"
-                )
+                gave_answer = reply.kind == "answer"
                 asked.append(
-                    GapQuestion(question.text, reply.lang or "en", reason, reply.created_at)
+                    GapQuestion(
+                        question.text,
+                        reply.lang or "en",
+                        reply_reason,
+                        reply.created_at,
+                        answer=reply.text if gave_answer else None,
+                        article_id=_first_article(reply) if gave_answer else None,
+                    )
                 )
-        return asked
+        return _once_each(asked)
+
+
+def _misses(reply: Message) -> int:
+    scores = (reply.meta or {}).get("scores") or {}
+    return int(scores.get("consecutive_misses") or 0)
+
+
+async def _question_of(session: AsyncSession, reply: Message) -> Message | None:
+    """The customer message a bot reply answered (`meta.reply_to`)."""
+    seq = (reply.meta or {}).get("reply_to")
+    if not seq:
+        return None
+    return await session.scalar(
+        select(Message).where(Message.conversation_id == reply.conversation_id, Message.seq == seq)
+    )
+
+
+async def _answer_before(session: AsyncSession, handoff: Message) -> Message | None:
+    """The bot's answer just before a handoff, when its last reply was one."""
+    previous = await session.scalar(
+        select(Message)
+        .where(
+            Message.conversation_id == handoff.conversation_id,
+            Message.role == "bot",
+            Message.seq < handoff.seq,
+        )
+        .order_by(Message.seq.desc())
+        .limit(1)
+    )
+    return previous if previous is not None and previous.kind == "answer" else None
+
+
+def _first_article(reply: Message) -> str | None:
+    for citation in reply.citations or []:
+        if isinstance(citation, dict) and citation.get("article_id"):
+            return str(citation["article_id"])
+    return None
+
+
+def _once_each(questions: list[GapQuestion]) -> list[GapQuestion]:
+    """An answer marked 👎 and then followed by a handoff counts once (as unhelpful)."""
+    seen: set[tuple[str, datetime, str | None]] = set()
+    kept: list[GapQuestion] = []
+    for question in sorted(questions, key=lambda q: q.reason != "unhelpful"):
+        key = (question.text, question.at, question.answer)
+        if question.answer is not None and key in seen:
+            continue
+        seen.add(key)
+        kept.append(question)
+    return kept

@@ -124,3 +124,33 @@ def test_a_temporary_password_asks_for_a_new_one_before_the_console_opens(
     page.get_by_test_id("password-submit").click()
     page.wait_for_url(f"{base}/agent")
     assert page.get_by_test_id("user-name").inner_text() == "Mika"
+
+
+def test_an_answer_followed_by_asking_for_a_person_shows_on_the_gaps_page(
+    browser: Browser, staff_server: StaffServer
+) -> None:
+    base = staff_server.base
+    customer = browser.new_context().new_page()
+    customer.goto(f"{base}/?lang=en")
+    question = "How do I return an item I bought?"
+    answer = ask_in_widget(customer, question)
+    given = answer.inner_text()
+    widget = customer.locator("kakehashi-widget")
+    widget.get_by_test_id("input").fill("That doesn't help. Can I talk to a real person?")
+    widget.get_by_test_id("send").click()
+    widget.locator('[data-testid="message"][data-role="bot"]').nth(1).wait_for(timeout=30_000)
+
+    editor = signed_in(browser, staff_server, "/editor/gaps", "ken", "editor")
+    errors: list[str] = []
+    editor.on("pageerror", lambda error: errors.append(str(error)))
+    mistake = editor.get_by_test_id("gap-mistake").filter(has_text=question)
+    mistakes = editor.get_by_test_id("gap-mistakes").filter(has=mistake)
+    mistakes.locator("summary").click()
+    mistake.wait_for(timeout=10_000)
+    shown = mistake.inner_text()
+    assert "answered, then asked for a person" in shown
+    first_step = given.splitlines()[1][:30]  # after the widget's "Assistant:" label
+    assert first_step in shown and "**" not in shown, (given, shown)
+    assert mistake.locator("a[href^='/editor/articles/']").count() == 1, "the cited article"
+    keep(editor, "editor-gaps-mistakes")
+    assert not errors, errors

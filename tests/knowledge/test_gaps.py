@@ -121,3 +121,79 @@ async def test_declines_low_confidence_handoffs_and_thumbs_down_are_gaps(
     report = await gaps.report(30, now=NOW + timedelta(hours=1))
     assert (report["days"], report["questions"], len(report["topics"])) == (30, 3, 3)
     assert (await gaps.report(1, now=NOW + timedelta(days=2)))["questions"] == 0
+
+
+async def add_conversation(sessions: Sessions, *messages: dict[str, Any]) -> None:
+    """A conversation of the given messages, numbered in order, all sent at NOW."""
+    async with sessions.begin() as session:
+        conversation = Conversation(public_id=str(uuid.uuid4()), token_hash=uuid.uuid4().hex)
+        session.add(conversation)
+        await session.flush()
+        session.add_all(
+            Message(conversation_id=conversation.id, seq=n, created_at=NOW, **fields)
+            for n, fields in enumerate(messages, start=1)
+        )
+
+
+RETURNS = [{"article_id": "returns", "title": "Returns", "url": "/help/returns"}]
+
+
+@pytest.mark.anyio
+async def test_answers_followed_by_a_request_for_a_person_are_gaps_with_the_answer_given(
+    sessions: Sessions,
+) -> None:
+    await add_conversation(
+        sessions,
+        {"role": "customer", "text": "the zip on my jacket broke after a week"},
+        {
+            "role": "bot",
+            "kind": "answer",
+            "text": "You can return unused items within 30 days.",
+            "lang": "en",
+            "citations": RETURNS,
+            "meta": {"reply_to": 1},
+        },
+        {"role": "customer", "text": "that's not what I asked, let me talk to someone"},
+        {"role": "bot", "kind": "handoff", "text": "…", "lang": "en", "meta": {"reply_to": 3}},
+    )
+    # 👎 on the answer and then a handoff: one gap, as unhelpful
+    await add_conversation(
+        sessions,
+        {"role": "customer", "text": "返品の送料は？"},
+        {
+            "role": "bot",
+            "kind": "answer",
+            "text": "返品は30日以内です。",
+            "lang": "ja",
+            "helpful": False,
+            "citations": [{"article_id": "returns-ja"}],
+            "meta": {"reply_to": 1},
+        },
+        {"role": "bot", "kind": "handoff", "text": "…", "lang": "ja", "meta": {}},
+    )
+    # not a gap: asking for a person straight away, with no answer before
+    await add_conversation(
+        sessions,
+        {"role": "customer", "text": "human please"},
+        {"role": "bot", "kind": "handoff", "text": "…", "lang": "en", "meta": {"reply_to": 1}},
+    )
+
+    found = await GapService(sessions).questions(NOW - timedelta(days=1))
+    assert sorted((q.text, q.reason, q.answer, q.article_id) for q in found) == [
+        (
+            "the zip on my jacket broke after a week",
+            "person_after_answer",
+            "You can return unused items within 30 days.",
+            "returns",
+        ),
+        ("返品の送料は？", "unhelpful", "返品は30日以内です。", "returns-ja"),
+    ]
+    report = await GapService(sessions).report(7, now=NOW)
+    mistakes = [m for t in report["topics"] for m in t["mistakes"]]
+    assert {
+        "question": "the zip on my jacket broke after a week",
+        "answer": "You can return unused items within 30 days.",
+        "answer_html": "<p>You can return unused items within 30 days.</p>\n",
+        "article_id": "returns",
+        "reason": "person_after_answer",
+    } in mistakes

@@ -1,9 +1,38 @@
 // Knowledge gaps: what customers asked that the bot could not answer, grouped by topic,
 // each with a button that drafts a new article.
 
+import { cleanHtml } from "../shared/sanitize.js";
 import { $, api, el, fmtTime, root, say } from "./api.js";
 
-var REASONS = { declined: "declined", low_confidence: "low confidence", unhelpful: "marked unhelpful" };
+var REASONS = {
+  declined: "declined",
+  low_confidence: "low confidence",
+  unhelpful: "marked unhelpful",
+  person_after_answer: "answered, then asked for a person",
+};
+
+// The answers the bot gave that did not help: the question, the answer, the article cited.
+function mistakesList(mistakes) {
+  var box = el("details", { "class": "ed-mistakes", "data-testid": "gap-mistakes" });
+  box.appendChild(el("summary", null,
+    mistakes.length + (mistakes.length === 1 ? " answer that did not help" : " answers that did not help")));
+  var ul = el("ul", { "class": "ed-mistake-list" });
+  mistakes.forEach(function (m) {
+    var li = el("li", { "class": "ed-mistake", "data-testid": "gap-mistake" });
+    li.appendChild(el("p", { "class": "ed-mistake-q" }, "“" + m.question + "”"));
+    var answer = el("blockquote", { "class": "ed-mistake-a", "aria-label": "The bot's answer" });
+    answer.appendChild(cleanHtml(m.answer_html));
+    li.appendChild(answer);
+    var meta = el("p", { "class": "ed-mistake-meta" }, (REASONS[m.reason] || m.reason) + (m.article_id ? " · cited " : ""));
+    if (m.article_id) {
+      meta.appendChild(el("a", { href: "/editor/articles/" + encodeURIComponent(m.article_id) }, m.article_id));
+    }
+    li.appendChild(meta);
+    ul.appendChild(li);
+  });
+  box.appendChild(ul);
+  return box;
+}
 
 export function initGaps() {
   var period = $("[data-role=period]");
@@ -31,7 +60,7 @@ export function initGaps() {
       var topics = (data && data.topics) || [];
       list.textContent = "";
       say(topics.length
-        ? topics.length + (topics.length === 1 ? " topic" : " topics") + " from " + data.questions + " unanswered questions in the last " + data.days + " days."
+        ? topics.length + (topics.length === 1 ? " topic" : " topics") + " from " + data.questions + (data.questions === 1 ? " question" : " questions") + " in the last " + data.days + " days."
         : "No unanswered questions in the last " + period.value + " days.");
       topics.forEach(function (t, i) {
         var li = el("li", { "class": "ed-panel ed-topic", "data-testid": "gap-topic" });
@@ -53,6 +82,7 @@ export function initGaps() {
         var ul = el("ul", { "class": "ed-examples", "aria-label": "Example questions" });
         (t.examples || []).forEach(function (q) { ul.appendChild(el("li", null, q)); });
         li.appendChild(ul);
+        if (t.mistakes && t.mistakes.length) li.appendChild(mistakesList(t.mistakes));
         var btn = el("button", { type: "button", "class": "kk-btn kk-btn--primary kk-btn--small", "data-testid": "gap-new-article" }, "New article");
         btn.setAttribute("aria-label", "New article for topic: " + t.label);
         btn.addEventListener("click", function () {
