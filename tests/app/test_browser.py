@@ -282,7 +282,7 @@ def test_an_editor_publishes_a_change_and_the_widget_answers_with_it(
     assert row.count() == 1 and row.get_attribute("data-article-id") == "gift-wrapping-ja"
     editor.goto(f"{base}/editor/gaps")
     editor.wait_for_function(
-        "() => /questions/.test(document.querySelector('[data-role=message]').textContent)"
+        "() => /question/.test(document.querySelector('[data-role=message]').textContent)"
     )
     editor.goto(f"{base}/editor/articles/gift-wrapping-ja")
     body = editor.get_by_test_id("field-body")
