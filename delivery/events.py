@@ -115,6 +115,7 @@ class ErrorFrame(TypedDict, total=False):
     message: str
     client_id: str
     conversation_id: str | None
+    retry_after: int  # rate_limited, unavailable: whole seconds before sending it again
 
 
 class ClaimedFrame(TypedDict):

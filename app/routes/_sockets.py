@@ -13,6 +13,7 @@ from starlette.types import Message
 
 from app.routes._fields import clean_text
 from conversations.frames import error_frame
+from delivery.events import ErrorFrame
 
 
 class SocketSession(Protocol):
@@ -98,13 +99,12 @@ def storage_unreachable(exc: BaseException) -> bool:
     )
 
 
-def unavailable_frame(client_id: str | None) -> dict[str, Any]:
+def unavailable_frame(client_id: str | None) -> ErrorFrame:
     """The `error` a client gets for an event the database was not there to store."""
     message = (
         "we cannot store this right now; nothing was stored for it: "
         f"send it again in {UNAVAILABLE_RETRY_SECONDS} s"
     )
-    return {
-        **error_frame("unavailable", message, client_id),
-        "retry_after": UNAVAILABLE_RETRY_SECONDS,
-    }
+    frame = error_frame("unavailable", message, client_id)
+    frame["retry_after"] = UNAVAILABLE_RETRY_SECONDS
+    return frame

@@ -20,7 +20,16 @@ from app.deps import AgentDep, ServicesDep, get_signed_in
 from app.errors import NotFound
 from app.routes._fields import MAX_INT, field
 from app.routes._origins import same_origin
-from app.routes._sockets import describe_frame, echoed_field, frame_text, parse_event, serve
+from app.routes._responses import SIGNED_IN, page, refused
+from app.routes._sockets import (
+    describe_frame,
+    echoed_field,
+    frame_text,
+    parse_event,
+    serve,
+    storage_unreachable,
+    unavailable_frame,
+)
 from app.routes.templates import templates
 from conversations.errors import ChatError
 from conversations.frames import error_frame
@@ -31,7 +40,7 @@ from guards.logs import conversation_scope
 from handoff.canned import CannedNotFound, canned_dict
 from handoff.desk import AgentDesk
 
-router = APIRouter()
+router = APIRouter(responses=SIGNED_IN)
 log = logging.getLogger(__name__)
 
 AGENT_TYPES = (
@@ -57,7 +66,7 @@ class CannedIn(BaseModel):
 CannedId = Annotated[int, Path(ge=1, lt=MAX_INT)]
 
 
-@router.get("/agent", response_class=HTMLResponse)
+@router.get("/agent", response_class=HTMLResponse, responses=page())
 async def agent_console(
     request: Request, services: ServicesDep, signed: AgentDep, lang: str = "en"
 ) -> Response:
@@ -76,7 +85,7 @@ async def agent_console(
     )
 
 
-@router.get("/agent/canned", response_class=HTMLResponse)
+@router.get("/agent/canned", response_class=HTMLResponse, responses=page())
 async def canned_page(request: Request, services: ServicesDep, signed: AgentDep) -> Response:
     """Manage the team's canned responses."""
     return templates.TemplateResponse(
@@ -97,7 +106,7 @@ async def list_canned(services: ServicesDep, signed: AgentDep) -> list[dict[str,
     return [canned_dict(c) for c in await services.canned.for_team(signed.user.team)]
 
 
-@router.post("/api/canned", status_code=status.HTTP_201_CREATED)
+@router.post("/api/canned", status_code=status.HTTP_201_CREATED, responses=refused(422))
 async def create_canned(
     services: ServicesDep, signed: AgentDep, body: Annotated[CannedIn, Body()]
 ) -> dict[str, Any]:
@@ -108,7 +117,7 @@ async def create_canned(
     return await services.canned.create(fields, signed.user.display_name)
 
 
-@router.put("/api/canned/{canned_id}")
+@router.put("/api/canned/{canned_id}", responses=refused(404, 422))
 async def update_canned(
     canned_id: CannedId,
     services: ServicesDep,
@@ -124,7 +133,12 @@ async def update_canned(
         raise NotFound(str(exc)) from None
 
 
-@router.delete("/api/canned/{canned_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/api/canned/{canned_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=refused(404, 422),
+)
 async def delete_canned(canned_id: CannedId, services: ServicesDep, signed: AgentDep) -> Response:
     """Remove a canned response."""
     try:
@@ -145,7 +159,7 @@ async def queue(services: ServicesDep, signed: AgentDep) -> dict[str, Any]:
     return await services.agents.snapshot(signed.user.id)
 
 
-@router.get("/api/conversations/{conversation_id}")
+@router.get("/api/conversations/{conversation_id}", responses=refused(404, 422))
 async def conversation_context(
     conversation_id: str, services: ServicesDep, signed: AgentDep
 ) -> dict[str, Any]:
@@ -234,9 +248,13 @@ class AgentSession:
                 await self.send(event)
             except (WebSocketDisconnect, asyncio.CancelledError):
                 raise
-            except Exception:  # one bad event never takes the console down
-                log.exception("agent event failed (%s)", describe_frame(raw))
-                event = error_frame("internal", "something went wrong on our side; try again")
+            except Exception as exc:  # one bad event never takes the console down
+                if storage_unreachable(exc):
+                    log.warning("database unreachable, refused %s: %r", describe_frame(raw), exc)
+                    event = unavailable_frame(None)
+                else:
+                    log.exception("agent event failed (%s)", describe_frame(raw))
+                    event = error_frame("internal", "something went wrong on our side; try again")
                 event["conversation_id"] = _conversation_id(raw)
                 await self.send(event)
 

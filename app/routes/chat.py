@@ -23,6 +23,8 @@ from app.routes._sockets import (
     frame_text,
     parse_event,
     serve,
+    storage_unreachable,
+    unavailable_frame,
 )
 from conversations.closing import end_chat, rate
 from conversations.csat import SCORES
@@ -63,6 +65,9 @@ async def chat_socket(websocket: WebSocket, services: ServicesDep) -> None:
     guard: ChatGuard = websocket.app.state.guard
     address = client_address(websocket)
     if not await guard.admit(address):
+        # accepted first, so the client reads the close code (refusing the handshake would
+        # reach it as a bare HTTP 403) and backs off
+        await websocket.accept()
         await websocket.close(
             code=status.WS_1013_TRY_AGAIN_LATER, reason="too many connections from this address"
         )
@@ -97,6 +102,7 @@ class ChatSession:
         self._forwarder: asyncio.Task[None] | None = None
         self.guard: ChatGuard | None = None
         self.address = "unknown"
+        self.refusals = 0  # rate_limited refusals in a row
         self.attaching: dict[str, Any] | None = None  # what may be attached (welcome says)
 
     async def run(self) -> None:
@@ -111,7 +117,12 @@ class ChatSession:
                 await self.websocket.close(code=status.WS_1009_MESSAGE_TOO_BIG)
                 return
             with conversation_scope(self.ref.public_id if self.ref else None):
-                await self._answer(raw)
+                if not await self._answer(raw):
+                    await self.websocket.close(
+                        code=status.WS_1008_POLICY_VIOLATION,
+                        reason="rate limit ignored: wait retry_after before sending again",
+                    )
+                    return
 
     async def _receive(self, hello_left: float) -> Message | None:
         """The next frame, or None when the client left or was closed for silence."""
@@ -132,7 +143,8 @@ class ChatSession:
             await self.websocket.close(code=status.WS_1001_GOING_AWAY, reason="idle")
         return None
 
-    async def _answer(self, raw: str) -> None:
+    async def _answer(self, raw: str) -> bool:
+        """Handle one frame; False when the client keeps ignoring the rate limit."""
         try:
             if self.guard is not None:
                 await self.guard.frame(str(id(self)))
@@ -141,14 +153,23 @@ class ChatSession:
             # connection closing forever (SQLAlchemy + aiosqlite >= 0.22).
             with anyio.CancelScope(shield=True):
                 await self.handle(raw)
+            self.refusals = 0
         except ChatError as exc:
             event: dict[str, Any] = {**error_frame(exc.code, exc.message, self._client_id(raw))}
             if isinstance(exc, RateLimited):
                 event["retry_after"] = exc.retry_after
+                self.refusals += 1
+                if self.guard and self.refusals > self.guard.settings.chat_refusals_before_close:
+                    log.warning("closing a connection that ignored %d refusals", self.refusals)
+                    return False
             await self.send(event)
         except (WebSocketDisconnect, asyncio.CancelledError):
             raise
-        except Exception:  # never let one bad event take the connection down
+        except Exception as exc:  # never let one bad event take the connection down
+            if storage_unreachable(exc):
+                log.warning("database unreachable, refused %s: %r", describe_frame(raw), exc)
+                await self.send(unavailable_frame(self._client_id(raw)))
+                return True
             log.exception("chat event failed (%s)", describe_frame(raw))
             await self.send(
                 error_frame(
@@ -157,6 +178,7 @@ class ChatSession:
                     self._client_id(raw),
                 )
             )
+        return True
 
     async def close(self) -> None:
         if self._forwarder is not None:

@@ -131,3 +131,32 @@ def test_a_frame_larger_than_the_limit_closes_with_1009(make_client: MakeClient)
 def test_the_frame_limit_must_hold_a_whole_message(make_settings) -> None:
     with pytest.raises(ValueError, match="KAKEHASHI_WS_MAX_FRAME_BYTES"):
         make_settings(ws_max_frame_bytes=10_000)
+
+
+def test_a_client_that_keeps_ignoring_the_limit_is_closed(make_client: MakeClient) -> None:
+    client = make_client(chat_messages_per_token="3/minute", chat_refusals_before_close=4)
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws)
+        for i in range(12):  # a script: never waits for retry_after
+            ws.send_json({"type": "message", "client_id": f"s{i}", "text": f"buy {i}"})
+        refused: list[dict] = []
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                event = ws.receive_json()
+                if event["type"] == "error":
+                    refused.append(event)
+    assert closed.value.code == 1008
+    assert [e["code"] for e in refused] == ["rate_limited"] * 4, "told 4 times, then closed"
+
+
+def test_waiting_as_told_resets_the_count_of_refusals(make_client: MakeClient) -> None:
+    client = make_client(chat_frames_per_connection="3/2 seconds", chat_refusals_before_close=2)
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws)  # hello is frame 1
+        for round_ in range(3):  # each round: accepted, then refused twice; never closed
+            answers = send_messages(ws, 4, prefix=f"r{round_}-")
+            assert [a["type"] for a in answers].count("error") >= 1
+            time.sleep(2.1)
+            ws.send_json({"type": "typing", "typing": True})
+        ws.send_json({"type": "message", "client_id": "last", "text": "still here"})
+        receive_until(ws, lambda e: e.get("client_id") == "last")
