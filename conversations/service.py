@@ -301,7 +301,11 @@ class ConversationService:
             available = await self.queue.availability()  # now, not when it was queued
             return state_frame(conversation, place=place, available=available)
         agent = None
-        if conversation.state == ConversationState.AGENT and conversation.agent_id:
+        # a closed conversation names the agent who had it last, as its transcript does
+        if (
+            conversation.state in (ConversationState.AGENT, ConversationState.CLOSED)
+            and conversation.agent_id
+        ):
             owner = await session.get(User, conversation.agent_id)
             agent = owner.display_name if owner else None
         if conversation.state == ConversationState.CLOSED:

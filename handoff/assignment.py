@@ -251,7 +251,14 @@ class Assignment:
             notice = await transcript.notice(session, conversation, notice_key)
             # the customer's state: a closed one carries the rating prompt
             csat = csat_state(conversation) if target == ConversationState.CLOSED else None
-            state = state_frame(conversation, csat=csat)
+            owner = (
+                await session.get(User, conversation.agent_id)
+                if target == ConversationState.CLOSED and conversation.agent_id
+                else None
+            )
+            state = state_frame(
+                conversation, agent=owner.display_name if owner else None, csat=csat
+            )
         await self.bus.emit(
             ConversationUpdated(public_id, message_frame(notice)),
             ConversationUpdated(public_id, state),

@@ -214,6 +214,7 @@ def test_the_customer_rates_an_agent_closed_chat_and_the_agent_sees_it(
         send(agent, "close", cid, outcome="resolved", tags=[])
         closed = events_until(customer, is_type("state", state="closed"))[-1]
         assert closed["outcome"] == "resolved"
+        assert closed["agent"] == "Aiko", "the customer is told who helped, not 'unassigned'"
         assert closed["csat"]["rated"] is False and closed["csat"]["open"] is True
 
         customer.send_json({"type": "rate", "score": 5, "comment": "Aiko sorted it at once"})
@@ -254,6 +255,7 @@ def test_the_customer_ends_a_chat_an_agent_has_and_the_agent_is_told(
             seen += events_until(agent, is_type("state", state="closed"))
         state = next(e for e in seen if is_type("state", state="closed")(e))
         assert state["outcome"] == "customer_ended"
+        assert state["agent"] == "Aiko"
         # it leaves the agent's chats, and cannot be closed a second time
         events_until(
             agent,
