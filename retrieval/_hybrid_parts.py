@@ -4,6 +4,7 @@ of one language, and the small array helpers its search uses."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +14,8 @@ from retrieval.chunking import chunk_id
 from retrieval.dense import DenseIndex
 from retrieval.fusion import Calibration
 from retrieval.lexical import LexicalIndex
+
+SAMPLE_ARTICLES = 1024  # articles whose dense scores estimate the spread in approximate mode
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,17 @@ class RetrievalConfig:
     calibration: Calibration = field(default_factory=Calibration)
     # the multilingual sentence encoder as a confidence signal (calibration.encoder_weight)
     encoder_confidence: bool = True
+    # Scale: past this many chunks in one language its dense index becomes approximate
+    # (faiss IVF) and a query scores the `candidates` nearest chunks and titles exactly
+    # instead of every chunk of the language.
+    approximate_above: int = 20_000
+    nprobe: int = 32
+    candidates: int = 200
+    # Query vectors: recent questions kept (0: none), and how long and how many
+    # concurrent questions the batcher gathers into one model call.
+    query_cache_size: int = 1024
+    batch_window_ms: float = 2.0
+    max_batch: int = 32
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,20 @@ class ArticleEvidence:
     fused: np.ndarray  # the fused score articles are ranked by
     query_words: int  # distinct words of the query (reading bigrams aside)
     unknown_words: int  # of which no article of the language contains
+    # the indexes these arrays came from (a later re-index leaves them as they were)
+    index: LanguageIndexes | None = field(default=None, repr=False, compare=False)
+
+    def chunk_rows(self, row: int) -> range:
+        """The chunk rows of article `row` (they are contiguous)."""
+        if self.index is not None and self.index.arrays is not None:
+            starts = self.index.arrays.starts
+            return range(int(starts[row]), int(starts[row + 1]))
+        return range(0) if not self.owner.size else _rows_of(self.owner, row)
+
+
+def _rows_of(owner: np.ndarray, row: int) -> range:
+    hits = np.flatnonzero(owner == row)
+    return range(int(hits[0]), int(hits[-1]) + 1) if hits.size else range(0)
 
 
 def article_key(article_id: str) -> int:
@@ -57,17 +85,179 @@ def article_key(article_id: str) -> int:
     return chunk_id(article_id, -1)
 
 
-class LanguageIndexes:
-    """The four indexes of one language."""
+@dataclass(frozen=True)
+class SearchArrays:
+    """What a search of one language reads, in row order: articles in insertion order,
+    each article's chunks contiguous. Built when the indexes are published, never changed."""
 
-    def __init__(self, lang: str, dimensions: int) -> None:
+    article_ids: list[str]
+    keys: np.ndarray  # article row -> its key (`article_key`)
+    chunk_ids: list[int]
+    chunk_id_array: np.ndarray  # the same as an array
+    starts: np.ndarray  # article row -> its first chunk row; one past the end last
+    owner: np.ndarray  # chunk row -> article row
+    chunk_positions: np.ndarray | None  # chunk row -> row of the flat matrix (-1: no vector)
+    title_positions: np.ndarray | None  # article row -> row of the title matrix
+    chunk_rows_by_id: tuple[np.ndarray, np.ndarray]  # sorted chunk ids, their rows
+    article_rows_by_key: tuple[np.ndarray, np.ndarray]  # sorted article keys, their rows
+    sample: DenseSample | None  # approximate mode: what estimates the dense spread
+
+
+@dataclass(frozen=True)
+class DenseSample:
+    """The vectors of a fixed random sample of articles (approximate mode): their dense
+    scores estimate the mean and spread of every article's, for the z-scores fusion uses."""
+
+    chunk_vectors: np.ndarray
+    starts: np.ndarray  # sample article -> its first row in chunk_vectors
+    title_vectors: np.ndarray
+
+
+def rows_of(ids: np.ndarray, lookup: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Rows of `ids` (-1 for ids not in the lookup), vectorised."""
+    keys, rows = lookup
+    if not keys.size or not ids.size:
+        return np.full(ids.shape, -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, ids), keys.size - 1)
+    return np.where(keys[at] == ids, rows[at], -1)
+
+
+def _lookup(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(ids, kind="stable")
+    return ids[order], order.astype(np.int64)
+
+
+class LanguageIndexes:
+    """The four indexes of one language.
+
+    Changed only by the writer, on a copy (`thaw`); published with `freeze`, after which
+    searches read it from any number of threads and nothing changes it.
+    """
+
+    def __init__(self, lang: str, dimensions: int, encoder_dimensions: int | None = None) -> None:
         analyzer = get_analyzer(lang)
         self.chunk_vectors = DenseIndex(dimensions)
         self.title_vectors = DenseIndex(dimensions)
+        # the sentence encoder's vectors of the chunks (the answer confidence reads them)
+        self.encoded = DenseIndex(encoder_dimensions) if encoder_dimensions else None
         self.chunk_terms = LexicalIndex(analyzer)
         self.article_terms = LexicalIndex(analyzer)
-        self.articles: list[str] = []  # ids, in insertion order
+        self._articles: dict[str, tuple[int, ...]] = {}  # id -> chunk ids, insertion order
         self.lang = lang
+        self.arrays: SearchArrays | None = None
+
+    @property
+    def articles(self) -> list[str]:
+        """Article ids in row order."""
+        if self.arrays is not None:
+            return self.arrays.article_ids
+        return list(self._articles)
+
+    @property
+    def approximate(self) -> bool:
+        return self.chunk_vectors.kind == "ivf"
+
+    def dense(self, kind: str) -> DenseIndex:
+        """The dense index of a kind: "chunks", "titles" or "encoded"."""
+        index = {"chunks": self.chunk_vectors, "titles": self.title_vectors}.get(kind)
+        if index is None and kind == "encoded":
+            index = self.encoded
+        if index is None:
+            raise KeyError(f"no {kind!r} vectors in the {self.lang} indexes")
+        return index
+
+    def has(self, article_id: str) -> bool:
+        return article_id in self._articles
+
+    def place(self, article_id: str, chunk_ids: Sequence[int]) -> None:
+        """Give an article its rows (at the end; an article placed again moves there)."""
+        self._articles.pop(article_id, None)
+        self._articles[article_id] = tuple(chunk_ids)
+        self.arrays = None
+
+    def unplace(self, article_id: str) -> None:
+        self._articles.pop(article_id, None)
+        self.arrays = None
+
+    def thaw(self) -> LanguageIndexes:
+        """A copy to change (the dense and lexical indexes are copied, not shared)."""
+        twin = LanguageIndexes.__new__(LanguageIndexes)
+        twin.lang = self.lang
+        twin.chunk_vectors = self.chunk_vectors.copy()
+        twin.title_vectors = self.title_vectors.copy()
+        twin.encoded = self.encoded.copy() if self.encoded is not None else None
+        twin.chunk_terms = self.chunk_terms.copy()
+        twin.article_terms = self.article_terms.copy()
+        twin._articles = dict(self._articles)
+        twin.arrays = None
+        return twin
+
+    def freeze(self, config: RetrievalConfig, seed: int = 0) -> None:
+        """Choose the dense index kind for the size, build BM25 and the row-order arrays."""
+        for dense in (self.chunk_vectors, self.title_vectors):
+            dense.nprobe = config.nprobe
+            if len(dense) > config.approximate_above:
+                dense.to_ivf()
+            elif dense.kind == "ivf" and len(dense) < config.approximate_above // 2:
+                dense.to_flat()
+        ids = list(self._articles)
+        sizes = np.fromiter((len(c) for c in self._articles.values()), np.int64, len(ids))
+        chunk_ids = [c for chunks in self._articles.values() for c in chunks]
+        chunk_array = np.asarray(chunk_ids, dtype=np.int64)
+        keys = np.asarray([article_key(a) for a in ids], dtype=np.int64)
+        starts = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=starts[1:])
+        self.chunk_terms.build(chunk_array)
+        self.article_terms.build(keys)
+        by_id = _lookup(chunk_array)
+        by_key = _lookup(keys)
+        chunk_positions = title_positions = None
+        sample = None
+        if self.chunk_vectors.kind == "flat":
+            chunk_positions = rows_of(chunk_array, _lookup(self.chunk_vectors.ids()))
+        if self.title_vectors.kind == "flat":
+            title_positions = rows_of(keys, _lookup(self.title_vectors.ids()))
+        if self.approximate and ids:
+            sample = self._sample(ids, sizes, chunk_ids, starts, seed)
+        self.arrays = SearchArrays(
+            article_ids=ids,
+            keys=keys,
+            chunk_ids=chunk_ids,
+            chunk_id_array=chunk_array,
+            starts=starts,
+            owner=np.repeat(np.arange(len(ids)), sizes),
+            chunk_positions=chunk_positions,
+            title_positions=title_positions,
+            chunk_rows_by_id=by_id,
+            article_rows_by_key=by_key,
+            sample=sample,
+        )
+
+    def _sample(
+        self,
+        ids: list[str],
+        sizes: np.ndarray,
+        chunk_ids: list[int],
+        starts: np.ndarray,
+        seed: int,
+    ) -> DenseSample:
+        rng = np.random.default_rng(seed)
+        rows = np.sort(rng.choice(len(ids), min(len(ids), SAMPLE_ARTICLES), replace=False))
+        have = set(self.chunk_vectors.ids().tolist()) if len(rows) else set()
+        chunks = [
+            [c for c in chunk_ids[starts[r] : starts[r + 1]] if c in have] for r in rows.tolist()
+        ]
+        rows = np.asarray([r for r, c in zip(rows.tolist(), chunks, strict=True) if c])
+        chunks = [c for c in chunks if c]
+        flat = np.asarray([c for cs in chunks for c in cs], dtype=np.int64)
+        sample_starts = np.zeros(len(chunks) + 1, dtype=np.int64)
+        np.cumsum([len(c) for c in chunks], out=sample_starts[1:])
+        titles = np.asarray([article_key(ids[r]) for r in rows.tolist()], dtype=np.int64)
+        return DenseSample(
+            chunk_vectors=self.chunk_vectors.vectors(flat),
+            starts=sample_starts,
+            title_vectors=self.title_vectors.vectors(titles),
+        )
 
 
 _KANJI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -97,3 +287,29 @@ def best_per_article(chunk_scores: np.ndarray, owner: np.ndarray, n_articles: in
     best = np.full(n_articles, -np.inf, dtype=np.float32)
     np.maximum.at(best, owner, chunk_scores)
     return best
+
+
+def best_per_row(scores: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The best score of each group of contiguous rows (`starts`: group boundaries);
+    -inf for a group with no rows."""
+    n = starts.size - 1
+    best = np.full(n, -np.inf, dtype=np.float32)
+    if not scores.size or n == 0:
+        return best
+    nonempty = starts[1:] > starts[:-1]
+    best[nonempty] = np.maximum.reduceat(scores, starts[:-1][nonempty])
+    return best
+
+
+def gathered(scores: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """`scores[positions]`, with the minimum score where the position is -1."""
+    if not positions.size:
+        return np.zeros(0, dtype=np.float32)
+    floor = float(scores.min()) if scores.size else 0.0
+    out = scores[np.maximum(positions, 0)] if scores.size else np.zeros(positions.size)
+    return np.where(positions >= 0, out, floor).astype(np.float32)
+
+
+def frozen_langs(langs: Mapping[str, LanguageIndexes]) -> list[str]:
+    """Languages that have at least one indexed article."""
+    return sorted(lang for lang, index in langs.items() if index.articles)

@@ -93,23 +93,29 @@ def normalise(scores: np.ndarray) -> np.ndarray:
     return (scores - low) / (high - low)
 
 
-def standardise(scores: np.ndarray) -> np.ndarray:
-    """Z-scores; all-equal scores (no evidence) become zeros."""
+def standardise(scores: np.ndarray, spread: tuple[float, float] | None = None) -> np.ndarray:
+    """Z-scores (with the given mean and std, or the scores' own); all-equal scores
+    (no evidence) become zeros."""
     if scores.size == 0:
         return scores
-    spread = float(scores.std())
-    if spread < 1e-9:
+    mean, std = spread if spread is not None else (float(scores.mean()), float(scores.std()))
+    if std < 1e-9:
         return np.zeros_like(scores)
-    return (scores - float(scores.mean())) / spread
+    return (scores - mean) / std
 
 
 def fuse_articles(
-    dense: np.ndarray | None, lexical: np.ndarray, weights: FusionWeights
+    dense: np.ndarray | None,
+    lexical: np.ndarray,
+    weights: FusionWeights,
+    dense_spread: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Article scores from aligned dense and lexical scores: weighted sum of z-scores.
 
     Z-scores (over every article of the language) rather than min-max keep one outlier
     from squashing the rest, and put both retrievers on one scale before weighting.
+    `dense_spread` gives the dense scores' (mean, std) when `dense` holds estimates
+    for most articles (the approximate index scores only its candidates exactly).
     """
     if weights.rrf and dense is not None:
         return reciprocal_rank(dense) + reciprocal_rank(lexical)
@@ -118,7 +124,7 @@ def fuse_articles(
         raise ValueError("at least one retriever needs a positive weight")
     fused = np.zeros(lexical.size, dtype=np.float32)
     if weights.dense > 0 and dense is not None:
-        fused += weights.dense * standardise(dense)
+        fused += weights.dense * standardise(dense, dense_spread)
     if weights.lexical > 0:
         fused += weights.lexical * standardise(lexical)
     return fused / total

