@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     attachment_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_TYPES)
     )
+    attachment_dir: Path | None = None  # None: <data_dir>/attachments
 
     # E-mail (docs/email.md): off unless KAKEHASHI_MAIL_FROM is set.
     mail_from: str | None = None
@@ -141,7 +142,7 @@ class Settings(BaseSettings):
                     )
         return value
 
-    @field_validator("smtp_listen_port", mode="before")
+    @field_validator("smtp_listen_port", "attachment_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

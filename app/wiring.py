@@ -87,9 +87,9 @@ def handoff_config(settings: Settings) -> HandoffConfig:
 def build_attachments(
     settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> Attachments:
-    """Attached files, kept on disk in the data folder (several servers must share it)."""
+    """Attached files, kept on disk (several servers must share the folder)."""
     return Attachments(
-        DiskStore(settings.data_dir / "attachments"),
+        DiskStore(settings.attachment_dir or settings.data_dir / "attachments"),
         sessions,
         max_bytes=settings.attachment_max_bytes,
         types=settings.attachment_types,

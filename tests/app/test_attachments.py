@@ -4,6 +4,8 @@ person, and files that come back on reconnect."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -205,3 +207,13 @@ def test_wrong_token_closed_chat_and_the_welcome_says_what_may_be_attached(
         events_until(ws, lambda e: e["type"] == "state" and e["state"] == "closed")
         closed = upload(client, welcome, ("x.png", image("PNG"), "image/png"), client_id="f3")
         assert (closed.status_code, closed.json()["error"]["code"]) == (409, "conversation_closed")
+
+
+def test_files_are_kept_in_the_configured_folder(make_client: MakeClient, tmp_path: Path) -> None:
+    shared = tmp_path / "shared-attachments"
+    client = make_client(business_hours=ALWAYS_OPEN, attachment_dir=shared)
+    with client.websocket_connect("/ws/chat") as ws:
+        welcome, _ = open_chat(ws)
+        assert upload(client, welcome, ("label.pdf", PDF, "application/pdf")).status_code == 201
+    digest = hashlib.sha256(PDF).hexdigest()
+    assert (shared / digest[:2] / digest[2:4] / digest).read_bytes() == PDF
