@@ -4,7 +4,9 @@ uvicorn closes idle keep-alive connections (`timeout_keep_alive`) and caps the s
 request's headers (h11's `max_incomplete_event_size`), but it waits forever for a client
 that sends a request slowly (slowloris). `deadline_protocol` adds that: a client has
 `seconds` from its first byte (or from connecting) to send a whole request, headers and
-body, or the connection is closed.
+body, or the connection is closed. A body that keeps coming (a photo uploaded over a slow
+phone line) gets a new deadline each time another `BODY_BYTES_PER_DEADLINE` arrive, as
+Apache's mod_reqtimeout does with its minimum rate; a trickle of bytes does not.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from app.settings import Settings
 
 _WAITING_FOR_CLIENT = (h11.IDLE, h11.SEND_BODY)
+BODY_BYTES_PER_DEADLINE = 64 * 1024
 
 
 class DeadlineH11Protocol(H11Protocol):
@@ -25,6 +28,7 @@ class DeadlineH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._deadline: asyncio.TimerHandle | None = None
+        self._body_since_armed = 0
         super().connection_made(transport)
         self._arm()
 
@@ -33,6 +37,10 @@ class DeadlineH11Protocol(H11Protocol):
         cycle = self.cycle
         answering = cycle is not None and cycle.response_started and not cycle.response_complete
         if self.conn.their_state in _WAITING_FOR_CLIENT and not answering:
+            if self.conn.their_state == h11.SEND_BODY:
+                self._body_since_armed += len(data)
+                if self._body_since_armed >= BODY_BYTES_PER_DEADLINE:
+                    self._disarm()  # the body keeps coming: the clock starts again
             self._arm()  # part of a request: the clock runs (from its first byte)
         else:
             self._disarm()  # a whole request (or an upgrade to a websocket) arrived
@@ -47,6 +55,7 @@ class DeadlineH11Protocol(H11Protocol):
 
     def _arm(self) -> None:
         if self._deadline is None:
+            self._body_since_armed = 0
             self._deadline = self.loop.call_later(self.request_seconds, self._too_slow)
 
     def _disarm(self) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from app.server import uvicorn_options
+from app.server import BODY_BYTES_PER_DEADLINE, uvicorn_options
 from app.settings import Settings
 
 
@@ -72,6 +72,19 @@ def test_a_slow_body_is_cut_off(server: int) -> None:
     with socket.create_connection(("127.0.0.1", server)) as slow:
         slow.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
         assert closed_within(slow, 5)
+
+
+def test_an_upload_that_keeps_coming_on_a_slow_line_is_answered(server: int) -> None:
+    chunk = b"x" * BODY_BYTES_PER_DEADLINE
+    with socket.create_connection(("127.0.0.1", server)) as upload:
+        upload.sendall(
+            f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {4 * len(chunk)}\r\n\r\n".encode()
+        )
+        for _ in range(4):  # 1.2 s in all: longer than the 0.5 s deadline, but never idle
+            time.sleep(0.3)
+            upload.sendall(chunk)
+        upload.settimeout(5)
+        assert upload.recv(1024).startswith(b"HTTP/1.1 200")
 
 
 def test_a_whole_request_is_answered(server: int) -> None:
