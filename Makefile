@@ -36,7 +36,8 @@ browser:
 # The README's pictures: the browser tests that take them write docs/screenshots/*.png.
 screenshots: install browser
 	KAKEHASHI_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider \
-		tests/app/test_screenshots.py tests/app/test_browser_staff.py
+		tests/app/test_screenshots.py tests/app/test_browser_staff.py \
+		tests/app/test_browser_attachments.py
 
 # The tests start their own throwaway server from these binaries (no service is started).
 postgres:

@@ -178,4 +178,7 @@ export function renderComposer() {
   E.composerLabel.textContent = note ? t.modeNote : t.modeReply;
   E.send.textContent = note ? t.addNote : t.send;
   E.send.disabled = !enabled || !E.composer.value.trim() || charCount(E.composer.value) > MAX_TEXT;
+  // files go to the customer only, from the agent who has the conversation
+  E.attach.hidden = note;
+  E.attach.disabled = !(c && !note && reply && c.loaded && c.state === "agent");
 }

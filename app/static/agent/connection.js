@@ -152,7 +152,7 @@ function onQueue(ev) {
 function onConversation(ev) {
   if (!ev.conversation_id || ev.conversation_id !== S.openId || !S.conv) return;
   const c = S.conv;
-  ["state", "lang", "channel", "customer_email", "agent", "reason", "scores", "summary", "suggestions", "contact", "outcome", "tags", "csat"]
+  ["state", "lang", "channel", "customer_email", "agent", "reason", "scores", "summary", "suggestions", "contact", "outcome", "tags", "csat", "attachments"]
     .forEach((key) => {
       if (Object.prototype.hasOwnProperty.call(ev, key)) c[key] = ev[key];
     });

@@ -6,6 +6,7 @@ import { fillMessageBody, safeUrl } from "../shared/sanitize.js";
 import { socket } from "./connection.js";
 import { humanize, reasonLabel, stateLabel, langLabel, formatTime, agentName, isMine } from "./labels.js";
 import { renderComposer, insertIntoComposer } from "./composer.js";
+import { contextFiles } from "./files.js";
 import { E, S, t } from "./state.js";
 
 export function metaRow(key, label, valueNode) {
@@ -133,6 +134,10 @@ export function renderContext() {
     summaryList,
     summary.length ? null : h("p", { class: "kk-empty", text: c.loaded ? t.summaryEmpty : t.loading }),
   ]));
+
+  // The files the customer (and agents) sent: what to look at first.
+  const files = contextFiles(c);
+  if (files) E.context.appendChild(section(t.files.context, "attachments", [files]));
 
   // Handoff reason and scores.
   const reasonChildren = [];

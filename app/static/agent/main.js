@@ -16,6 +16,7 @@ import { renderQueue, renderMine, renderAgents, renderPresence, togglePresence, 
 import { newConv } from "./transcript.js";
 import { setMode, saveDraft, submitComposer, insertIntoComposer, updateCounter, renderComposer, noteTyping, stopTyping } from "./composer.js";
 import { renderConversation, renderContext } from "./context.js";
+import { chooseFiles, onFilesChosen } from "./files.js";
 import { buildDialogs, filterCanned, openTransfer, openClose } from "./dialogs.js";
 import { $, E, S, root, t, collectElements } from "./state.js";
 
@@ -78,6 +79,9 @@ function wire() {
     noteTyping();
   });
   E.composer.addEventListener("blur", saveDraft);
+  E.attach.title = t.attach;
+  E.attach.addEventListener("click", chooseFiles);
+  E.fileInput.addEventListener("change", onFilesChosen);
 
   E.cannedFilter.addEventListener("input", filterCanned);
   E.cannedList.addEventListener("click", (e) => {

@@ -90,6 +90,8 @@ export function collectElements() {
     hint: byRole("composer-hint"),
     counter: byRole("counter"),
     send: byTestId("send"),
+    attach: byTestId("attach"),
+    fileInput: byTestId("file-input"),
     contextEmpty: byRole("context-empty"),
     context: byRole("context"),
     cannedFilter: byRole("canned-filter"),

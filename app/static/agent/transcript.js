@@ -9,6 +9,7 @@ import { renderQueue, renderMine } from "./queue.js";
 import { pendingNode } from "./pending.js";
 import { hidePeerTyping, stopTyping, saveDraft, setMode, updateCounter } from "./composer.js";
 import { renderConversation, renderContext } from "./context.js";
+import { filesNode, noteFiles, settleUpload, showUploads } from "./files.js";
 import { $, E, S, t, ROLES } from "./state.js";
 
 export function newConv(id) {
@@ -62,6 +63,7 @@ export function openConversation(id) {
       E.transcript.appendChild(p.node);
     }
   });
+  showUploads(id);
   try {
     history.replaceState(null, "", `#conversation=${encodeURIComponent(id)}`);
   } catch (err) {
@@ -126,9 +128,13 @@ export function messageNode(m) {
     h("span", { class: "kk-msg-author", text: roleLabel(role, m) }),
     m.created_at ? h("time", { class: "kk-msg-time", datetime: m.created_at, text: formatTime(m.created_at) }) : null,
   ]));
-  const body = h("div", { class: "kk-msg-body" });
-  fillMessageBody(body, m, role);
-  li.appendChild(body);
+  const files = filesNode(m);
+  if (!files || (typeof m.text === "string" && m.text.trim())) { // a file alone has no text
+    const body = h("div", { class: "kk-msg-body" });
+    fillMessageBody(body, m, role);
+    li.appendChild(body);
+  }
+  if (files) li.appendChild(files);
   if (role === "bot") {
     const extras = [];
     const citations = Array.isArray(m.citations) ? m.citations.filter((c) => c && (c.title || c.url)) : [];
@@ -193,6 +199,7 @@ export function setDelivery(ev) {
 
 export function addMessage(m, live) {
   if (!m || typeof m !== "object") return;
+  if (m.client_id) settleUpload(m.client_id);
   if (m.client_id && S.pending.has(m.client_id)) {
     const p = S.pending.get(m.client_id);
     clearTimeout(p.timer);
@@ -207,6 +214,7 @@ export function addMessage(m, live) {
   insertItem(item);
   if (m.seq > S.lastSeq) S.lastSeq = m.seq;
   if (m.role === "customer") hidePeerTyping();
+  if (live && noteFiles(m)) renderContext(); // the context column lists it too
   if (live) scrollToBottom(stick || (m.role === "agent" && m.client_id));
 }
 

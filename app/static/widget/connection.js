@@ -59,6 +59,7 @@ function onWelcome(ev) {
   }
   if (typeof ev.state === "string") S.conversationState = ev.state;
   if (typeof ev.conversation_id === "string") S.conversationId = ev.conversation_id;
+  S.attaching = ev.attachments && typeof ev.attachments === "object" ? ev.attachments : null;
   saveStored();
   updateChrome();
   // Everything typed while offline, and anything sent but never echoed, goes (again)

@@ -5,12 +5,13 @@ import { h } from "../shared/dom.js";
 import { socket, sendRaw } from "./connection.js";
 import { hidePeerTyping, resetTranscript } from "./messages.js";
 import { stopTyping, updateComposer } from "./composer.js";
-import { updateChrome, scrollToBottom } from "./panel.js";
+import { updateChrome, scrollToBottom, atBottom } from "./panel.js";
 import { S, t, ui, saveStored, openingTime } from "./state.js";
 
 export function setConversationState(ev) {
   if (typeof ev.state !== "string") return;
   const focusWasOnEnd = ui.root.activeElement === ui.endYes;
+  const stick = atBottom(); // a banner appearing above must not push the last message out of view
   S.conversationState = ev.state;
   S.handoffRequested = false;
   const banner = ui.stateBanner;
@@ -40,6 +41,7 @@ export function setConversationState(ev) {
   updateChrome();
   const wasHidden = ui.csat.hidden;
   renderCsat();
+  if (stick && ui.contactForm.hidden) scrollToBottom(true);
   if (wasHidden && !ui.csat.hidden) {
     scrollToBottom(true);
     // The customer just confirmed "End chat": take them straight to the question.

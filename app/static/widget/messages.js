@@ -5,7 +5,9 @@ import { uuid } from "../shared/ids.js";
 import { fillMessageBody, safeUrl } from "../shared/sanitize.js";
 import { socket, sendRaw } from "./connection.js";
 import { requestHandoff } from "./composer.js";
-import { updateBadge, updateChrome, scrollToBottom } from "./panel.js";
+import { filesNode } from "./files.js";
+import { settleUpload } from "./upload.js";
+import { updateBadge, updateChrome, scrollToBottom, atBottom } from "./panel.js";
 import { S, t, ui, saveStored, clockTime, TYPING_SAFETY_MS } from "./state.js";
 
 export function onPeerTyping(ev) {
@@ -31,7 +33,10 @@ export function renderMessage(m) {
   const seq = m.seq;
   if (S.bySeq.has(seq)) return; // replay or resend echo we already show
 
+  // read before the message is added: a long one would otherwise look like scrolling away
+  const stick = atBottom();
   let node;
+  if (m.role === "customer" && m.client_id) settleUpload(m.client_id); // drawn below instead
   const pending = m.role === "customer" && m.client_id ? S.pending.get(m.client_id) : null;
   if (pending) {
     // The server's echo confirms our optimistic bubble: reuse it, don't add another.
@@ -62,7 +67,7 @@ export function renderMessage(m) {
     S.unread += 1;
     updateBadge();
   }
-  scrollToBottom(m.role === "customer");
+  scrollToBottom(m.role === "customer" || stick);
 }
 
 // Keep the log in seq order; optimistic (unconfirmed) bubbles always stay last.
@@ -95,9 +100,13 @@ function buildMessage(m) {
     node.appendChild(h("div", { class: "kk-author", "aria-hidden": "true", text: speakerLabel(m) }));
   }
 
-  const bubble = h("div", { class: "kk-bubble" });
-  fillMessageBody(bubble, m, role);
-  node.appendChild(bubble);
+  const files = filesNode(m);
+  if (!files || (typeof m.text === "string" && m.text.trim())) { // a file alone has no bubble
+    const bubble = h("div", { class: "kk-bubble" });
+    fillMessageBody(bubble, m, role);
+    node.appendChild(bubble);
+  }
+  if (files) node.appendChild(files);
 
   const citations = Array.isArray(m.citations) ? m.citations.filter((c) => c && typeof c === "object") : [];
   if (role === "bot" && kind === "suggestions" && citations.length) {
@@ -204,6 +213,8 @@ export function resetTranscript(dropPending) {
   if (dropPending) {
     S.pending.forEach((p) => p.el.remove());
     S.pending.clear();
+    S.uploads.forEach((u) => u.el.remove());
+    S.uploads.clear();
   }
   hidePeerTyping();
   ui.empty.hidden = ui.log.children.length > 0;

@@ -3,6 +3,8 @@
 
 import { connect, socket } from "./connection.js";
 import { updateComposer } from "./composer.js";
+import { attachState } from "./upload.js";
+import { closeViewer } from "./files.js";
 import { CHAT_ICON, CLOSE_ICON } from "./styles.js";
 import { S, t, ui } from "./state.js";
 
@@ -32,6 +34,7 @@ export function openPanel() {
 export function closePanel(returnFocus) {
   if (!ui || !S.open) return;
   S.open = false;
+  closeViewer(false);
   ui.panel.hidden = true;
   ui.launcher.setAttribute("aria-expanded", "false");
   ui.launcher.innerHTML = CHAT_ICON;
@@ -67,13 +70,22 @@ export function updateChrome() {
   ui.endBtn.disabled = !socket.connected;
   if (ui.endBtn.hidden) ui.endConfirm.hidden = true;
   ui.input.disabled = st === "closed";
+  const attach = attachState();
+  ui.attach.hidden = !attach.offered;
+  ui.attach.disabled = !attach.enabled;
+  ui.fileInput.setAttribute("accept", attach.accept);
   ui.empty.hidden = ui.log.children.length > 0;
   updateComposer();
 }
 
+/** Whether the customer is reading the end of the conversation (ask before adding to it). */
+export function atBottom() {
+  if (!ui) return false;
+  const b = ui.body;
+  return b.scrollHeight - b.scrollTop - b.clientHeight < 120;
+}
+
 export function scrollToBottom(force) {
   if (!ui) return;
-  const b = ui.body;
-  const nearBottom = b.scrollHeight - b.scrollTop - b.clientHeight < 120;
-  if (force || nearBottom) b.scrollTop = b.scrollHeight;
+  if (force || atBottom()) ui.body.scrollTop = ui.body.scrollHeight;
 }

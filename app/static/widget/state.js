@@ -22,6 +22,7 @@ export let position = "right";
 export let title = "";
 export let dialogLabel = "";
 export let wsUrl = "";
+export let apiBase = ""; // the server the widget came from (HTTP: attachments)
 let storageKey = "";
 
 export let ui = null; // element references once built
@@ -43,6 +44,7 @@ function pickLang(wanted) {
 export function configure(config) {
   const scriptUrl = new URL(config.scriptUrl, location.href);
   wsUrl = (scriptUrl.protocol === "https:" ? "wss://" : "ws://") + scriptUrl.host + "/ws/chat";
+  apiBase = scriptUrl.origin;
   lang = pickLang((config.lang || "").toLowerCase());
   t = STRINGS[lang];
   position = (config.position || "").toLowerCase() === "left" ? "left" : "right";
@@ -112,6 +114,8 @@ export const S = {
   seenBefore: 0, // what an earlier page showed: older replays aren't "new"
   bySeq: new Map(), // seq -> message element (de-duplication)
   pending: new Map(), // client_id -> { text, el, failed } (insertion order = send order)
+  uploads: new Map(), // client_id -> { file, el, progress, status }: files being sent
+  attaching: null, // what may be attached ({max_bytes, types, max_files}, from welcome)
   open: false,
   unread: 0,
   handoffRequested: false,

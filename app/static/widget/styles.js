@@ -163,6 +163,43 @@ button:disabled { cursor: default; }
   color: #fff; font-weight: 700; }
 .kk-send:hover:not(:disabled) { background: #1e40af; }
 .kk-send:disabled { background: #e5e7eb; color: #4b5563; }
+.kk-attach { flex: none; width: 42px; height: 42px; border-radius: 10px; border: 1px solid #6b7280;
+  color: #374151; background: #fff; display: flex; align-items: center; justify-content: center; }
+.kk-attach svg { width: 22px; height: 22px; fill: currentColor; }
+.kk-attach:hover:not(:disabled) { background: #f3f4f6; }
+.kk-attach:disabled { color: #9ca3af; border-color: #d1d5db; }
+
+.kk-files { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 6px;
+  align-items: flex-start; max-width: 100%; }
+.kk-bubble + .kk-files { margin-top: 6px; }
+.kk-msg[data-role="customer"] .kk-files { align-items: flex-end; }
+.kk-files li { max-width: 100%; }
+.kk-thumb { display: block; padding: 0; border-radius: 14px; overflow: hidden; border: 1px solid #d1d5db;
+  background: #e5e7eb; line-height: 0; max-width: 100%; }
+.kk-thumb img { display: block; max-width: 100%; height: auto; }
+.kk-thumb:hover img { opacity: .92; }
+.kk-file { display: flex; align-items: center; gap: 8px; padding: 8px 12px; border-radius: 12px;
+  border: 1px solid #d1d5db; background: #fff; color: #111827; text-align: left; max-width: 100%; }
+.kk-file:hover { background: #f9fafb; }
+.kk-file[data-error="true"] { border-color: #b91c1c; }
+.kk-file-icon { flex: none; line-height: 0; }
+.kk-file-icon svg { width: 24px; height: 24px; fill: #b91c1c; }
+.kk-file-name { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; min-width: 0; }
+.kk-file-size { font-size: 12px; color: #4b5563; flex: none; }
+.kk-upload { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 8px; max-width: 260px; }
+.kk-msg[data-role="customer"] .kk-upload .kk-file-size { color: #dbeafe; }
+.kk-msg[data-status="failed"] .kk-upload .kk-file-size { color: #7f1d1d; }
+.kk-progress { flex-basis: 100%; width: 100%; height: 6px; accent-color: #93c5fd; }
+.kk-viewer { position: fixed; top: var(--kk-vt, 0px); left: var(--kk-vl, 0px); width: var(--kk-vw, 100vw);
+  height: var(--kk-vh, 100vh); background: rgba(17,24,39,.9); display: flex; flex-direction: column; }
+.kk-viewer-bar { display: flex; align-items: center; gap: 8px; padding: 8px 8px 8px 16px; color: #fff; flex: none; }
+.kk-viewer-name { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-weight: 600; }
+.kk-viewer-save { padding: 7px 14px; border-radius: 8px; background: #fff; color: #111827; font-weight: 600; }
+.kk-viewer-close { width: 44px; height: 44px; border-radius: 8px; color: #fff; font-size: 30px; line-height: 1; }
+.kk-viewer-close:hover { background: rgba(255,255,255,.15); }
+.kk-viewer button:focus-visible { outline: 3px solid #fff; outline-offset: 2px; }
+.kk-viewer-body { flex: 1; min-height: 0; display: flex; align-items: center; justify-content: center; padding: 8px 16px 16px; }
+.kk-viewer-img { max-width: 100%; max-height: 100%; object-fit: contain; }
 .kk-counter { font-size: 12px; color: #4b5563; text-align: right; margin-top: 4px; }
 .kk-counter[data-over="true"] { color: #b91c1c; font-weight: 700; }
 `;

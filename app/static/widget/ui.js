@@ -6,6 +6,8 @@ import { sendRaw } from "./connection.js";
 import { submit, updateComposer, noteTyping, requestHandoff } from "./composer.js";
 import { showEndConfirm, endChat, startNewConversation } from "./ending.js";
 import { openPanel, closePanel, updateChrome } from "./panel.js";
+import { chooseFiles, onFilesChosen } from "./upload.js";
+import { PAPERCLIP } from "../shared/files.js";
 import { CSS, CHAT_ICON } from "./styles.js";
 import { S, t, lang, position, title, dialogLabel, setUi } from "./state.js";
 
@@ -71,9 +73,16 @@ export function build() {
     "aria-describedby": "kk-counter", "data-testid": "input", autocomplete: "off",
   });
   const send = h("button", { type: "button", class: "kk-send", "data-testid": "send", disabled: true, text: t.send });
+  // A photo or a PDF: the paperclip opens the picker (a real button: keyboard and screen
+  // readers work as for any other); shown once the server says what may be attached.
+  const attach = h("button", { type: "button", class: "kk-attach", "data-testid": "attach",
+    "aria-label": t.upload.attach, title: t.upload.attach, hidden: true, disabled: true });
+  attach.innerHTML = PAPERCLIP;
+  const fileInput = h("input", { type: "file", multiple: true, hidden: true, tabindex: "-1",
+    "aria-hidden": "true", "data-testid": "file-input" });
   const counter = h("div", { class: "kk-counter", id: "kk-counter", "data-testid": "counter", hidden: true });
   const composer = h("div", { class: "kk-composer" }, [
-    endConfirm, h("div", { class: "kk-actions" }, [handoff, endBtn]), h("div", { class: "kk-row" }, [input, send]), counter,
+    endConfirm, h("div", { class: "kk-actions" }, [handoff, endBtn]), h("div", { class: "kk-row" }, [attach, input, send, fileInput]), counter,
   ]);
 
   const panel = h("div", {
@@ -86,7 +95,7 @@ export function build() {
   root.appendChild(wrap);
   document.body.appendChild(host);
 
-  setUi({ host, root, launcher, badge, panel, closeBtn, connBanner, stateBanner, stateText, newBtn,
+  setUi({ host, root, wrap, attach, fileInput, launcher, badge, panel, closeBtn, connBanner, stateBanner, stateText, newBtn,
     body, empty, log, typing, typingText, handoff, input, send, counter, contactForm, contactEmail,
     csat, endBtn, endConfirm, endYes });
 
@@ -120,6 +129,8 @@ export function build() {
     noteTyping();
   });
   send.addEventListener("click", submit);
+  attach.addEventListener("click", chooseFiles);
+  fileInput.addEventListener("change", onFilesChosen);
   handoff.addEventListener("click", requestHandoff);
   endBtn.addEventListener("click", () => showEndConfirm(true));
   endNo.addEventListener("click", () => showEndConfirm(false));
