@@ -15,8 +15,6 @@ from retrieval.dense import DenseIndex
 from retrieval.fusion import Calibration
 from retrieval.lexical import LexicalIndex
 
-SAMPLE_ARTICLES = 1024  # articles whose dense scores estimate the spread in approximate mode
-
 
 @dataclass(frozen=True)
 class RetrievalConfig:
@@ -37,6 +35,7 @@ class RetrievalConfig:
     approximate_above: int = 20_000
     nprobe: int = 32
     candidates: int = 200
+    dense_sample: int = 1024  # articles whose dense scores estimate the spread
     # Query vectors: recent questions kept (0: none), and how long and how many
     # concurrent questions the batcher gathers into one model call.
     query_cache_size: int = 1024
@@ -218,7 +217,7 @@ class LanguageIndexes:
         if self.title_vectors.kind == "flat":
             title_positions = rows_of(keys, _lookup(self.title_vectors.ids()))
         if self.approximate and ids:
-            sample = self._sample(ids, sizes, chunk_ids, starts, seed)
+            sample = self._sample(ids, chunk_ids, starts, config.dense_sample, seed)
         self.arrays = SearchArrays(
             article_ids=ids,
             keys=keys,
@@ -234,15 +233,10 @@ class LanguageIndexes:
         )
 
     def _sample(
-        self,
-        ids: list[str],
-        sizes: np.ndarray,
-        chunk_ids: list[int],
-        starts: np.ndarray,
-        seed: int,
+        self, ids: list[str], chunk_ids: list[int], starts: np.ndarray, size: int, seed: int
     ) -> DenseSample:
         rng = np.random.default_rng(seed)
-        rows = np.sort(rng.choice(len(ids), min(len(ids), SAMPLE_ARTICLES), replace=False))
+        rows = np.sort(rng.choice(len(ids), min(len(ids), max(size, 2)), replace=False))
         have = set(self.chunk_vectors.ids().tolist()) if len(rows) else set()
         chunks = [
             [c for c in chunk_ids[starts[r] : starts[r + 1]] if c in have] for r in rows.tolist()

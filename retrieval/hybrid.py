@@ -129,6 +129,19 @@ class HybridRetriever(IndexMaintenance):
         """One indexed passage (ids come from `evidence`)."""
         return self._snapshot.chunks[chunk_id]
 
+    def index_info(self) -> dict[str, dict[str, object]]:
+        """Per language: articles, chunks and the dense index kind ("flat" or "ivf")."""
+        snapshot = self._snapshot
+        return {
+            lang: {
+                "articles": len(index.articles),
+                "chunks": len(index.chunk_vectors),
+                "dense": index.chunk_vectors.kind,
+            }
+            for lang, index in sorted(snapshot.langs.items())
+            if lang in snapshot.languages
+        }
+
     def fork(self) -> HybridRetriever:
         """An in-memory copy to change without touching this one (what the bot would
         answer with a draft): it shares the models and, until it changes, the indexes
