@@ -89,6 +89,8 @@ def check(data: bytes, allowed: Collection[str], max_bytes: int) -> Kind:
             f"the file is {human_size(len(data))}; files of at most {human_size(max_bytes)} "
             "can be attached",
         )
+    if not allowed:
+        raise AttachmentError("unsupported_type", "attaching files is turned off here")
     kind = sniff(data)
     if kind is None or kind.content_type not in allowed:
         raise AttachmentError(

@@ -84,3 +84,12 @@ def test_names_lose_folders_and_tricks_and_get_the_extension_of_their_bytes(
     name: str, data: bytes, shown: str
 ) -> None:
     assert clean_filename(name, sniff(data) or pytest.fail("not sniffed")) == shown
+
+
+def test_with_no_kinds_allowed_attaching_is_off_and_says_so() -> None:
+    with pytest.raises(AttachmentError) as refused:
+        check(image("PNG"), [], 10 * MiB)
+    assert (refused.value.code, refused.value.message) == (
+        "unsupported_type",
+        "attaching files is turned off here",
+    )
