@@ -51,6 +51,7 @@ STATUS = {
     "rate_limited": status.HTTP_429_TOO_MANY_REQUESTS,
 }
 NO_SUCH_CONVERSATION = "no conversation with this id holds this token"
+TOKEN_CSRF = "x-csrf-token"
 
 
 @router.post("/api/conversations/{conversation_id}/attachments", status_code=201)
@@ -91,11 +92,13 @@ async def _attach(
                 services.conversations, files, ref, upload.client_id, upload.text, upload.uploads
             )
             return dict(frame), duplicate
-        if "x-csrf-token" not in request.headers and not request.headers.get("authorization"):
+        signed_in = await get_signed_in(request)
+        if signed_in is not None and not signed_in.via_token and TOKEN_CSRF not in request.headers:
+            # checked before anything reads the form (where a CSRF token could be too)
             raise http_error(
                 status.HTTP_403_FORBIDDEN, "csrf_failed", "missing or wrong CSRF token"
             )
-        signed = await require(Role.AGENT)(request, await get_signed_in(request))
+        signed = await require(Role.AGENT)(request, signed_in)
         upload = await form()
         reply = await services.agents.reply(
             signed.user.id, conversation_id, upload.client_id, upload.text, upload.uploads

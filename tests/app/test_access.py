@@ -18,10 +18,13 @@ from starlette.websockets import WebSocketDisconnect
 from accounts.sessions import load_session
 from accounts.users import Role
 from app.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from attachments.service import Upload
+from conversations.attaching import send_files
 from conversations.closing import end_chat
 from tests.app import agents
 from tests.app.agents import PASSWORD, add_user, next_event, sign_in
 from tests.app.conftest import MakeClient, on_both_databases, open_chat, services
+from tests.attachments._files import image
 
 # the fixtures: apps started from a database that already holds the sample knowledge base
 seeded_data = agents.seeded_data
@@ -148,6 +151,16 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/api/gaps/draft"): Rule(
         Audience.EDITOR, ok=201, body=lambda: {"questions": ["Do you wrap gifts?"]}
     ),
+    # files: staff open any (the customer, with the conversation's token, only its own:
+    # tests/app/test_attachments_access.py); the test posts no form, so the agent who may
+    # attach is told it is missing
+    ("POST", "/api/conversations/{conversation_id}/attachments"): Rule(Audience.AGENT, ok=400),
+    ("GET", "/api/attachments/{attachment_id}"): Rule(Audience.AGENT),
+    ("GET", "/api/attachments/{attachment_id}/thumbnail"): Rule(Audience.AGENT),
+    # CORS preflights, answered to anyone (the shop's page asks before sending its token)
+    ("OPTIONS", "/api/conversations/{conversation_id}/attachments"): Rule(Audience.PUBLIC, ok=204),
+    ("OPTIONS", "/api/attachments/{attachment_id}"): Rule(Audience.PUBLIC, ok=204),
+    ("OPTIONS", "/api/attachments/{attachment_id}/thumbnail"): Rule(Audience.PUBLIC, ok=204),
 }
 
 
@@ -222,6 +235,22 @@ def customer_question(client: TestClient) -> str:
     return client.portal.call(converse)
 
 
+def customer_photo(client: TestClient) -> str:
+    """The id of a photo a customer sent (in a conversation of its own)."""
+
+    async def send() -> str:
+        conversations = services(client).conversations
+        ref, _token = await conversations.start("en")
+        upload = Upload("photo.png", image("PNG", (40, 30)))
+        frame, _ = await send_files(
+            conversations, services(client).attachments, ref, "p1", "", [upload]
+        )
+        return frame["attachments"][0]["id"]
+
+    assert client.portal is not None
+    return client.portal.call(send)
+
+
 def websocket_outcome(client: TestClient, path: str, headers: dict[str, str]) -> str:
     """'open' when the socket greets us, else 'closed <code>'."""
     try:
@@ -285,6 +314,7 @@ def test_every_route_admits_exactly_the_roles_it_should(make_client: MakeClient)
         add_user(client, f"{role}1", role)
         sessions[role.value] = sign_in(client, f"{role}1")
     conversation_id = customer_question(client)
+    attachment_id = customer_photo(client)
 
     def session_for(who: str, key: tuple[str, str]) -> dict[str, str]:
         if who != "anonymous" and key == ("POST", "/logout"):
@@ -313,6 +343,7 @@ def test_every_route_admits_exactly_the_roles_it_should(make_client: MakeClient)
                 url = url.replace("{canned_id}", str(new_canned(client, sessions["agent"])))
             if "{article_id}" in url:
                 url = url.replace("{article_id}", new_draft(client))
+            url = url.replace("{attachment_id}", attachment_id)
             if method == "MOUNT":
                 method, url = "GET", f"{path}/agent.css"
             if headers:
