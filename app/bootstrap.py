@@ -20,6 +20,12 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         other_dense_weight=settings.other_dense_weight,
         chunk_max_chars=settings.chunk_max_chars,
         calibration=calibration(settings),
+        approximate_above=settings.approximate_above,
+        nprobe=settings.ann_nprobe,
+        candidates=settings.dense_candidates,
+        query_cache_size=settings.query_cache_size,
+        batch_window_ms=settings.batch_window_ms,
+        max_batch=settings.max_batch,
     )
 
 
@@ -44,7 +50,11 @@ def thresholds(settings: Settings) -> Thresholds:
 
 
 def load_embeddings(settings: Settings) -> SentenceTransformerEmbeddings:
-    return SentenceTransformerEmbeddings(settings.embedding_model)
+    return SentenceTransformerEmbeddings(
+        settings.embedding_model,
+        backend=settings.embedding_backend,
+        cache_dir=settings.data_dir / "models",
+    )
 
 
 def build_retriever(

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     embedding_languages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["en"])
     other_dense_weight: float = Field(default=0.0, ge=0.0, le=1.0)
     chunk_max_chars: int = Field(default=1200, ge=200, le=20000)
+    embedding_backend: Literal["torch", "onnx", "onnx-int8", "openvino"] = "torch"
+    approximate_above: int = Field(default=20_000, ge=0)
+    ann_nprobe: int = Field(default=32, ge=1, le=65_536)
+    dense_candidates: int = Field(default=200, ge=1, le=100_000)
+    query_cache_size: int = Field(default=1024, ge=0, le=10_000_000)
+    batch_window_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
+    max_batch: int = Field(default=32, ge=1, le=1024)
     confidence_dense_midpoint: float = Field(default=0.42, ge=-5.0, le=5.0)
     confidence_dense_scale: float = Field(default=0.06, gt=0.0, le=1.0)
     confidence_lexical_midpoint: float = Field(default=0.45, ge=-5.0, le=5.0)

@@ -54,9 +54,24 @@ def resolve_model_path(name: str) -> str:
 
 
 class SentenceTransformerEmbeddings(Embeddings):
-    """A sentence-transformers model on the CPU, with normalised vectors (cosine = dot)."""
+    """A sentence-transformers model on the CPU, with normalised vectors (cosine = dot).
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
+    Args:
+        model: A packaged model's name or a local sentence-transformers folder.
+        batch_size: Texts per model call.
+        backend: "torch" (sentence-transformers itself), or the model exported to ONNX
+            and run by ONNX Runtime ("onnx", "onnx-int8": int8 weights) or OpenVINO
+            ("openvino"); see `retrieval.backends`, which also measures them.
+        cache_dir: Where exported models are kept (`retrieval.backends.default_cache_dir`).
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        batch_size: int = 32,
+        backend: str = "torch",
+        cache_dir: Path | None = None,
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
@@ -78,11 +93,37 @@ class SentenceTransformerEmbeddings(Embeddings):
         if dimensions is None:
             raise ModelLoadError(f"embedding model {model!r} does not report its dimensions")
         self.dimensions = int(dimensions)
+        self.backend = backend
+        self._exported: Any = None
+        if backend != "torch":
+            self._exported = self._export(backend, path, cache_dir)
+            self._model = None  # the runtime holds its own copy of the weights
+
+    def _export(self, backend: str, path: str, cache_dir: Path | None) -> Any:
+        from retrieval.backends import BACKENDS, ExportedEncoder, default_cache_dir, exported_model
+
+        if backend not in BACKENDS:
+            raise ModelLoadError(
+                f"unknown embedding backend {backend!r} (expected one of {', '.join(BACKENDS)})"
+            )
+        kinds = [type(module).__name__ for module in self._model]
+        if kinds[:2] != ["Transformer", "Pooling"] or self._model[1].pooling_mode != "mean":
+            raise ModelLoadError(
+                f"the {backend} backend runs transformer + mean pooling models; "
+                f"{self.model_name!r} is {' + '.join(kinds)}: use the torch backend"
+            )
+        onnx = exported_model(
+            self._model, path, cache_dir or default_cache_dir(), int8=backend == "onnx-int8"
+        )
+        runtime = "openvino" if backend == "openvino" else "onnxruntime"
+        return ExportedEncoder(self._model.tokenizer, onnx, runtime, self._model.max_seq_length)
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         """Normalised float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
+        if self._exported is not None:
+            return np.asarray(self._exported.encode(texts, self.batch_size), dtype=np.float32)
         vectors = self._model.encode(
             texts,
             batch_size=self.batch_size,

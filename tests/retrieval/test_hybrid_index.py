@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval.chunking import chunk_article
 from retrieval.hybrid import MODES, HybridRetriever
 from retrieval.kb import Article
+from retrieval.sentence_encoder import HashingSentenceEncoder
 from tests.conftest import CountingEmbedding
 from tests.retrieval import _hybrid
 from tests.retrieval._hybrid import (
@@ -337,3 +339,39 @@ def test_changes_are_saved_as_they_happen(
 
 
 # --------------------------------------------------------------------------- threads
+
+
+class CountingEncoder(HashingSentenceEncoder):
+    """Fake sentence-encoder vectors that count the texts encoded (for tests only)."""
+
+    def __init__(self) -> None:
+        super().__init__(dimensions=16)
+        self.texts = 0
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        self.texts += len(texts)
+        return super()._encode(texts)
+
+
+def test_restart_encodes_nothing_for_the_answer_confidence_either(
+    tmp_path: Path, fake_embeddings: CountingEmbedding
+) -> None:
+    encoder = CountingEncoder()
+    first = HybridRetriever(
+        fake_embeddings, model_name="fake-model", data_dir=tmp_path, sentence_encoder=encoder
+    )
+    first.sync(ARTICLES)
+    assert encoder.texts == sum(len(chunk_article(a)) for a in ARTICLES)
+    question = "I forgot my password"
+    expected = first.retrieve(question).signals["encoder_similarity"]
+
+    again = CountingEncoder()
+    second = HybridRetriever(
+        CountingEmbedding(size=32),
+        model_name="fake-model",
+        data_dir=tmp_path,
+        sentence_encoder=again,
+    )
+    second.sync(ARTICLES)
+    assert again.texts == 0, "the chunks' vectors come from the saved index"
+    assert second.retrieve(question).signals["encoder_similarity"] == expected
