@@ -204,3 +204,27 @@ def test_at_375_px_the_launcher_is_on_screen_and_the_panel_fills_it(
     assert send["y"] + send["height"] <= 667
     screenshot(page, tmp_path_factory, "customer-mobile-375-open")
     context.close()
+
+
+def test_messages_refused_for_being_too_many_are_sent_again_by_themselves(
+    browser: Browser, closed_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    page = browser.new_context(locale="en-GB").new_page()
+    widget = open_widget(page, f"{closed_server}/?lang=en")
+    box = widget.get_by_test_id("input")
+    for n in range(24):  # past the default 20 per 10 s of one conversation
+        box.fill(f"quick question {n}")
+        box.press("Enter")
+    retrying = widget.locator('[data-testid="message"][data-status="retrying"]')
+    retrying.first.wait_for(timeout=20_000)
+    assert "sending again in" in retrying.first.inner_text()
+    screenshot(page, tmp_path_factory, "widget-retrying")
+    # within the limit's window they go by themselves: none left waiting, none failed
+    page.wait_for_function(
+        "() => !document.querySelector('kakehashi-widget').shadowRoot"
+        ".querySelector('[data-testid=message][data-status]')",
+        timeout=60_000,
+    )
+    sent = widget.locator('[data-testid="message"][data-role="customer"]')
+    assert sent.count() == 24
+    assert widget.locator('[data-status="failed"]').count() == 0

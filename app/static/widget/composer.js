@@ -58,6 +58,28 @@ function setStatus(node, text) {
   status.textContent = text;
 }
 
+// The server refused a message for now (too many at once, or storage briefly away) and
+// said when to send it again: the widget waits that long and sends it again by itself,
+// a few times, before showing it as not sent.
+const MAX_AUTO_RETRIES = 5;
+
+export function retryLater(clientId, seconds) {
+  const p = S.pending.get(clientId);
+  if (!p || p.failed) return false;
+  p.retries = (p.retries || 0) + 1;
+  if (p.retries > MAX_AUTO_RETRIES) return false;
+  const wait = Math.max(1, Math.min(300, Math.ceil(seconds)));
+  p.el.setAttribute("data-status", "retrying");
+  setStatus(p.el, t.retrying(wait));
+  setTimeout(() => {
+    if (!S.pending.has(clientId) || p.failed) return;
+    p.el.setAttribute("data-status", "sending");
+    if (socket.connected) sendMessage(clientId);
+    else setStatus(p.el, t.queued); // the reconnect's welcome sends it
+  }, wait * 1000 + Math.floor(Math.random() * 250)); // jitter: not all at the same instant
+  return true;
+}
+
 export function markFailed(clientId, message) {
   const p = S.pending.get(clientId);
   if (!p) return;

@@ -2,7 +2,7 @@
 
 import { ReconnectingSocket } from "../shared/socket.js";
 import { renderMessage, resetTranscript, setFeedback, onPeerTyping, hidePeerTyping } from "./messages.js";
-import { markFailed, sendMessage } from "./composer.js";
+import { markFailed, retryLater, sendMessage } from "./composer.js";
 import { setConversationState, renderCsat, onRated } from "./ending.js";
 import { updateChrome } from "./panel.js";
 import { S, t, warn, wsUrl, saveStored, lang } from "./state.js";
@@ -85,6 +85,8 @@ function onError(ev) {
     sendHello();
     return;
   }
+  const later = (code === "rate_limited" || code === "unavailable") && Number.isFinite(ev.retry_after);
+  if (later && ev.client_id && retryLater(ev.client_id, ev.retry_after)) return;
   if (ev.client_id && S.pending.has(ev.client_id)) {
     const known = Object.prototype.hasOwnProperty.call(t.errors, code) ? t.errors[code] : null;
     markFailed(ev.client_id, known || (typeof ev.message === "string" && ev.message) || code || t.failed);

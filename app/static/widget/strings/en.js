@@ -29,6 +29,7 @@ export default {
   typingAgent: "Agent is typing…",
   sending: "Sending…",
   queued: "Will be sent when the connection is back",
+  retrying: (secs) => `Busy — sending again in ${secs} s`,
   failed: "Not sent",
   retry: "Retry",
   connecting: "Connecting…",

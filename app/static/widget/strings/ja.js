@@ -29,6 +29,7 @@ export default {
   typingAgent: "担当者が入力中…",
   sending: "送信中…",
   queued: "接続が回復したら送信します",
+  retrying: (secs) => `混み合っています。${secs}秒後に再送信します`,
   failed: "送信できませんでした",
   retry: "再送信",
   connecting: "接続しています…",
