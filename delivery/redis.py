@@ -11,9 +11,11 @@ reconnects and subscribes again by itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -153,6 +155,11 @@ class RedisPresence:
 
     Every server sweeps the sorted set once a second; removing an entry is atomic, so the
     one server that removes it runs `on_absent`, once.
+
+    Each server also counts the connections it holds (a hash of its own) and keeps a
+    heartbeat key alive. A server that dies without saying so (kill -9, power) stops the
+    heartbeat: the first server to notice takes its counts off the agents, whose grace
+    periods then start as if they had disconnected.
     """
 
     def __init__(
@@ -162,18 +169,36 @@ class RedisPresence:
         on_absent: AbsentCallback,
         *,
         sweep_seconds: float = 1.0,
+        heartbeat_seconds: float = 15.0,
     ) -> None:
         self.redis = redis
         self.grace_seconds = grace_seconds
         self.on_absent = on_absent
         self.sweep_seconds = sweep_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.server_id = uuid.uuid4().hex
         self._sweeper: asyncio.Task[None] | None = None
 
     def _key(self, user_id: int) -> str:
         return f"{PREFIX}presence:{user_id}"
 
+    @staticmethod
+    def _held(server_id: str) -> str:
+        return f"{PREFIX}presence-server:{server_id}"
+
+    @staticmethod
+    def _alive(server_id: str) -> str:
+        return f"{PREFIX}presence-server:{server_id}:alive"
+
     async def start(self) -> None:
+        await self._beat()
         self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def _beat(self) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(PREFIX + "presence-servers", self.server_id)
+            pipe.set(self._alive(self.server_id), 1, px=int(self.heartbeat_seconds * 1000))
+            await pipe.execute()
 
     async def connect(self, user_id: int, display_name: str, max_open_chats: int) -> AgentPresence:
         key = self._key(user_id)
@@ -187,6 +212,7 @@ class RedisPresence:
                 },
             )
             pipe.hincrby(key, "connections", 1)
+            pipe.hincrby(self._held(self.server_id), str(user_id), 1)
             pipe.hsetnx(key, "last_assigned", 0)
             pipe.sadd(PREFIX + "presence", user_id)
             pipe.zrem(PREFIX + "grace", user_id)
@@ -197,7 +223,13 @@ class RedisPresence:
         key = self._key(user_id)
         if not await self.redis.exists(key):
             return
-        connections = await self.redis.hincrby(key, "connections", -1)
+        await self.redis.hincrby(self._held(self.server_id), str(user_id), -1)
+        await self._release(user_id, 1)
+
+    async def _release(self, user_id: int, count: int) -> None:
+        """`count` fewer connections for the agent; none left starts the grace period."""
+        key = self._key(user_id)
+        connections = await self.redis.hincrby(key, "connections", -count)
         if connections <= 0:
             await self.redis.hset(key, "connections", 0)
             deadline = time.time() + self.grace_seconds
@@ -231,6 +263,12 @@ class RedisPresence:
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
+        # a clean stop: this server's sockets have signed out (disconnect) already
+        with contextlib.suppress(*_DOWN):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.srem(PREFIX + "presence-servers", self.server_id)
+                pipe.delete(self._held(self.server_id), self._alive(self.server_id))
+                await pipe.execute()
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -243,7 +281,27 @@ class RedisPresence:
                 log.exception("presence sweep failed")
 
     async def sweep(self) -> None:
-        """Run `on_absent` for each agent whose grace period is over (on one server)."""
+        """Keep this server's heartbeat; take the counts of servers that died; run
+        `on_absent` for each agent whose grace period is over (on one server)."""
+        await self._beat()
+        await self._bury_dead_servers()
+        await self._end_grace_periods()
+
+    async def _bury_dead_servers(self) -> None:
+        for member in await self.redis.smembers(PREFIX + "presence-servers"):
+            server_id = _text(member)
+            if server_id == self.server_id or await self.redis.exists(self._alive(server_id)):
+                continue
+            if not await self.redis.srem(PREFIX + "presence-servers", server_id):
+                continue  # another server is burying it
+            held = await self.redis.hgetall(self._held(server_id))
+            await self.redis.delete(self._held(server_id))
+            for user, count in held.items():
+                if int(_text(count)) > 0:
+                    await self._release(int(_text(user)), int(_text(count)))
+            log.warning("a server stopped without signing out its agents: %d released", len(held))
+
+    async def _end_grace_periods(self) -> None:
         due = await self.redis.zrangebyscore(PREFIX + "grace", "-inf", time.time())
         for member in due:
             if not await self.redis.zrem(PREFIX + "grace", cast(str, member)):

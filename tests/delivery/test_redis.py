@@ -119,3 +119,29 @@ async def test_an_absent_agent_is_requeued_once_however_many_servers_sweep(
     finally:
         await a.close()
         await b.close()
+
+
+async def test_the_agents_of_a_server_that_died_go_absent_after_the_grace_period(
+    clients: tuple[Redis, Redis],
+) -> None:
+    absent: list[int] = []
+
+    async def on_absent(user_id: int) -> None:
+        absent.append(user_id)
+
+    dying = RedisPresence(clients[0], 0.1, on_absent, sweep_seconds=0.05, heartbeat_seconds=0.3)
+    living = RedisPresence(clients[1], 0.1, on_absent, sweep_seconds=0.05, heartbeat_seconds=0.3)
+    await dying.start()
+    await living.start()
+    try:
+        await dying.connect(7, "Aiko", 3)  # Aiko's console is on the server about to die
+        await living.connect(8, "Ben", 2)
+        await dying.connect(8, "Ben", 2)  # Ben has a second tab on it
+        assert dying._sweeper is not None
+        dying._sweeper.cancel()  # kill -9: no heartbeat, no disconnect, nothing cleaned up
+        await anyio.sleep(1.0)
+        assert absent == [7], "Aiko goes absent once; Ben still has a console on the other"
+        by_id = {p.user_id: p for p in await living.agents()}
+        assert (by_id[7].connections, by_id[8].connections) == (0, 1)
+    finally:
+        await living.close()
