@@ -111,7 +111,7 @@ def customer(
 ) -> tuple[ClientConnection, Event]:
     """A customer's websocket with `hello` answered; from loopback `address` when given
     (127.0.0.2, … : each its own client address to the server's limits)."""
-    source = {"source_address": (address, 0)} if address else {}
+    source: dict[str, Any] = {"source_address": (address, 0)} if address else {}
     ws = stack.enter_context(connect(f"{server.ws}/ws/chat", open_timeout=10, **source))
     ws.send(json.dumps({"type": "hello", "lang": "en", "token": token, "last_seq": last_seq}))
     welcome = receive_until(ws, lambda e: e["type"] == "welcome")[-1]
