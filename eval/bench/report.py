@@ -1,0 +1,323 @@
+"""`bench.json`, `bench.md` and the plots from one run's result."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from eval.bench import plots
+
+# The figures every report carries (issue 12); a run that skipped one says so.
+REQUIRED = (
+    "date",
+    "machine.cpu",
+    "machine.cores",
+    "machine.ram_gib",
+    "versions.python",
+    "versions.torch",
+    "versions.sentence-transformers",
+    "versions.faiss-cpu",
+    "versions.numpy",
+    "versions.kakehashi",
+    "embedding.p50_ms",
+    "embedding.p95_ms",
+    "faiss.p50_ms",
+    "bm25.p50_ms",
+    "reply.p50_ms",
+    "reply.p95_ms",
+    "reply.ratio_p95_to_embedding_p50",
+    "throughput.max_rate_p95_under_500ms",
+    "scale",
+    "memory.rss_start_mib",
+    "memory.rss_end_mib",
+    "memory.growth_pct",
+    "baselines",
+)
+_ABSENT = object()
+
+
+def get(result: dict[str, Any], dotted: str, default: Any = None) -> Any:
+    value: Any = result
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return default
+        value = value[part]
+    return value
+
+
+def missing(result: dict[str, Any]) -> list[str]:
+    return [key for key in REQUIRED if get(result, key, _ABSENT) in (_ABSENT, None)]
+
+
+def _n(value: Any, digits: int | None = None) -> str:
+    """A figure as people read it: about three significant digits, thousands separated."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if digits is None:
+        size = abs(value)
+        digits = 3 if size < 1 else 2 if size < 10 else 1 if size < 100 else 0
+    return f"{value:,.{digits}f}"
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
+    head = list(header)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(_n(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _targets(r: dict[str, Any]) -> list[str]:
+    scale = {e.get("chunks_target", e.get("chunks")): e for e in r.get("scale") or []}
+    small, large = scale.get(1000, {}), scale.get(100000, {})
+    p_small = small.get("retrieve_p95_ms_excluding_embedding")
+    p_large = large.get("retrieve_p95_ms_excluding_embedding")
+    ratio = get(r, "reply.ratio_p95_to_embedding_p50")
+    rate = get(r, "throughput.max_rate_p95_under_500ms")
+    growth = get(r, "memory.growth_pct")
+    first, restart = get(r, "memory.first_start_rss_mib"), get(r, "memory.restart_rss_mib")
+    # both warm, after a few questions
+
+    def verdict(ok: bool | None) -> str:
+        return "not measured" if ok is None else ("met" if ok else "**not met**")
+
+    rows = [
+        ("p95(reply) / p50(embedding)", "≤ 2.0 (goal 1.5)", _n(ratio, 2),
+         verdict(None if ratio is None else ratio <= 2.0)),
+        (f"rate with p95 ≤ 500 ms ({get(r, 'throughput.sessions', '?')} sessions)",
+         "≥ 90 msg/s with 1,000 sessions", _n(rate),
+         verdict(None if rate is None else rate >= 90)),
+        ("retrieve p95 w/o models, 100k vs 1k", "≤ 3×",
+         _n(p_large / p_small, 2) + "×" if p_small and p_large else "–",
+         verdict(None if not (p_small and p_large) else p_large <= 3 * p_small)),
+        ("hit@3 on the real questions, 100k vs 1k", "within 0.01 of the exact index",
+         f"{_n(large.get('hit_at_3'), 3)} vs {_n(small.get('hit_at_3'), 3)}", "see Scale"),
+        ("100k passages indexed", "< 30 min",
+         _n(large["index_seconds"] / 60, 1) + " min" if "index_seconds" in large else "–",
+         verdict(None if "index_seconds" not in large else large["index_seconds"] < 1800)),
+        (f"RSS over {_n(get(r, 'memory.minutes'))} min at 20 msg/s", "flat (±10 %) over 30 min",
+         _n(growth) + " %" if growth is not None else "–",
+         verdict(None if growth is None else abs(growth) <= 10)),
+        ("first start vs restart RSS", "first ≤ restart", f"{_n(first)} vs {_n(restart)} MiB",
+         verdict(None if not (first and restart) else first <= restart * 1.05)),
+    ]  # fmt: skip
+    return ["## Targets (issue 12)", "", *_table(("figure", "target", "this run", ""), rows)]
+
+
+def _sections(r: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    emb, fa, bm = r.get("embedding") or {}, r.get("faiss") or {}, r.get("bm25") or {}
+    out += ["## The floor: one embedding, one faiss search, one BM25 scoring", "",
+            "Each alone, warm, in a worker thread as the server runs them (and in the main "
+            "thread where that differs).", ""]  # fmt: skip
+    out += _table(
+        ("what", "p50 ms", "p95 ms", "n"),
+        [
+            (f"query embedding ({emb.get('model', '?')}), worker thread", emb.get("p50_ms"),
+             emb.get("p95_ms"), emb.get("n")),
+            ("query embedding, main thread", get(emb, "main_thread.p50_ms"),
+             get(emb, "main_thread.p95_ms"), get(emb, "main_thread.n")),
+            (f"faiss, k = all ({fa.get('vectors', '?')} vectors)", get(fa, "k_all.p50_ms"),
+             get(fa, "k_all.p95_ms"), get(fa, "k_all.n")),
+            ("faiss, k = all, main thread", get(fa, "k_all.main_thread.p50_ms"),
+             get(fa, "k_all.main_thread.p95_ms"), get(fa, "k_all.main_thread.n")),
+            ("faiss, k = 10", get(fa, "k_10.p50_ms"), get(fa, "k_10.p95_ms"), get(fa, "k_10.n")),
+            *[(f"BM25 scoring, {lang} ({bm[lang]['chunks']} chunks)", bm[lang]["score"]["p50_ms"],
+               bm[lang]["score"]["p95_ms"], bm[lang]["score"]["n"])
+              for lang in ("en", "ja") if isinstance(bm.get(lang), dict)],
+            *[(f"query analysis, {lang}", bm[lang]["analyse"]["p50_ms"],
+               bm[lang]["analyse"]["p95_ms"], bm[lang]["analyse"]["n"])
+              for lang in ("en", "ja") if isinstance(bm.get(lang), dict)],
+        ],
+    )  # fmt: skip
+    rep = r.get("reply") or {}
+    out += ["## Replies over the websocket (real server, one question at a time)", ""]
+    out += _table(
+        ("language", "n", "p50 ms", "p95 ms", "max ms", "silent", "timeouts"),
+        [(lang, b["n"], b["p50_ms"], b["p95_ms"], b["max_ms"], b["silent"], b["timeout"])
+         for lang, b in (rep.get("by_lang") or {}).items()]
+        + ([("all", rep["n"], rep["p50_ms"], rep["p95_ms"], rep["max_ms"], rep["silent"],
+             rep["timeout"])] if "n" in rep else []),
+    )  # fmt: skip
+    if rep.get("ratio_p95_to_embedding_p50") is not None:
+        out += [f"p95(reply) / p50(embedding) = **{rep['ratio_p95_to_embedding_p50']:.2f}**.",
+                "", "![replies](reply.png)", ""]  # fmt: skip
+    thr = r.get("throughput") or {}
+    out += ["## Throughput (open loop)", ""]
+    if thr.get("steps"):
+        out += [
+            f"{thr['sessions']} open sessions (opened in {thr['open_seconds']} s); each rate "
+            f"for {thr['step_seconds']} s; a reply not back within {thr['timeout_seconds']} s "
+            "is a timeout (and counts that long). A rate fails on p95 over 500 ms, a "
+            "timeout, an error or no idle session to send to; the run stops there.",
+            "",
+        ]
+        out += _table(
+            ("rate/s", "sent", "achieved/s", "p50 ms", "p95 ms", "timeouts", "silent",
+             "errors", "server MiB", ""),
+            [(s["rate"], s["sent"], s["achieved_rate"], s["p50_ms"], s["p95_ms"], s["timeout"],
+              s["silent"], s["error"] + s.get("lost_connections", 0), s["rss_mib"],
+              "ok" if s["ok"] else "fails")
+             for s in thr["steps"]],
+        )  # fmt: skip
+        out += [f"Highest rate with p95 ≤ 500 ms: **{thr['max_rate_p95_under_500ms']:g} "
+                "messages/s**.", "", "![throughput](throughput.png)", ""]  # fmt: skip
+    out += _profile(thr.get("profiles") or [])
+    out += _scale(r.get("scale") or [])
+    out += _memory(r.get("memory") or {})
+    out += _baselines(r.get("baselines") or {})
+    out += _backends(r.get("backends") or {})
+    return out
+
+
+def _backends(b: dict[str, Any]) -> list[str]:
+    out = ["## Where the embedding model runs (PyTorch, ONNX Runtime, OpenVINO)", ""]
+    measured = b.get("backends")
+    if not isinstance(measured, dict):
+        return out + [f"{b.get('status', 'Not measured.')}", ""]
+    out += [f"From `{b.get('source')}`, batches of {b.get('batch_size', '?')} when indexing:", ""]
+    out += _table(
+        ("backend", "query p50 ms", "query p95 ms", "indexing passages/s", "min cosine to torch",
+         "load s"),
+        [(name, m.get("query_p50_ms"), m.get("query_p95_ms"), m.get("index_passages_per_s"),
+          m.get("min_cosine_to_torch"), m.get("load_seconds")) if "error" not in m
+         else (name, "failed: " + str(m["error"])[:120], None, None, None, None)
+         for name, m in measured.items()],
+    )  # fmt: skip
+    threads = b.get("torch_threads") or {}
+    if threads:
+        out += _table(("PyTorch threads", "query p50 ms", "indexing passages/s"),
+                      [(n, t.get("query_p50_ms"), t.get("index_passages_per_s"))
+                       for n, t in threads.items()])  # fmt: skip
+    return out
+
+
+def _profile(profiles: list[dict[str, Any]]) -> list[str]:
+    out = ["## Profile of the server under load", ""]
+    ok = [p for p in profiles if p.get("status") == "ok"]
+    if not ok:
+        failed = next((p for p in profiles if p.get("reason")), {})
+        return out + [f"Not profiled: {failed.get('reason', 'not run')}.", ""]
+    out += ["py-spy sampled the server's busy threads at every rate (raw stacks in "
+            "`profile-<rate>.txt`); share of the samples, by the first group a stack is in:",
+            ""]  # fmt: skip
+    names = list(dict.fromkeys(c["what"] for p in ok for c in p["by_category"]))
+    shares = [{c["what"]: c["pct"] for c in p["by_category"]} for p in ok]
+    out += _table(
+        ("where the time goes", *[f"{p['rate']:g}/s (%)" for p in ok]),
+        [(name, *[share.get(name, 0.0) for share in shares]) for name in names],
+    )
+    last = ok[-1]
+    out += [f"At {last['rate']:g} messages/s ({last['samples']} samples):", ""]
+    out += _table(("Kakehashi function (time under it)", "share %"),
+                  [(c["what"], c["pct"]) for c in last["kakehashi_functions"][:10]])  # fmt: skip
+    out += _table(("function on top of the stack", "share %"),
+                  [(c["what"], c["pct"]) for c in last["top_leaf_functions"][:10]])  # fmt: skip
+    return out
+
+
+def _scale(entries: list[dict[str, Any]]) -> list[str]:
+    out = ["## Scale: synthetic passages around the real articles", ""]
+    rows, notes = [], []
+    for e in entries:
+        if "skipped" in e or "error" in e:
+            notes.append(f"- {e.get('chunks_target', e.get('chunks'))} passages: "
+                         f"{e.get('skipped') or 'failed: ' + str(e.get('error'))}")  # fmt: skip
+            continue
+        rows.append((e["chunks"], e["retrieve_p50_ms_excluding_embedding"],
+                     e["retrieve_p95_ms_excluding_embedding"], e["retrieve_p95_ms"],
+                     e["hit_at_3"], e["index_seconds"], e["passages_per_s"], e["rss_mib"],
+                     "yes" if e.get("indexed_during_soak") else "no"))  # fmt: skip
+    out += _table(("passages", "p50 ms w/o models", "p95 ms w/o models", "p95 ms all",
+                   "hit@3", "index s", "passages/s", "RSS MiB", "indexed during soak"),
+                  rows)  # fmt: skip
+    out += notes + ([""] if notes else [])
+    config = next((e.get("config") for e in entries if e.get("config")), None)
+    if config:
+        out += [f"Retriever settings: `{json.dumps(config)}`", ""]
+    return out + (["![scale](scale.png)", ""] if rows else [])
+
+
+def _memory(m: dict[str, Any]) -> list[str]:
+    out = ["## Memory of the server", ""]
+    out += _table(("when", "RSS MiB"), [
+        ("first start (index built), ready", m.get("first_start_ready_mib")),
+        ("first start, after the questions one at a time", m.get("first_start_rss_mib")),
+        ("first start, after the throughput run", m.get("after_throughput_rss_mib")),
+        ("restart (index loaded), ready", m.get("restart_ready_mib")),
+        ("restart, after a few questions", m.get("restart_rss_mib")),
+        (f"soak start ({_n(m.get('rate'))} msg/s)", m.get("rss_start_mib")),
+        (f"soak end, after {_n(m.get('minutes'))} min", m.get("rss_end_mib")),
+        ("soak maximum", m.get("rss_max_mib")),
+    ])  # fmt: skip
+    if m.get("growth_pct") is not None:
+        out += [f"Growth over the soak: **{m['growth_pct']:+.1f} %**.", "",
+                "![memory](memory.png)", ""]  # fmt: skip
+    return out
+
+
+def _baselines(b: dict[str, Any]) -> list[str]:
+    out = ["## Against the usual alternatives (answerable questions, `eval/datasets`)", ""]
+    rows = [(system, lang, s["n"], s["hit_at_1"], s["hit_at_3"], s["p50_ms"], s["p95_ms"])
+            for system, block in b.items() if isinstance(block, dict)
+            for lang, s in block.items() if isinstance(s, dict) and "n" in s]  # fmt: skip
+    out += _table(("system", "lang", "n", "hit@1", "hit@3", "query p50 ms", "query p95 ms"), rows)
+    return out + (["![baselines](baselines.png)", ""] if rows else [])
+
+
+def markdown(r: dict[str, Any]) -> str:
+    lines = [
+        f"# Kakehashi benchmark ({r.get('mode', '?')} run)",
+        "",
+        f"{r.get('date', '?')}, {_n(r.get('duration_s'))} s, `{r.get('command', '')}`. "
+        "Written by `kakehashi bench`; what each figure means is in eval/README.md.",
+        "",
+    ]
+    machine, versions = r.get("machine") or {}, r.get("versions") or {}
+    lines += _table(("machine", ""), [(k.replace("_", " "), v) for k, v in machine.items()])
+    lines += _table(("version", ""), list(versions.items()))
+    lines += _targets(r)
+    lines += _sections(r)
+    gaps = missing(r)
+    if gaps or r.get("errors"):
+        lines += ["## Not measured in this run", ""]
+        lines += [f"- `{key}`" for key in gaps]
+        lines += [f"- {section}: {error}" for section, error in (r.get("errors") or {}).items()]
+        lines += [""]
+    return "\n".join(lines)
+
+
+PICTURES = ("reply.png", "throughput.png", "scale.png", "memory.png", "baselines.png")
+
+
+def _plain(value: Any) -> Any:
+    """numpy numbers (and anything else) in a form JSON holds."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
+
+
+def write(result: dict[str, Any], out: Path) -> list[Path]:
+    """bench.json, bench.md and the PNG plots in `out`; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in PICTURES:  # a section skipped this time leaves no old picture behind
+        (out / stale).unlink(missing_ok=True)
+    written = [out / "bench.json", out / "bench.md"]
+    text = json.dumps(result, ensure_ascii=False, indent=1, default=_plain)
+    written[0].write_text(text + "\n", "utf-8")
+    embedding_p50 = get(result, "embedding.p50_ms")
+    for picture in (
+        plots.replies(result.get("reply") or {}, embedding_p50, out / "reply.png"),
+        plots.throughput(result.get("throughput") or {}, out / "throughput.png"),
+        plots.scale(result.get("scale") or [], out / "scale.png"),
+        plots.memory(result.get("memory") or {}, out / "memory.png"),
+        plots.baselines(result.get("baselines") or {}, out / "baselines.png"),
+    ):
+        if picture is not None:
+            written.append(picture)
+    written[1].write_text(markdown(result) + "\n", "utf-8")
+    return written
