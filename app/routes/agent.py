@@ -288,8 +288,9 @@ class AgentSession:
         pid = field(event, "conversation_id", str)
         uid = self.user.id
         if kind == "open":
-            last_seq = event.get("last_seq")
-            await self.open(pid, last_seq if isinstance(last_seq, int) else None)
+            # absent or null: the whole transcript; else a seq (a bool or -1 is no seq)
+            last_seq = None if event.get("last_seq") is None else field(event, "last_seq", int)
+            await self.open(pid, last_seq)
         elif kind == "claim":
             await self.agents.claim(uid, pid)
             await self.send({"type": "claimed", "conversation_id": pid})

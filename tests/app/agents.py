@@ -115,8 +115,9 @@ def new_agent(
 
 
 # ---------------------------------------------------------------------- websockets
-def next_event(ws: WebSocketTestSession, timeout: float = 5.0) -> Event:
-    """The next event, or a failure (never a hang) when none comes in time."""
+def event_or_close(ws: WebSocketTestSession, timeout: float = 5.0) -> Event | int:
+    """The next event, or the code the server closed the socket with; a failure (never a
+    hang) when nothing comes in time, or the connection ends without a close frame."""
 
     async def receive() -> Any:
         with anyio.fail_after(timeout):
@@ -129,8 +130,17 @@ def next_event(ws: WebSocketTestSession, timeout: float = 5.0) -> Event:
     except (anyio.ClosedResourceError, anyio.EndOfStream):
         raise AssertionError("the server ended the connection") from None
     if message["type"] == "websocket.close":
-        raise AssertionError(f"the server closed the socket with code {message.get('code')}")
+        code: int = message.get("code", 1000)
+        return code
     event: Event = json.loads(message["text"])
+    return event
+
+
+def next_event(ws: WebSocketTestSession, timeout: float = 5.0) -> Event:
+    """The next event, or a failure (never a hang) when none comes in time."""
+    event = event_or_close(ws, timeout)
+    if isinstance(event, int):
+        raise AssertionError(f"the server closed the socket with code {event}")
     return event
 
 
