@@ -12,10 +12,6 @@ so no array of every vector is ever held beside the index.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
-import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -29,11 +25,10 @@ from retrieval.chunking import Chunk, chunk_article
 from retrieval.dense import DenseIndex
 from retrieval.embeddings import encode
 from retrieval.kb import Article
+from retrieval.memory import release_memory
 from retrieval.sentence_encoder import SentenceEncoder
 from retrieval.store import IndexStore, SavedArticle
 from retrieval.types import SyncReport
-
-log = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
 SORT_WINDOW = 4096  # texts sorted by length together: batches of like lengths pad little
@@ -265,11 +260,3 @@ def _batches(texts: Sequence[str], size: int) -> Iterator[list[int]]:
         )
         for i in range(0, len(window), size):
             yield window[i : i + size]
-
-
-def release_memory() -> None:
-    """Give the memory a big re-index freed back to the system: without it, glibc keeps
-    the freed arenas and a first start (which embeds) holds more than a restart."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
