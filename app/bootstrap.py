@@ -52,9 +52,7 @@ def thresholds(settings: Settings) -> Thresholds:
 
 def load_embeddings(settings: Settings) -> SentenceTransformerEmbeddings:
     return SentenceTransformerEmbeddings(
-        settings.embedding_model,
-        backend=settings.embedding_backend,
-        cache_dir=settings.data_dir / "models",
+        settings.embedding_model, backend=settings.embedding_backend
     )
 
 

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     embedding_languages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["en"])
     other_dense_weight: float = Field(default=0.0, ge=0.0, le=1.0)
     chunk_max_chars: int = Field(default=1200, ge=200, le=20000)
-    embedding_backend: Literal["torch", "onnx", "onnx-int8", "openvino"] = "torch"
+    embedding_backend: Literal["torch", "onnx", "onnx-int8", "openvino"] = "openvino"
     approximate_above: int = Field(default=20_000, ge=0)
     ann_nprobe: int = Field(default=32, ge=1, le=65_536)
     dense_candidates: int = Field(default=200, ge=1, le=100_000)

@@ -75,7 +75,7 @@ def exported_model(model: Any, model_path: str, cache_dir: Path, int8: bool = Fa
             if int8:
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-                tmp = path.with_suffix(".tmp.onnx")
+                tmp = path.with_suffix(f".{os.getpid()}.tmp.onnx")  # processes may race
                 quantize_dynamic(str(plain), str(tmp), weight_type=QuantType.QInt8)
                 tmp.replace(path)
         except Exception as exc:  # torch, onnx and onnxruntime raise many kinds
@@ -106,7 +106,7 @@ def _export(model: Any, path: Path) -> None:
 
     questions = ["a question", "a longer question here"]
     sample = model.tokenizer(questions, padding=True, return_tensors="pt")
-    tmp = path.with_suffix(".tmp.onnx")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.onnx")  # servers starting together may race
     axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
     # The TorchScript exporter warns that it is the legacy one, and tracing warns about
     # Python branches on shapes (the attention mask's): neither applies to this model.
