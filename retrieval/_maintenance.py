@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -89,8 +90,7 @@ class IndexMaintenance:
             self._saved = {}
             for article in restored:
                 self._index(draft, article, chunk_article(article, self.config.chunk_max_chars))
-            self._encode_missing(draft, restored)
-            self._embed_and_index(draft, changed, progress=progress)
+            self._embed_and_index(draft, changed, progress=progress, restored=restored)
             self._publish(draft)
         release_memory()
         return SyncReport(added=added, updated=updated, removed=removed, unchanged=unchanged)
@@ -133,23 +133,40 @@ class IndexMaintenance:
         self._snapshot = snapshot  # one reference assignment: searches see all or nothing
         self._save(snapshot, changed)
 
-    def _embed_and_index(self, draft: Draft, articles: list[Article], progress: bool) -> None:
+    def _embed_and_index(
+        self,
+        draft: Draft,
+        articles: list[Article],
+        progress: bool,
+        restored: Sequence[Article] = (),
+    ) -> None:
+        """Index `articles` and embed them; `restored` ones only miss sentence-encoder
+        vectors. The two models run at once, each on its own thread (the sentence encoder
+        is numpy on one core, the embedding model has the rest): a third less time than
+        one after the other on two cores."""
+        for article in articles:
+            self._drop(draft, article.id)
+            self._index(draft, article, chunk_article(article, self.config.chunk_max_chars))
+        with ThreadPoolExecutor(1, thread_name_prefix="kakehashi-encode") as pool:
+            encoded = pool.submit(self._encode_missing, draft, [*restored, *articles])
+            try:
+                self._embed(draft, articles, progress)
+            finally:
+                encoded.result()  # its error, if any, is the sync's error too
+
+    def _embed(self, draft: Draft, articles: list[Article], progress: bool) -> None:
         if not articles:
             return
         targets: list[Target] = []
         texts: list[str] = []
         for article in articles:
-            chunks = chunk_article(article, self.config.chunk_max_chars)
-            self._drop(draft, article.id)
-            self._index(draft, article, chunks)
             lang = article.lang
-            for chunk in chunks:
-                targets.append(("chunks", lang, chunk.id))
-                texts.append(chunk.search_text)
+            for cid in draft.article_chunks[article.id]:
+                targets.append(("chunks", lang, cid))
+                texts.append(draft.chunks[cid].search_text)
             targets.append(("titles", lang, article_key(article.id)))
             texts.append(article.title)
         self._stream(draft, targets, texts, lambda batch: encode(self.embeddings, batch), progress)
-        self._encode_missing(draft, articles)
 
     def _encode_missing(self, draft: Draft, articles: Sequence[Article]) -> None:
         """Sentence-encoder vectors for the chunks of `articles` that have none."""
