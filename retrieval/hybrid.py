@@ -152,6 +152,18 @@ class HybridRetriever(IndexMaintenance):
         twin._store, twin._saved = None, {}
         return twin
 
+    def with_config(self, config: RetrievalConfig) -> HybridRetriever:
+        """A fork that searches the same vectors under other settings, e.g. exact where
+        this one is approximate (`approximate_above`): nothing is embedded again."""
+        twin = self.fork()
+        twin.config = config
+        with self._write_lock:
+            draft = twin._draft()
+            for lang in self._snapshot.languages:
+                draft.language(lang)  # copied, and frozen again under the new settings
+            twin._snapshot = draft.publish(config)
+        return twin
+
     # ------------------------------------------------------------------ updates
     def fusion_weights(self, lang: str, mode: str = "hybrid") -> FusionWeights:
         """How much dense and lexical search count for a language in a mode."""

@@ -96,6 +96,20 @@ def test_the_approximate_index_finds_what_the_exact_one_finds(
     assert same_top / n >= 0.97, f"the first article agrees for {same_top} of {n}"
 
 
+def test_the_same_vectors_are_searched_exactly_or_approximately_on_request(
+    both: tuple[HybridRetriever, HybridRetriever],
+) -> None:
+    exact, approximate = both
+    made_exact = approximate.with_config(exact.config)
+    assert made_exact.index_info()["en"]["dense"] == "flat"
+    assert approximate.index_info()["en"]["dense"] == "ivf", "the original is unchanged"
+    for question in ("How do I return an item?", "Where is my parcel?"):
+        expected = exact.retrieve(question)
+        got = made_exact.retrieve(question)
+        assert [a.article_id for a in got.articles] == [a.article_id for a in expected.articles]
+        assert got.confidence == pytest.approx(expected.confidence, abs=1e-4)
+
+
 def test_an_approximate_index_takes_updates(
     both: tuple[HybridRetriever, HybridRetriever],
 ) -> None:
