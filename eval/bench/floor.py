@@ -61,11 +61,18 @@ def in_both(calls: Sequence[Callable[[], object]]) -> dict[str, Any]:
     }
 
 
+def model_label(embeddings: Embeddings) -> str:
+    """The model and where it runs: `all-MiniLM-L6-v2 (openvino)`."""
+    name = str(getattr(embeddings, "model_name", type(embeddings).__name__))
+    backend = getattr(embeddings, "backend", None)
+    return f"{name} ({backend})" if backend else name
+
+
 def embedding(embeddings: Embeddings, questions: Sequence[str]) -> dict[str, Any]:
     """One question encoded by the retriever's model, as the retriever calls it."""
     return {
         **in_both([partial(encode, embeddings, [q]) for q in questions]),
-        "model": getattr(embeddings, "model_name", type(embeddings).__name__),
+        "model": model_label(embeddings),
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from eval.bench.load import (
     summarise,
 )
 from eval.bench.profile import Profiler
+from eval.metrics import percentile
 
 BENCH_LIMITS = {
     "KAKEHASHI_CHAT_CONNECTIONS_PER_IP": "100000",
@@ -68,11 +70,43 @@ def start(server: Server) -> dict[str, float]:
 
 
 async def replies(
-    server: Server, questions: Sequence[tuple[str, str]], warmup: int, log: Log
+    server: Server,
+    questions: Sequence[tuple[str, str]],
+    warmup: int,
+    log: Log,
+    embed: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
-    """Questions one at a time over the websocket, after `warmup` untimed ones."""
+    """Questions one at a time over the websocket, after `warmup` untimed ones.
+
+    With `embed`, each English question is also encoded here once its reply is in (in a
+    worker thread, as the server does): the embedding's figures then come from the same
+    minutes as the replies', so that load from other processes falls on both alike.
+    """
     await ask_in_turn(server.ws, questions[:warmup])
-    results = await ask_in_turn(server.ws, questions[warmup:])
+    embedded: list[float] = []
+    between = None
+    if embed is not None:
+        pool = ThreadPoolExecutor(1)
+        loop = asyncio.get_running_loop()
+
+        def timed(text: str) -> float:
+            started = time.perf_counter()
+            embed(text)
+            return (time.perf_counter() - started) * 1000
+
+        for _, text in questions[:warmup]:  # warm
+            await loop.run_in_executor(pool, timed, text)
+
+        async def encode_too(lang: str, text: str) -> None:
+            if lang == "en":
+                embedded.append(await loop.run_in_executor(pool, timed, text))
+
+        between = encode_too
+    try:
+        results = await ask_in_turn(server.ws, questions[warmup:], between=between)
+    finally:
+        if embed is not None:
+            pool.shutdown()
     answered = [(outcome, ms) for _, outcome, ms in results]
     out: dict[str, Any] = {**summarise(answered), "warmup": warmup}
     out["by_lang"] = {
@@ -83,6 +117,13 @@ async def replies(
         lang: [round(ms, 2) for lg, o, ms in results if lg == lang and o in (REPLY, SILENT)]
         for lang in out["by_lang"]
     }
+    if embedded:
+        out["paired_embedding"] = {
+            "n": len(embedded),
+            "p50_ms": round(percentile(embedded, 50), 3),
+            "p95_ms": round(percentile(embedded, 95), 3),
+            "max_ms": round(max(embedded), 3),
+        }
     log(f"reply: p50 {out['p50_ms']} ms, p95 {out['p95_ms']} ms over {out['n']} questions")
     return out
 
@@ -140,6 +181,7 @@ async def throughput(
         await close_customers(customers)
     return {
         "sessions": sessions,
+        "rates": list(rates),
         "open_seconds": round(open_seconds, 1),
         "step_seconds": seconds,
         "timeout_seconds": timeout,

@@ -19,7 +19,7 @@ import json
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,9 +173,11 @@ async def ask_in_turn(
     *,
     per_conversation: int = 3,
     timeout: float = 30,
+    between: Callable[[str, str], Awaitable[None]] | None = None,
 ) -> list[tuple[str, str, float]]:
     """Each (lang, text) asked alone, waiting for its reply before the next; a new
     conversation every `per_conversation` questions of a language, as customers come and go.
+    `between(lang, text)` runs after each reply, before the next question.
     Returns (lang, outcome, milliseconds) per question."""
     results: list[tuple[str, str, float]] = []
     customers: dict[str, Customer] = {}
@@ -191,6 +193,8 @@ async def ask_in_turn(
             if outcome == TIMEOUT:
                 await customer.close()
                 del customers[lang]
+            if between is not None:
+                await between(lang, text)
     finally:
         await close_customers(list(customers.values()))
     return results

@@ -18,7 +18,7 @@ SIZE = (7.0, 4.2)
 
 def _plain_log(axes: Axes, axis: str) -> None:
     """A log scale labelled 20, 50, 100 rather than 2x10^1."""
-    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    plain = FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 1000 else f"{value:g}")
     target = axes.xaxis if axis == "x" else axes.yaxis
     (axes.set_xscale if axis == "x" else axes.set_yscale)("log")
     target.set_major_formatter(plain)
@@ -73,8 +73,9 @@ def throughput(result: dict[str, Any], path: Path) -> Path | None:
             axes.annotate(f"{s['timeout']} timeouts", (s["rate"], s["p95_ms"]), fontsize=8)
     _plain_log(axes, "y")
     axes.tick_params(axis="y", which="minor", labelsize=7)
-    axes.set_xticks(rates)
-    axes.set_xlim(0, max(rates) * 1.1)
+    planned = result.get("rates") or rates  # the rates not reached stay on the axis
+    axes.set_xticks(planned)
+    axes.set_xlim(0, max(planned) * 1.08)
     _label(axes, "messages per second (open loop)", "reply time (ms, log scale)",
            f"Reply time under load, {result.get('sessions')} open sessions")  # fmt: skip
     return _save(figure, path)
@@ -88,12 +89,14 @@ def scale(entries: list[dict[str, Any]], path: Path) -> Path | None:
     figure, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.2))
     left.plot(chunks, [e["retrieve_p95_ms_excluding_embedding"] for e in done], "o-", label="p95")
     left.plot(chunks, [e["retrieve_p50_ms_excluding_embedding"] for e in done], "s--", label="p50")
-    left.set_xscale("log")
+    _plain_log(left, "x")
+    left.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
     _label(left, "passages in the index (log scale)", "retrieve without the models (ms)",
            "Search time by knowledge-base size")  # fmt: skip
     right.plot(chunks, [e["index_seconds"] for e in done], "o-", label="indexing (s)")
     right.plot(chunks, [e["rss_mib"] for e in done], "s--", label="memory (MiB)")
-    right.set_xscale("log")
+    _plain_log(right, "x")
+    right.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
     right.set_yscale("log")
     _label(right, "passages in the index (log scale)", None, "Indexing time and memory")
     return _save(figure, path)

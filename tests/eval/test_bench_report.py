@@ -98,7 +98,7 @@ def test_the_report_carries_every_figure_the_issue_names(tmp_path: Path) -> None
     assert "p95(reply) / p50(embedding) = **4.35**" in text
     assert "Highest rate with p95 ≤ 500 ms: **20 messages/s**" in text
     assert "skipped (--skip-100k)" in text  # a skipped step is said, not dropped
-    assert "query embedding (torch, transformers)" in text  # the profile's summary
+    assert "embedding model (torch, OpenVINO, ONNX Runtime)" in text  # the profile's summary
     assert "Not measured in this run" not in text
     pictures = {p.name for p in written if p.suffix == ".png"}
     assert pictures == {"reply.png", "throughput.png", "scale.png", "memory.png", "baselines.png"}
@@ -136,7 +136,7 @@ def test_a_profile_is_summarised_by_where_the_time_goes() -> None:
     )
     shares = {c["what"]: c["pct"] for c in summary["by_category"]}
     assert summary["samples"] == 100
-    assert shares["query embedding (torch, transformers)"] == 60.0
+    assert shares["embedding model (torch, OpenVINO, ONNX Runtime)"] == 60.0
     assert shares["database thread (aiosqlite, sqlite3)"] == 30.0
     assert summary["top_leaf_functions"][0]["what"] == "forward (torch/nn/modules/linear.py)"
-    assert shares["other: selectors.py"] == 10.0
+    assert shares["event loop (sockets, scheduling)"] == 10.0
