@@ -324,6 +324,23 @@ def _sudachi_dictionary() -> Any:
     return Dictionary(dict="core")
 
 
+_SHORT_UNITS = threading.local()
+
+
+def japanese_morphemes(text: str) -> list[tuple[str, str, str, str]]:
+    """(surface, normalised form, katakana reading, part of speech) of each of Sudachi's
+    short (A) units of `text`: for readers outside retrieval (the bot's lexical features)."""
+    tokenizer = getattr(_SHORT_UNITS, "tokenizer", None)
+    if tokenizer is None:  # one per thread, as in JapaneseAnalyzer
+        from sudachipy import SplitMode
+
+        tokenizer = _SHORT_UNITS.tokenizer = _sudachi_dictionary().tokenizer(mode=SplitMode.A)
+    return [
+        (m.surface(), m.normalized_form(), m.reading_form(), m.part_of_speech()[0])
+        for m in tokenizer.tokenize(text)
+    ]
+
+
 _ANALYZERS: dict[str, type[Analyzer]] = {"en": EnglishAnalyzer, "ja": JapaneseAnalyzer}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.analysis import READING_PREFIX, GenericAnalyzer, get_analyzer
+from retrieval.analysis import READING_PREFIX, GenericAnalyzer, get_analyzer, japanese_morphemes
 
 
 def en(text: str) -> list[str]:
@@ -179,3 +179,10 @@ def test_a_negated_verb_has_a_token_of_its_own() -> None:
     assert "届く-ない" in ja("商品が届きません")
     assert "届く-ない" in ja("まだ届いていない")
     assert "届く-ない" not in ja("商品が届きました")
+
+
+def test_japanese_morphemes_give_each_short_unit_its_reading_and_normal_form() -> None:
+    morphemes = japanese_morphemes("担当者につないで")
+    assert "".join(m[2] for m in morphemes) == "タントウシャニツナイデ"
+    assert "繋ぐ" in {m[1] for m in morphemes}  # つない(で) -> its dictionary form
+    assert {m[3] for m in japanese_morphemes("人と話したい。")} >= {"名詞", "補助記号"}
