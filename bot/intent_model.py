@@ -1,21 +1,21 @@
 """Learned intents: asking for a person, frustration and small talk, over a sentence encoder.
 
 Each intent is a logistic regression over the multilingual sentence encoder's vector of the
-message (`retrieval.sentence_encoder`) and hashed character 2-4-grams of it (spelling the
-encoder blurs: "agnet", "ｵﾍﾟﾚｰﾀｰ", particles), fitted by `kakehashi train` (`bot.training`) on
-labelled JSON Lines and shipped in `bot/models/intents.json` with the encoder's name, a
-hash of the training data and a decision threshold per language. Inference is a dot product
-in numpy. The rules in `bot.intents` and `bot.frustration` stay the exact first pass; these
-heads catch the wordings the rules never saw ("wanna contact somebody").
+message (`retrieval.sentence_encoder`) and hashed lexical features of it (`bot.ngrams`:
+character 1-3-grams of the text and of its Japanese reading, words; what the encoder blurs:
+"agnet", "ｵﾍﾟﾚｰﾀｰ", "tantousha", particles), fitted by `kakehashi train` (`bot.training`) on
+labelled JSON Lines and shipped in `bot/models/intents.json` with the encoder's name, the
+lexical scheme, a hash of the training data and a decision threshold per language.
+Inference is a dot product in numpy. The rules in `bot.intents` and `bot.frustration` stay
+the exact first pass; these heads catch the wordings the rules never saw ("wanna contact
+somebody").
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -24,40 +24,26 @@ from typing import Any
 
 import numpy as np
 
-from bot.intents import asks_about_hours, smalltalk
+from bot.intents import asks_about_hours, is_handoff_request, smalltalk
+from bot.ngrams import NGRAM_SCHEME, ngram_matrix
 from retrieval.romaji import romaji_to_hiragana
 from retrieval.sentence_encoder import SentenceEncoder, default_encoder
 
 SHIPPED_MODEL = Path(__file__).resolve().parent / "models" / "intents.json"
-FORMAT_VERSION = 1
+# 2: the lexical features of `bot.ngrams` (format 1 read character 2-4-grams only)
+FORMAT_VERSION = 2
 HANDOFF = "handoff"
 FRUSTRATION = "frustration"
 SMALLTALK = "smalltalk"
 NOT_SMALLTALK = "none"
 
 
-NGRAM_FEATURES = 8192
-NGRAM_SIZES = (2, 3, 4)
-
-
-def char_ngrams(text: str, features: int = NGRAM_FEATURES) -> np.ndarray:
-    """Hashed character 2-4-gram counts of the NFKC, lower-cased text, L2-normalised."""
-    padded = f" {unicodedata.normalize('NFKC', text).lower()} "
-    out = np.zeros(features, dtype=np.float32)
-    for n in NGRAM_SIZES:
-        for i in range(len(padded) - n + 1):
-            digest = hashlib.blake2b(padded[i : i + n].encode("utf-8"), digest_size=4).digest()
-            out[int.from_bytes(digest, "little") % features] += 1.0
-    norm = float(np.linalg.norm(out))
-    return out / norm if norm > 0 else out
-
-
 def features(vectors: np.ndarray, texts: list[str], ngram_features: int) -> np.ndarray:
-    """What the heads read: the encoder's vectors, then the hashed n-grams (when used)."""
+    """What the heads read: the encoder's vectors, then the hashed lexical features (when
+    used, `bot.ngrams`)."""
     if not ngram_features:
         return vectors
-    grams = np.stack([char_ngrams(t, ngram_features) for t in texts])
-    return np.hstack([vectors, grams])
+    return np.hstack([vectors, ngram_matrix(texts, ngram_features)])
 
 
 _JAPANESE = re.compile(r"[\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
@@ -75,6 +61,15 @@ def handoff_vetoed(text: str, lang: str) -> bool:
     """Where the learned handoff head is not trusted: questions about hours ("can I chat
     with staff on weekends?") and pure small talk ("お世話になります")."""
     return asks_about_hours(text) or smalltalk(text, lang) is not None
+
+
+def frustration_vetoed(text: str, lang: str) -> bool:
+    """Where the learned frustration head is not trusted: requests for a person in so many
+    words (`bot.intents`). Its training messages hold none, so its verdict on them is a guess
+    from stray letters ("a real person" shares grams with "really"); the customer is handed
+    over either way, and the rules' signals (words, shouting, the conversation) still tell
+    whether to apologise."""
+    return is_handoff_request(text, lang)
 
 
 class IntentModelError(ValueError):
@@ -165,9 +160,10 @@ class IntentModel:
     dimensions: int
     data_hash: str
     heads: Mapping[str, Head]
-    ngram_features: int = 0
+    ngram_features: int = 0  # hashed lexical features after the encoder's (0: none)
     training: Mapping[str, Any] = field(default_factory=dict)  # counts and CV figures
     examples: tuple[LabelledExample, ...] = ()
+    ngram_scheme: str = NGRAM_SCHEME
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -175,6 +171,7 @@ class IntentModel:
             "encoder": self.encoder,
             "dimensions": self.dimensions,
             "ngram_features": self.ngram_features,
+            "ngram_scheme": self.ngram_scheme,
             "data_hash": self.data_hash,
             "training": dict(self.training),
             "heads": {name: head.to_dict() for name, head in sorted(self.heads.items())},
@@ -202,7 +199,7 @@ class IntentModel:
                 f"{path}: intent model format {data.get('format')!r}, expected "
                 f"{FORMAT_VERSION}; run `kakehashi train` to refit"
             )
-        return cls(
+        model = cls(
             encoder=data["encoder"],
             dimensions=int(data["dimensions"]),
             data_hash=data["data_hash"],
@@ -210,7 +207,22 @@ class IntentModel:
             ngram_features=int(data.get("ngram_features", 0)),
             training=data.get("training", {}),
             examples=tuple(LabelledExample(*row) for row in data.get("examples", [])),
+            ngram_scheme=data.get("ngram_scheme", ""),
         )
+        if model.ngram_features and model.ngram_scheme != NGRAM_SCHEME:
+            raise IntentModelError(
+                f"{path}: the intent model reads lexical features {model.ngram_scheme!r}, "
+                f"this version makes {NGRAM_SCHEME!r}; run `kakehashi train` to refit"
+            )
+        width = model.dimensions + model.ngram_features
+        for name, head in model.heads.items():
+            if head.weights.shape[1] != width:
+                raise IntentModelError(
+                    f"{path}: head {name!r} has {head.weights.shape[1]} weights a label, "
+                    f"expected {width} ({model.dimensions} + {model.ngram_features}); "
+                    "run `kakehashi train` to refit"
+                )
+        return model
 
 
 class IntentClassifier:
@@ -264,7 +276,7 @@ class IntentClassifier:
         if HANDOFF in heads:
             handoff = float(heads[HANDOFF].probabilities(row)[0])
             asked = handoff >= heads[HANDOFF].threshold(lang) and not handoff_vetoed(text, lang)
-        if FRUSTRATION in heads:
+        if FRUSTRATION in heads and not frustration_vetoed(text, lang):
             head = heads[FRUSTRATION]
             frustration = frustration_signal(
                 float(head.probabilities(row)[0]), head.threshold(lang)

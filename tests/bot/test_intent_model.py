@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,12 @@ from bot.intent_model import (
     IntentClassifier,
     IntentModel,
     IntentModelError,
-    char_ngrams,
     default_classifier,
     encoder_text,
     frustration_signal,
 )
+from bot.training import fit_intents
+from eval.cases import Case
 from retrieval.sentence_encoder import ENCODER_NAME, HashingSentenceEncoder
 
 
@@ -28,11 +30,6 @@ def test_frustration_signal_is_one_half_at_the_heads_threshold() -> None:
     assert frustration_signal(0.3, 0.3) == pytest.approx(0.5)
     assert frustration_signal(0.15, 0.3) == pytest.approx(0.25)
     assert frustration_signal(1.0, 0.3) == pytest.approx(1.0)
-
-
-def test_char_ngrams_fold_width_and_case() -> None:
-    assert np.allclose(char_ngrams("ＡＧＥＮＴ"), char_ngrams("agent"))
-    assert float(np.linalg.norm(char_ngrams("hello"))) == pytest.approx(1.0)
 
 
 def test_romaji_is_read_as_kana_by_the_encoder() -> None:
@@ -73,6 +70,43 @@ def test_a_model_round_trips_through_its_file(tmp_path: Path) -> None:
     assert judgement.frustration is None  # no frustration head in this model
 
 
+def _fitted_with_lexical_features() -> IntentModel:
+    requests = ["talk to a person", "get me a human", "オペレーターにつないで", "人と話したい"]
+    questions = ["where is my parcel", "do you ship abroad", "送料はいくら", "返品したい"]
+    cases = [
+        Case(t, f"r{i}", "ja" if i > 1 else "en", handoff=True) for i, t in enumerate(requests)
+    ]
+    cases += [
+        Case(t, f"q{i}", "ja" if i > 1 else "en", handoff=False) for i, t in enumerate(questions)
+    ]
+    return fit_intents(cases * 3, HashingSentenceEncoder(), ngram_features=512)
+
+
+def test_a_model_with_lexical_features_round_trips_through_its_file(tmp_path: Path) -> None:
+    encoder = HashingSentenceEncoder()
+    model = _fitted_with_lexical_features()
+    model.save(tmp_path / "m.json")
+    loaded = IntentModel.load(tmp_path / "m.json")
+    assert loaded.ngram_features == 512
+    for text, lang in [("ｵﾍﾟﾚｰﾀｰにつないで", "ja"), ("talk to a person", "en"), ("送料", "ja")]:
+        before = IntentClassifier(model, encoder).judge(text, lang)
+        after = IntentClassifier(loaded, encoder).judge(text, lang)
+        assert after.handoff == pytest.approx(before.handoff, abs=1e-4)
+        assert after.asked_for_person == before.asked_for_person
+
+
+def test_a_model_of_the_old_format_or_other_lexical_features_is_refused(tmp_path: Path) -> None:
+    data = _fitted_with_lexical_features().to_dict()
+    for key, value, message in [
+        ("format", 1, "format 1, expected 2"),
+        ("ngram_scheme", "char2-4", "lexical features 'char2-4'"),
+        ("ngram_features", 256, r"576 weights a label, expected 320"),
+    ]:
+        (tmp_path / "m.json").write_text(json.dumps({**data, key: value}), encoding="utf-8")
+        with pytest.raises(IntentModelError, match=message):
+            IntentModel.load(tmp_path / "m.json")
+
+
 def test_a_request_about_hours_is_never_a_learned_handoff() -> None:
     encoder = HashingSentenceEncoder()
     classifier = IntentClassifier(_model(encoder), encoder)
@@ -110,6 +144,16 @@ def test_the_shipped_model_names_its_encoder_and_training_data() -> None:
         ("does the jacket come in navy?", "en", False),
         ("誰か対応できる人いませんか", "ja", True),
         ("この商品は在庫がありますか", "ja", False),
+        # obvious Japanese requests, in kanji, kana, half-width kana and romaji
+        ("オペレーターにつないでください", "ja", True),
+        ("人と話したい", "ja", True),
+        ("ｵﾍﾟﾚｰﾀｰにつないでください", "ja", True),
+        ("tantousha to hanashitai", "ja", True),
+        ("ningen to hanashitai", "ja", True),
+        # questions that name a phone or a person are not requests to be connected
+        ("電話番号を教えてください", "ja", False),
+        ("担当者名を領収書に入れたい", "ja", False),
+        ("スタッフ募集はしていますか", "ja", False),
     ],
 )
 def test_the_shipped_model_recognises_new_wordings(text: str, lang: str, asked: bool) -> None:
