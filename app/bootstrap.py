@@ -12,6 +12,7 @@ from retrieval.fusion import Calibration
 from retrieval.hybrid import HybridRetriever, RetrievalConfig
 from retrieval.kb import LoadResult, load_kb
 from retrieval.memory import limit_malloc_arenas
+from retrieval.threads import one_thread_per_call
 from retrieval.types import SyncReport
 
 
@@ -64,6 +65,7 @@ def build_retriever(
 ) -> HybridRetriever:
     """A retriever with the configured model, loading the saved index from the data folder."""
     limit_malloc_arenas()  # before the reply threads start allocating
+    one_thread_per_call()
     embeddings = embeddings if embeddings is not None else load_embeddings(settings)
     return HybridRetriever(
         embeddings,
