@@ -59,7 +59,12 @@ def _own(frame: str) -> bool:
     return path.startswith(_OWN) and not path.startswith(_ENTRY)
 
 
+NATIVE = "native threads (no Python frame: e.g. a model runtime's own threads)"
+
+
 def _group(frames: list[str]) -> str:
+    if not any(frames):
+        return NATIVE
     for frame in reversed(frames):
         if _own(frame):
             return OWN_CODE
@@ -84,6 +89,8 @@ def _frames(line: str) -> tuple[list[str], int]:
 
 def _short(frame: str) -> str:
     """`function (package/module.py)`: the line number and the install path left out."""
+    if not frame:
+        return "(no Python frame)"
     name, _, where = frame.partition(" (")
     path = where.rsplit(":", 1)[0]
     path = path.replace(f"{ROOT}/", "")

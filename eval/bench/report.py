@@ -57,8 +57,8 @@ def _n(value: Any, digits: int | None = None) -> str:
         return "–"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
+    if isinstance(value, int) or value == 0:
+        return f"{value:,.0f}"
     if digits is None:
         size = abs(value)
         digits = 3 if size < 1 else 2 if size < 10 else 1 if size < 100 else 0
@@ -208,7 +208,8 @@ def _profile(profiles: list[dict[str, Any]]) -> list[str]:
         failed = next((p for p in profiles if p.get("reason")), {})
         return out + [f"Not profiled: {failed.get('reason', 'not run')}.", ""]
     out += ["py-spy sampled the server's busy threads at every rate (raw stacks in "
-            "`profile-<rate>.txt`); share of the samples, each counted for the group of its "
+            "`profile-<rate>.txt` beside this report, not kept in git); share of the samples, "
+            "each counted for the group of its "
             "innermost frame that is in one:",
             ""]  # fmt: skip
     names = list(dict.fromkeys(c["what"] for p in ok for c in p["by_category"]))
@@ -285,6 +286,16 @@ def markdown(r: dict[str, Any]) -> str:
     ]
     machine, versions = r.get("machine") or {}, r.get("versions") or {}
     lines += _table(("machine", ""), [(k.replace("_", " "), v) for k, v in machine.items()])
+    loads = [*(machine.get("load_average_at_start") or [])[:1],
+             *(machine.get("load_average_at_end") or [])[:1]]  # fmt: skip
+    cores = machine.get("cores") or 1
+    if loads and max(loads) > cores:
+        lines += [
+            f"**Other jobs loaded this machine** (load average up to {max(loads):g} on {cores} "
+            "cores): every time here is inflated, the model's most; compare figures of one "
+            "run, and rerun on a quiet machine for absolute ones.",
+            "",
+        ]
     lines += _table(("version", ""), list(versions.items()))
     lines += _targets(r)
     lines += _sections(r)
