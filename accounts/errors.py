@@ -9,3 +9,7 @@ class AccountError(ValueError):
 
 class UnknownUser(AccountError):
     """There is no user by that name."""
+
+
+class DuplicateUser(AccountError):
+    """There is already a user by that name."""

@@ -67,5 +67,10 @@ async def end_session(session: AsyncSession, session_id: str) -> None:
 
 def tokens_match(expected: str | None, given: str | None) -> bool:
     """Whether a request carries its session's CSRF token (constant-time; a missing or empty
-    token never matches)."""
-    return bool(expected) and bool(given) and secrets.compare_digest(str(expected), str(given))
+    token never matches). Compared as UTF-8: compare_digest refuses non-ASCII text, and a
+    posted token may hold any character."""
+    if not expected or not given:
+        return False
+    return secrets.compare_digest(
+        str(expected).encode("utf-8", "surrogatepass"), str(given).encode("utf-8", "surrogatepass")
+    )

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.errors import AccountError, UnknownUser
+from accounts.errors import AccountError, DuplicateUser, UnknownUser
 from accounts.passwords import (
     generate_password,
     hash_password,
@@ -47,7 +47,7 @@ async def create_user(
     if role not in set(Role):
         raise AccountError(f"role {role!r} is not one of: {', '.join(Role)}")
     if await session.scalar(select(User).where(User.username == username)) is not None:
-        raise AccountError(f"there is already a user {username!r}")
+        raise DuplicateUser(f"there is already a user {username!r}")
     user = User(
         username=username,
         display_name=display_name or username,

@@ -6,8 +6,11 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from starlette import status
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from app._error_pages import error_page
 from knowledge.records import ArticleError
@@ -60,6 +63,11 @@ class Conflict(HTTPError):
     code = "conflict"
 
 
+class MethodNotAllowed(HTTPError):
+    status_code = status.HTTP_405_METHOD_NOT_ALLOWED
+    code = "method_not_allowed"
+
+
 def _wants_html(request: Request) -> bool:
     """A person's browser opening a page (the JSON API under /api/ always answers JSON)."""
     return (
@@ -100,6 +108,37 @@ async def _handle_unstorable(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _handle_routing(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such path, a method the path does not answer, a body
+    that is not a form) in the app's error JSON (or page)."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == status.HTTP_404_NOT_FOUND:
+        return await _handle(request, NotFound(f"nothing at {request.url.path}"))
+    if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        # Starlette names the methods of the first route on the path only (GET for
+        # /api/canned, which answers POST too): every route on the path counts
+        allowed = _allowed_methods(request)
+        refusal = MethodNotAllowed(f"{request.method} is not answered here; use {allowed}")
+        response = await _handle(request, refusal)
+        response.headers["Allow"] = allowed
+        return response
+    error = HTTPError(str(exc.detail))
+    error.status_code = exc.status_code
+    response = await _handle(request, error)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+def _allowed_methods(request: Request) -> str:
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.router.routes):
+        route = context.original_route
+        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 class InvalidArticle(HTTPError):
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
     code = "invalid_article"
@@ -119,3 +158,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPError, _handle)
     app.add_exception_handler(ArticleError, _handle_article)
     app.add_exception_handler(DBAPIError, _handle_unstorable)
+    app.add_exception_handler(StarletteHTTPException, _handle_routing)

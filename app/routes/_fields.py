@@ -1,12 +1,27 @@
-"""Validating fields of websocket events (customer and agent protocols alike)."""
+"""Validating fields of websocket events (customer and agent protocols alike), and whole
+numbers in JSON bodies."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
 
 from conversations.errors import ChatError
 
 MAX_INT = 2**31
+
+
+def _a_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a whole number is needed (not text, true or false)")
+    return value
+
+
+# With an int of a JSON body, after its bounds (so that the schema shows them): 3 or 3.0
+# (JSON Schema's integer), never "3", true or false, which pydantic reads as 3, 1 and 0
+A_NUMBER = BeforeValidator(_a_number)
+Seq = Annotated[int, Field(ge=0, lt=MAX_INT), A_NUMBER]  # a seq or a revision
 
 
 def clean_text(value: str) -> bool:

@@ -42,7 +42,8 @@ class InvalidRequest(BaseModel):
 
 
 WHY = {
-    400: "The request cannot be carried out as sent; the message says why",
+    400: "The request cannot be carried out as sent (a JSON body that is not UTF-8 text, "
+    "say); the message says why",
     401: "Not signed in: no session cookie or API token, or one that is unknown or expired",
     403: "Signed in without the role this needs, a missing or wrong CSRF token, or a "
     "temporary password still to be replaced (`password_change_required`)",
@@ -98,3 +99,10 @@ def page(*statuses: int, why: dict[int, str] | None = None) -> Responses:
 
 def redirect(description: str) -> Responses:
     return {303: {"description": description}}
+
+
+def form(done: str, again: dict[int, str], *statuses: int) -> Responses:
+    """A form a browser posts: a redirect once `done`, else the form again (HTML) with what
+    was wrong (`again`: status -> when), or JSON refusals of `statuses`."""
+    shown: Responses = {s: {"content": HTML, "description": why} for s, why in again.items()}
+    return {**redirect(done), **shown, **refused(*statuses)}

@@ -106,7 +106,7 @@ async def list_canned(services: ServicesDep, signed: AgentDep) -> list[dict[str,
     return [canned_dict(c) for c in await services.canned.for_team(signed.user.team)]
 
 
-@router.post("/api/canned", status_code=status.HTTP_201_CREATED, responses=refused(422))
+@router.post("/api/canned", status_code=status.HTTP_201_CREATED, responses=refused(400, 422))
 async def create_canned(
     services: ServicesDep, signed: AgentDep, body: Annotated[CannedIn, Body()]
 ) -> dict[str, Any]:
@@ -117,7 +117,7 @@ async def create_canned(
     return await services.canned.create(fields, signed.user.display_name)
 
 
-@router.put("/api/canned/{canned_id}", responses=refused(404, 422))
+@router.put("/api/canned/{canned_id}", responses=refused(400, 404, 422))
 async def update_canned(
     canned_id: CannedId,
     services: ServicesDep,

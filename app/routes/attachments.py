@@ -17,6 +17,7 @@ from accounts.users import Role
 from app.deps import ServicesDep, get_signed_in, require
 from app.errors import HTTPError
 from app.guard import ChatGuard, RateLimited, client_address
+from app.routes._responses import Responses, refused
 from app.routes._uploads import (
     FILE_CSP,
     TOKEN_HEADER,
@@ -53,8 +54,70 @@ STATUS = {
 NO_SUCH_CONVERSATION = "no conversation with this id holds this token"
 TOKEN_CSRF = "x-csrf-token"
 
+# What the OpenAPI schema says of these routes (the form is read by hand, within its limit)
+_TOKEN = {
+    "name": TOKEN_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "The customer's conversation token (staff sign in instead)",
+    "schema": {"type": "string"},
+}
+_TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}  # no NUL
+_UPLOAD: dict[str, Any] = {
+    "parameters": [_TOKEN],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "client_id"],
+                    "properties": {
+                        "file": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "minItems": 1,
+                            "maxItems": MAX_FILES,
+                        },
+                        "client_id": {
+                            **_TEXT,
+                            "minLength": 1,
+                            "maxLength": 64,
+                            "pattern": "^[^\\x00]*[^\\x00\\s][^\\x00]*$",  # not blank
+                        },
+                        "text": {**_TEXT, "maxLength": 4000},
+                    },
+                }
+            }
+        },
+    },
+}
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
 
-@router.post("/api/conversations/{conversation_id}/attachments", status_code=201)
+
+def _path_of(name: str) -> dict[str, Any]:
+    """The path parameter of a route whose handler does not read it (the preflight)."""
+    return {"parameters": [{"name": name, "in": "path", "required": True, "schema": {}}]}
+
+
+_FILE: Responses = {
+    200: {
+        "description": "The file, with the type read from its bytes",
+        "content": {kind: _BINARY for kind in ("image/*", "application/pdf")},
+    },
+    **refused(401, 403, 404),
+}
+
+
+@router.post(
+    "/api/conversations/{conversation_id}/attachments",
+    status_code=201,
+    responses={
+        200: {"description": "A resend (the same `client_id`): the stored message again"},
+        **refused(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    },
+    openapi_extra=_UPLOAD,
+)
 async def attach_files(conversation_id: str, request: Request, services: ServicesDep) -> Response:
     """Send files (and optional text) as a message: the customer, or the agent who has it."""
     cors = cors_headers(request, services.settings.allowed_origins)
@@ -111,13 +174,23 @@ async def _attach(
         raise http_error(STATUS.get(code, status.HTTP_400_BAD_REQUEST), code, exc.message) from None
 
 
-@router.get("/api/attachments/{attachment_id}")
+@router.get(
+    "/api/attachments/{attachment_id}",
+    response_class=Response,
+    responses=_FILE,
+    openapi_extra={"parameters": [_TOKEN]},
+)
 async def attachment_file(attachment_id: str, request: Request, services: ServicesDep) -> Response:
     """An attached file, for its conversation's customer and for staff."""
     return await _serve(attachment_id, request, services, thumbnail=False)
 
 
-@router.get("/api/attachments/{attachment_id}/thumbnail")
+@router.get(
+    "/api/attachments/{attachment_id}/thumbnail",
+    response_class=Response,
+    responses=_FILE,
+    openapi_extra={"parameters": [_TOKEN]},
+)
 async def attachment_thumbnail(
     attachment_id: str, request: Request, services: ServicesDep
 ) -> Response:
@@ -125,9 +198,24 @@ async def attachment_thumbnail(
     return await _serve(attachment_id, request, services, thumbnail=True)
 
 
-@router.options("/api/conversations/{conversation_id}/attachments")
-@router.options("/api/attachments/{attachment_id}")
-@router.options("/api/attachments/{attachment_id}/thumbnail")
+@router.options(
+    "/api/conversations/{conversation_id}/attachments",
+    status_code=204,
+    response_class=Response,
+    openapi_extra=_path_of("conversation_id"),
+)
+@router.options(
+    "/api/attachments/{attachment_id}",
+    status_code=204,
+    response_class=Response,
+    openapi_extra=_path_of("attachment_id"),
+)
+@router.options(
+    "/api/attachments/{attachment_id}/thumbnail",
+    status_code=204,
+    response_class=Response,
+    openapi_extra=_path_of("attachment_id"),
+)
 async def preflight(request: Request, services: ServicesDep) -> Response:
     """CORS: the widget on an allowed shop's page may send its token to these routes."""
     headers = cors_headers(request, services.settings.allowed_origins)

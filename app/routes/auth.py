@@ -23,6 +23,7 @@ from app.deps import (
     MaybeUserDep,
     ServicesDep,
 )
+from app.routes._responses import SIGNED_IN, form, page, redirect
 from app.routes.templates import templates
 from app.settings import Settings
 
@@ -87,7 +88,11 @@ def _login_page(request: Request, next_url: str, error: str | None, code: int) -
     return response
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get(
+    "/login",
+    response_class=HTMLResponse,
+    responses=redirect("Already signed in: to `next`, or to their start page"),
+)
 async def login_page(request: Request, signed: MaybeUserDep, next: str = "") -> Response:
     """The sign-in form."""
     if signed is not None:
@@ -95,14 +100,23 @@ async def login_page(request: Request, signed: MaybeUserDep, next: str = "") -> 
     return _login_page(request, next, None, status.HTTP_200_OK)
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    status_code=status.HTTP_303_SEE_OTHER,
+    response_class=RedirectResponse,
+    responses=form(
+        "Signed in: to `next`, their start page, or to choose a password",
+        {401: "Wrong user name or password", 403: "It expired", 429: "Too many failed sign-ins"},
+        422,
+    ),
+)
 async def login(
     request: Request,
     services: ServicesDep,
     throttle: LoginThrottleDep,
     address: ClientAddressDep,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
+    username: Annotated[str, Form(min_length=1)],
+    password: Annotated[str, Form(min_length=1)],
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
@@ -139,7 +153,12 @@ async def login(
     return response
 
 
-@router.post("/logout")
+@router.post(
+    "/logout",
+    status_code=status.HTTP_303_SEE_OTHER,
+    response_class=RedirectResponse,
+    responses={303: {"description": "Signed out: to /login"}, **SIGNED_IN},
+)
 async def logout(services: ServicesDep, signed: AnySignedInDep) -> Response:
     """End the session (also for someone who has yet to choose a new password)."""
     async with services.sessions.begin() as session:
@@ -171,20 +190,31 @@ def _password_page(
     )
 
 
-@router.get("/account/password", response_class=HTMLResponse)
+@router.get("/account/password", response_class=HTMLResponse, responses=page())
 async def password_page(request: Request, signed: AnySignedInDep, next: str = "") -> Response:
     """The form to choose a new password (where a temporary password leads)."""
     return _password_page(request, signed, next, None, status.HTTP_200_OK)
 
 
-@router.post("/account/password")
+@router.post(
+    "/account/password",
+    status_code=status.HTTP_303_SEE_OTHER,
+    response_class=RedirectResponse,
+    responses=form(
+        "Changed: to `next`, or to their start page",
+        {400: "A wrong current password, or new ones that differ or are too short"},
+        401,
+        403,
+        422,
+    ),
+)
 async def change_password(
     request: Request,
     services: ServicesDep,
     signed: AnySignedInDep,
-    current_password: Annotated[str, Form()],
-    new_password: Annotated[str, Form()],
-    repeat_password: Annotated[str, Form()],
+    current_password: Annotated[str, Form(min_length=1)],
+    new_password: Annotated[str, Form(min_length=1)],
+    repeat_password: Annotated[str, Form(min_length=1)],
     next: Annotated[str, Form()] = "",
 ) -> Response:
     """Replace the password: the old one stops working and other sessions end."""

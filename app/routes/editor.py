@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from starlette import status
 
 from accounts.errors import UnknownUser
@@ -17,7 +17,8 @@ from accounts.sessions import SignedIn
 from accounts.tokens import issue_token_for
 from app.deps import AdminDep, AgentDep, EditorDep, ServicesDep
 from app.errors import NotFound
-from app.routes._fields import MAX_INT
+from app.routes._fields import MAX_INT, Seq
+from app.routes._responses import SIGNED_IN, page, refused
 from app.routes.templates import templates
 from app.services import Services
 from bot.answer import decide_answer
@@ -25,27 +26,39 @@ from bot.policy import Bot
 from knowledge.records import article_dict, revision_dict, to_article
 from knowledge.rendering import render_markdown
 from retrieval.hybrid import HybridRetriever
-from retrieval.kb import Article
+from retrieval.kb import ARTICLE_ID, Article
 from storage.models import ArticleRecord
 
-router = APIRouter()
+router = APIRouter(responses=SIGNED_IN)
+# An article the knowledge base's format refuses (retrieval.kb.parse_article) is 422
+# `invalid_article`; an id that is taken, or a revision someone else saved meanwhile, 409.
+ARTICLE = refused(404, 409, 422)
+BODY = 400  # a JSON body that is not UTF-8 text
+
+
+def _shown(pattern: str) -> Any:
+    """A pattern the schema shows, which the knowledge base checks (retrieval.kb), so that
+    the refusal is its 422 `invalid_article` with a message saying what to write."""
+    return {"pattern": pattern}
 
 
 class ArticleIn(BaseModel):
-    title: str = Field(min_length=1, max_length=500)
+    title: str = Field(min_length=1, max_length=500, json_schema_extra=_shown(r"\S"))
     lang: str = Field(pattern=r"^[a-z]{2,3}$")
-    body: str = Field(min_length=1, max_length=200_000)
+    body: str = Field(min_length=1, max_length=200_000, json_schema_extra=_shown(r"\S"))
     tags: list[str] = Field(default_factory=list, max_length=30)
-    url: str | None = Field(default=None, max_length=1000)
+    url: str | None = Field(
+        default=None, max_length=1000, json_schema_extra=_shown(r"^(https?://\S+)?$")
+    )
     note: str = Field(default="", max_length=500)
 
 
 class ArticleCreate(ArticleIn):
-    id: str = Field(min_length=1, max_length=200)
+    id: str = Field(min_length=1, max_length=200, json_schema_extra=_shown(ARTICLE_ID.pattern))
 
 
 class ArticleUpdate(ArticleIn):
-    expected_revision: int | None = Field(default=None, ge=0, lt=MAX_INT)
+    expected_revision: Seq | None = None
 
 
 def _content(body: ArticleIn) -> dict[str, Any]:
@@ -79,13 +92,15 @@ async def list_articles(
     return [article_dict(r, with_body=False) for r in rows]
 
 
-@router.get("/api/articles/{article_id}")
+@router.get("/api/articles/{article_id}", responses=refused(404, 422))
 async def get_article(article_id: str, services: ServicesDep, signed: EditorDep) -> dict[str, Any]:
     """One article with its body and the revision the bot answers from."""
     return await _described(services, await services.articles.get(article_id))
 
 
-@router.post("/api/articles", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/articles", status_code=status.HTTP_201_CREATED, responses={**ARTICLE, **refused(BODY)}
+)
 async def create_article(
     services: ServicesDep, signed: EditorDep, body: Annotated[ArticleCreate, Body()]
 ) -> dict[str, Any]:
@@ -96,7 +111,7 @@ async def create_article(
     return await _described(services, record)
 
 
-@router.put("/api/articles/{article_id}")
+@router.put("/api/articles/{article_id}", responses={**ARTICLE, **refused(BODY)})
 async def update_article(
     article_id: str,
     services: ServicesDep,
@@ -110,7 +125,7 @@ async def update_article(
     return await _described(services, record)
 
 
-@router.post("/api/articles/{article_id}/publish")
+@router.post("/api/articles/{article_id}/publish", responses=ARTICLE)
 async def publish_article(
     article_id: str, services: ServicesDep, signed: EditorDep
 ) -> dict[str, Any]:
@@ -118,7 +133,7 @@ async def publish_article(
     return await _status(services, signed, article_id, "published")
 
 
-@router.post("/api/articles/{article_id}/archive")
+@router.post("/api/articles/{article_id}/archive", responses=ARTICLE)
 async def archive_article(
     article_id: str, services: ServicesDep, signed: EditorDep
 ) -> dict[str, Any]:
@@ -133,7 +148,7 @@ async def _status(
     return await _described(services, record)
 
 
-@router.get("/api/articles/{article_id}/revisions")
+@router.get("/api/articles/{article_id}/revisions", responses=refused(404, 422))
 async def article_revisions(
     article_id: str, services: ServicesDep, signed: EditorDep
 ) -> list[dict[str, Any]]:
@@ -141,7 +156,7 @@ async def article_revisions(
     return [revision_dict(r) for r in await services.articles.revisions(article_id)]
 
 
-@router.get("/api/articles/{article_id}/diff")
+@router.get("/api/articles/{article_id}/diff", responses=refused(404, 422))
 async def article_diff(
     article_id: str,
     a: Annotated[int, Query(ge=0, lt=MAX_INT)],
@@ -153,19 +168,19 @@ async def article_diff(
     return {"a": a, "b": b, "diff": await services.articles.diff(article_id, a, b)}
 
 
-@router.post("/api/articles/{article_id}/revert")
+@router.post("/api/articles/{article_id}/revert", responses={**ARTICLE, **refused(BODY)})
 async def revert_article(
     article_id: str,
     services: ServicesDep,
     signed: EditorDep,
-    revision: Annotated[int, Body(embed=True, ge=0, lt=MAX_INT)],
+    revision: Annotated[Seq, Body(embed=True)],
 ) -> dict[str, Any]:
     """A new revision with an old revision's content (a draft on a published article)."""
     record = await services.articles.revert(article_id, revision, signed.user.display_name)
     return await _described(services, record)
 
 
-@router.post("/api/preview")
+@router.post("/api/preview", responses=refused(BODY, 422))
 async def preview(
     signed: EditorDep, markdown: Annotated[str, Body(embed=True, max_length=200_000)]
 ) -> dict[str, str]:
@@ -173,13 +188,13 @@ async def preview(
     return {"html": render_markdown(markdown)}
 
 
-@router.post("/api/try")
+@router.post("/api/try", responses=refused(BODY, 404, 422))
 async def try_question(
     services: ServicesDep,
     signed: EditorDep,
     question: Annotated[str, Body(embed=True, min_length=1, max_length=4000)],
     article_id: Annotated[str | None, Body(embed=True, max_length=200)] = None,
-    draft: Annotated[bool, Body(embed=True)] = False,
+    draft: Annotated[StrictBool, Body(embed=True)] = False,
 ) -> dict[str, Any]:
     """What the bot would answer now, with the ranked articles, scores and confidence; with
     `draft` and `article_id`, what it would answer with that article's latest saved revision
@@ -239,7 +254,7 @@ async def knowledge_gaps(
     return await services.gaps.report(days)
 
 
-@router.post("/api/gaps/draft", status_code=status.HTTP_201_CREATED)
+@router.post("/api/gaps/draft", status_code=status.HTTP_201_CREATED, responses=refused(BODY, 422))
 async def draft_from_gap(
     services: ServicesDep,
     signed: EditorDep,
@@ -254,11 +269,16 @@ async def draft_from_gap(
 @router.post(
     "/api/conversations/{conversation_id}/draft-article",
     status_code=status.HTTP_201_CREATED,
-    responses={
-        404: {"description": "No such conversation"},
-        409: {"description": "The conversation is not closed yet"},
-        422: {"description": "The customer never asked anything"},
-    },
+    responses=refused(
+        404,
+        409,
+        422,
+        why={
+            404: "No such conversation",
+            409: "The conversation is not closed yet",
+            422: "The customer never asked anything (`invalid_article`), or an unstorable id",
+        },
+    ),
 )
 async def draft_from_conversation(
     conversation_id: str, services: ServicesDep, signed: AgentDep
@@ -271,11 +291,15 @@ async def draft_from_conversation(
     return article_dict(record)
 
 
-@router.post("/api/tokens", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/tokens",
+    status_code=status.HTTP_201_CREATED,
+    responses=refused(BODY, 404, 422, why={404: "No user by this name"}),
+)
 async def create_token(
     services: ServicesDep,
     signed: AdminDep,
-    username: Annotated[str, Body(embed=True)],
+    username: Annotated[str, Body(embed=True, min_length=1, max_length=64)],
     name: Annotated[str, Body(embed=True, max_length=200)] = "api",
 ) -> dict[str, str]:
     """Issue an API token for a user (shown once)."""
@@ -296,13 +320,13 @@ def _page(request: Request, signed: Any, name: str, **extra: Any) -> Response:
     )
 
 
-@router.get("/editor", response_class=HTMLResponse)
+@router.get("/editor", response_class=HTMLResponse, responses=page())
 async def editor_home(request: Request, signed: EditorDep) -> Response:
     """Article list with search and filters."""
     return _page(request, signed, "editor_list.html")
 
 
-@router.get("/editor/articles/{article_id}", response_class=HTMLResponse)
+@router.get("/editor/articles/{article_id}", response_class=HTMLResponse, responses=page(404, 422))
 async def editor_article(
     article_id: str, request: Request, services: ServicesDep, signed: EditorDep
 ) -> Response:
@@ -311,13 +335,13 @@ async def editor_article(
     return _page(request, signed, "editor_article.html", article_id=article_id)
 
 
-@router.get("/editor/new", response_class=HTMLResponse)
+@router.get("/editor/new", response_class=HTMLResponse, responses=page())
 async def editor_new(request: Request, signed: EditorDep) -> Response:
     """A new article."""
     return _page(request, signed, "editor_article.html", article_id=None)
 
 
-@router.get("/editor/gaps", response_class=HTMLResponse)
+@router.get("/editor/gaps", response_class=HTMLResponse, responses=page())
 async def editor_gaps(request: Request, signed: EditorDep) -> Response:
     """Knowledge gaps report."""
     return _page(request, signed, "editor_gaps.html")

@@ -17,6 +17,7 @@ from app.deps import ServicesDep, get_signed_in
 from app.errors import Forbidden, NotSignedIn
 from app.guard import client_address
 from app.metrics import Metrics
+from app.routes._responses import refused
 
 router = APIRouter(tags=["operations"])
 
@@ -67,8 +68,14 @@ async def ready(services: ServicesDep) -> JSONResponse:
     response_class=Response,
     responses={
         200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
-        401: {"description": "Not from an allowed address, no token, not signed in"},
-        403: {"description": "Signed in, but not as an administrator"},
+        **refused(
+            401,
+            403,
+            why={
+                401: "Not from an allowed address, no token, not signed in",
+                403: "Signed in, but not as an administrator",
+            },
+        ),
     },
 )
 async def metrics(request: Request, services: ServicesDep) -> Response:

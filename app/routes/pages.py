@@ -40,7 +40,12 @@ async def demo_page(request: Request, lang: Literal["en", "ja"] = "en") -> HTMLR
     )
 
 
-@router.get("/widget.js", name="widget_script")
+@router.get(
+    "/widget.js",
+    name="widget_script",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/javascript": {"schema": {"type": "string"}}}}},
+)
 async def widget_script() -> FileResponse:
     """The embeddable widget (one <script> tag on any site)."""
     return FileResponse(WIDGET, media_type="text/javascript", headers={"Cache-Control": "no-cache"})

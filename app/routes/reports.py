@@ -12,6 +12,7 @@ from starlette import status
 
 from app.deps import AgentDep, ServicesDep
 from app.errors import HTTPError
+from app.routes._responses import SIGNED_IN, page, refused
 from app.routes.templates import templates
 from app.services import Services
 from reports.build import build_report
@@ -19,7 +20,7 @@ from reports.export import csv_filename, csv_table
 from reports.models import Report
 from reports.periods import MAX_DAYS, Period, ReportError
 
-router = APIRouter()
+router = APIRouter(responses=SIGNED_IN)
 PRESETS = (7, 30, 90)
 
 From = Annotated[
@@ -43,6 +44,8 @@ Lang = Annotated[
     str | None,
     Query(description="Only conversations in this language (e.g. en, ja).", examples=["ja"]),
 ]
+# a date that is no ISO date, `to` not after `from`: the message of `invalid_period` says
+PERIOD = refused(422, why={422: "A period or language that cannot be used (`invalid_period`)"})
 
 
 class InvalidPeriod(HTTPError):
@@ -61,10 +64,7 @@ async def _report(services: Services, period: Period) -> Report:
     return await build_report(services.sessions, period)
 
 
-@router.get(
-    "/api/reports",
-    responses={status.HTTP_422_UNPROCESSABLE_CONTENT: {"description": "A bad period or lang"}},
-)
+@router.get("/api/reports", responses=PERIOD)
 async def get_report(
     services: ServicesDep, signed: AgentDep, start: From = None, to: To = None, lang: Lang = None
 ) -> Report:
@@ -76,7 +76,10 @@ async def get_report(
 @router.get(
     "/api/reports.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "A CSV file"}},
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "A CSV file"},
+        **PERIOD,
+    },
 )
 async def report_csv(
     services: ServicesDep,
@@ -100,7 +103,11 @@ async def report_csv(
     )
 
 
-@router.get("/reports", response_class=HTMLResponse)
+@router.get(
+    "/reports",
+    response_class=HTMLResponse,
+    responses=page(422, why={422: "The page, saying what was wrong with the period"}),
+)
 async def reports_page(
     request: Request,
     services: ServicesDep,
