@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -11,6 +12,10 @@ import numpy as np
 
 from retrieval.analysis import READING_PREFIX, Analyzer, Tokens
 from retrieval.chunking import Chunk
+
+# bm25s sets its own logger to DEBUG when imported: every index built (each article saved,
+# each server start) would log "Building index from tokens" lines at any log level
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class LexicalIndex:
