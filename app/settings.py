@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     embedding_backend: Literal["torch", "onnx", "onnx-int8", "openvino"] = "openvino"
     approximate_above: int = Field(default=20_000, ge=0)
     ann_nprobe: int = Field(default=32, ge=1, le=65_536)
-    dense_candidates: int = Field(default=200, ge=1, le=100_000)
+    dense_candidates: int = Field(default=100, ge=1, le=100_000)
     query_cache_size: int = Field(default=1024, ge=0, le=10_000_000)
     batch_window_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
     max_batch: int = Field(default=32, ge=1, le=1024)

@@ -34,8 +34,8 @@ class RetrievalConfig:
     # instead of every chunk of the language.
     approximate_above: int = 20_000
     nprobe: int = 32
-    candidates: int = 200
-    dense_sample: int = 1024  # articles whose dense scores estimate the spread
+    candidates: int = 100
+    dense_sample: int = 256  # articles whose dense scores estimate the spread
     # Query vectors: recent questions kept (0: none), and how long and how many
     # concurrent questions the batcher gathers into one model call.
     query_cache_size: int = 1024

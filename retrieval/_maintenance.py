@@ -92,6 +92,9 @@ class IndexMaintenance:
                 self._index(draft, article, chunk_article(article, self.config.chunk_max_chars))
             self._embed_and_index(draft, changed, progress=progress, restored=restored)
             self._publish(draft)
+            trim = getattr(self.embeddings, "trim", None)
+            if changed and callable(trim):
+                trim()
         release_memory()
         return SyncReport(added=added, updated=updated, removed=removed, unchanged=unchanged)
 

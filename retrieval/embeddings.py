@@ -140,6 +140,11 @@ class SentenceTransformerEmbeddings(Embeddings):
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def trim(self) -> None:
+        """Give back what indexing left in the runtime's memory (OpenVINO's buffers)."""
+        if self._exported is not None:
+            self._exported.trim()
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(texts).tolist()
 
