@@ -8,9 +8,12 @@ statuses they can answer with `responses=refused(...)`, so the schema matches wh
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, Field
+
+from retrieval.kb import ARTICLE_ID
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -86,6 +89,13 @@ def refused(*statuses: int, page: bool = False, why: dict[int, str] | None = Non
 
 
 SIGNED_IN = refused(401, 403)  # every route that needs someone signed in
+
+# What ids look like, shown in the schema; any other is simply found nowhere (404)
+_CONVERSATION_ID = {"type": "string", "format": "uuid"}
+_ATTACHMENT_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+ConversationId = Annotated[str, Path(json_schema_extra=_CONVERSATION_ID)]
+ArticleId = Annotated[str, Path(json_schema_extra={"pattern": ARTICLE_ID.pattern})]
+AttachmentId = Annotated[str, Path(json_schema_extra=_ATTACHMENT_ID)]
 
 
 def page(*statuses: int, why: dict[int, str] | None = None) -> Responses:

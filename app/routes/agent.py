@@ -20,7 +20,7 @@ from app.deps import AgentDep, ServicesDep, get_signed_in
 from app.errors import NotFound
 from app.routes._fields import MAX_INT, field
 from app.routes._origins import same_origin
-from app.routes._responses import SIGNED_IN, page, refused
+from app.routes._responses import SIGNED_IN, ConversationId, page, refused
 from app.routes._sockets import (
     describe_frame,
     echoed_field,
@@ -161,7 +161,7 @@ async def queue(services: ServicesDep, signed: AgentDep) -> dict[str, Any]:
 
 @router.get("/api/conversations/{conversation_id}", responses=refused(404, 422))
 async def conversation_context(
-    conversation_id: str, services: ServicesDep, signed: AgentDep
+    conversation_id: ConversationId, services: ServicesDep, signed: AgentDep
 ) -> dict[str, Any]:
     """A conversation's transcript, notes, handoff reason, summary and suggested articles."""
     try:

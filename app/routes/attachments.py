@@ -17,7 +17,12 @@ from accounts.users import Role
 from app.deps import ServicesDep, get_signed_in, require
 from app.errors import HTTPError
 from app.guard import ChatGuard, RateLimited, client_address
-from app.routes._responses import Responses, refused
+from app.routes._responses import (
+    AttachmentId,
+    ConversationId,
+    Responses,
+    refused,
+)
 from app.routes._uploads import (
     FILE_CSP,
     TOKEN_HEADER,
@@ -95,11 +100,6 @@ _UPLOAD: dict[str, Any] = {
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
-def _path_of(name: str) -> dict[str, Any]:
-    """The path parameter of a route whose handler does not read it (the preflight)."""
-    return {"parameters": [{"name": name, "in": "path", "required": True, "schema": {}}]}
-
-
 _FILE: Responses = {
     200: {
         "description": "The file, with the type read from its bytes",
@@ -118,7 +118,9 @@ _FILE: Responses = {
     },
     openapi_extra=_UPLOAD,
 )
-async def attach_files(conversation_id: str, request: Request, services: ServicesDep) -> Response:
+async def attach_files(
+    conversation_id: ConversationId, request: Request, services: ServicesDep
+) -> Response:
     """Send files (and optional text) as a message: the customer, or the agent who has it."""
     cors = cors_headers(request, services.settings.allowed_origins)
     try:
@@ -180,7 +182,9 @@ async def _attach(
     responses=_FILE,
     openapi_extra={"parameters": [_TOKEN]},
 )
-async def attachment_file(attachment_id: str, request: Request, services: ServicesDep) -> Response:
+async def attachment_file(
+    attachment_id: AttachmentId, request: Request, services: ServicesDep
+) -> Response:
     """An attached file, for its conversation's customer and for staff."""
     return await _serve(attachment_id, request, services, thumbnail=False)
 
@@ -192,30 +196,16 @@ async def attachment_file(attachment_id: str, request: Request, services: Servic
     openapi_extra={"parameters": [_TOKEN]},
 )
 async def attachment_thumbnail(
-    attachment_id: str, request: Request, services: ServicesDep
+    attachment_id: AttachmentId, request: Request, services: ServicesDep
 ) -> Response:
     """An attached image's thumbnail (at most 320 pixels on a side, WebP)."""
     return await _serve(attachment_id, request, services, thumbnail=True)
 
 
-@router.options(
-    "/api/conversations/{conversation_id}/attachments",
-    status_code=204,
-    response_class=Response,
-    openapi_extra=_path_of("conversation_id"),
-)
-@router.options(
-    "/api/attachments/{attachment_id}",
-    status_code=204,
-    response_class=Response,
-    openapi_extra=_path_of("attachment_id"),
-)
-@router.options(
-    "/api/attachments/{attachment_id}/thumbnail",
-    status_code=204,
-    response_class=Response,
-    openapi_extra=_path_of("attachment_id"),
-)
+# a browser's CORS preflight, not an operation of the API: not in the OpenAPI schema
+@router.options("/api/conversations/{conversation_id}/attachments", include_in_schema=False)
+@router.options("/api/attachments/{attachment_id}", include_in_schema=False)
+@router.options("/api/attachments/{attachment_id}/thumbnail", include_in_schema=False)
 async def preflight(request: Request, services: ServicesDep) -> Response:
     """CORS: the widget on an allowed shop's page may send its token to these routes."""
     headers = cors_headers(request, services.settings.allowed_origins)

@@ -18,7 +18,7 @@ from accounts.tokens import issue_token_for
 from app.deps import AdminDep, AgentDep, EditorDep, ServicesDep
 from app.errors import NotFound
 from app.routes._fields import MAX_INT, Seq
-from app.routes._responses import SIGNED_IN, page, refused
+from app.routes._responses import SIGNED_IN, ArticleId, ConversationId, page, refused
 from app.routes.templates import templates
 from app.services import Services
 from bot.answer import decide_answer
@@ -93,7 +93,9 @@ async def list_articles(
 
 
 @router.get("/api/articles/{article_id}", responses=refused(404, 422))
-async def get_article(article_id: str, services: ServicesDep, signed: EditorDep) -> dict[str, Any]:
+async def get_article(
+    article_id: ArticleId, services: ServicesDep, signed: EditorDep
+) -> dict[str, Any]:
     """One article with its body and the revision the bot answers from."""
     return await _described(services, await services.articles.get(article_id))
 
@@ -113,7 +115,7 @@ async def create_article(
 
 @router.put("/api/articles/{article_id}", responses={**ARTICLE, **refused(BODY)})
 async def update_article(
-    article_id: str,
+    article_id: ArticleId,
     services: ServicesDep,
     signed: EditorDep,
     body: Annotated[ArticleUpdate, Body()],
@@ -127,7 +129,7 @@ async def update_article(
 
 @router.post("/api/articles/{article_id}/publish", responses=ARTICLE)
 async def publish_article(
-    article_id: str, services: ServicesDep, signed: EditorDep
+    article_id: ArticleId, services: ServicesDep, signed: EditorDep
 ) -> dict[str, Any]:
     """Make its latest revision live for the bot (indexed in the background within a second)."""
     return await _status(services, signed, article_id, "published")
@@ -135,7 +137,7 @@ async def publish_article(
 
 @router.post("/api/articles/{article_id}/archive", responses=ARTICLE)
 async def archive_article(
-    article_id: str, services: ServicesDep, signed: EditorDep
+    article_id: ArticleId, services: ServicesDep, signed: EditorDep
 ) -> dict[str, Any]:
     """Take it out of the bot's answers."""
     return await _status(services, signed, article_id, "archived")
@@ -150,7 +152,7 @@ async def _status(
 
 @router.get("/api/articles/{article_id}/revisions", responses=refused(404, 422))
 async def article_revisions(
-    article_id: str, services: ServicesDep, signed: EditorDep
+    article_id: ArticleId, services: ServicesDep, signed: EditorDep
 ) -> list[dict[str, Any]]:
     """Every revision, newest first."""
     return [revision_dict(r) for r in await services.articles.revisions(article_id)]
@@ -158,7 +160,7 @@ async def article_revisions(
 
 @router.get("/api/articles/{article_id}/diff", responses=refused(404, 422))
 async def article_diff(
-    article_id: str,
+    article_id: ArticleId,
     a: Annotated[int, Query(ge=0, lt=MAX_INT)],
     b: Annotated[int, Query(ge=0, lt=MAX_INT)],
     services: ServicesDep,
@@ -170,7 +172,7 @@ async def article_diff(
 
 @router.post("/api/articles/{article_id}/revert", responses={**ARTICLE, **refused(BODY)})
 async def revert_article(
-    article_id: str,
+    article_id: ArticleId,
     services: ServicesDep,
     signed: EditorDep,
     revision: Annotated[Seq, Body(embed=True)],
@@ -281,7 +283,7 @@ async def draft_from_gap(
     ),
 )
 async def draft_from_conversation(
-    conversation_id: str, services: ServicesDep, signed: AgentDep
+    conversation_id: ConversationId, services: ServicesDep, signed: AgentDep
 ) -> dict[str, Any]:
     """Document a closed conversation: a draft with the question and the agent's replies
     (agents and admins: editors never read conversations)."""
@@ -328,7 +330,7 @@ async def editor_home(request: Request, signed: EditorDep) -> Response:
 
 @router.get("/editor/articles/{article_id}", response_class=HTMLResponse, responses=page(404, 422))
 async def editor_article(
-    article_id: str, request: Request, services: ServicesDep, signed: EditorDep
+    article_id: ArticleId, request: Request, services: ServicesDep, signed: EditorDep
 ) -> Response:
     """Edit an article: live preview, save, publish, archive, history and diff."""
     await services.articles.get(article_id)
