@@ -37,7 +37,9 @@ class Metrics:
             "kakehashi_bot_decisions", "The bot's replies, by decision", ["kind"], registry=r
         )
         self.handoffs = Counter(
-            "kakehashi_handoffs", "Conversations queued for a person, by reason", ["reason"],
+            "kakehashi_handoffs",
+            "Conversations queued for a person, by reason",
+            ["reason"],
             registry=r,
         )
         self.reply_latency = Histogram(
