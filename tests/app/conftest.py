@@ -6,10 +6,12 @@ a fresh database of the session's PostgreSQL server.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
@@ -85,13 +87,33 @@ def settle(client: TestClient) -> None:
     client.portal.call(services(client).conversations.drain)
 
 
+def receive_json(ws: WebSocketTestSession, timeout: float = 10.0) -> Any:
+    """`ws.receive_json()` that fails, instead of waiting forever, when nothing comes.
+
+    Raises:
+        WebSocketDisconnect: the server closed the socket (as `receive_json` does).
+        AssertionError: no event within `timeout` seconds.
+    """
+
+    async def receive() -> Any:
+        with anyio.fail_after(timeout):
+            return await ws._send_rx.receive()
+
+    try:
+        message = ws.portal.call(receive)
+    except TimeoutError:
+        raise AssertionError(f"no event within {timeout} s") from None
+    ws._raise_on_close(message)
+    return json.loads(message["text"])
+
+
 def receive_until(
     ws: WebSocketTestSession, predicate: Callable[[dict[str, Any]], bool], limit: int = 20
 ) -> list[dict[str, Any]]:
     """Events up to and including the first that matches `predicate`."""
     events = []
     for _ in range(limit):
-        event = ws.receive_json()
+        event = receive_json(ws)
         events.append(event)
         if predicate(event):
             return events
@@ -103,7 +125,7 @@ def open_chat(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Send hello; returns the welcome and the replayed events up to the state event."""
     ws.send_json({"type": "hello", "token": token, "last_seq": last_seq, "lang": lang})
-    welcome = ws.receive_json()
+    welcome = receive_json(ws)
     assert welcome["type"] == "welcome", welcome
     replay = receive_until(ws, lambda e: e["type"] == "state")
     return welcome, replay

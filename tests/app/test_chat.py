@@ -18,6 +18,7 @@ from tests.app.conftest import (
     ask,
     on_both_databases,
     open_chat,
+    receive_json,
     receive_until,
     services,
     settle,
@@ -32,7 +33,7 @@ def test_a_question_gets_an_answer_citing_its_article(client: TestClient) -> Non
         assert replay == [{"type": "state", "state": "bot", "reason": None, "agent": None}]
 
         ws.send_json({"type": "message", "client_id": "c1", "text": "How do I return an item?"})
-        echo = ws.receive_json()
+        echo = receive_json(ws)
         assert echo["type"] == "message" and echo["role"] == "customer"
         assert echo["seq"] == 1 and echo["client_id"] == "c1"
         events = receive_until(ws, lambda e: e["type"] == "message")
@@ -44,7 +45,7 @@ def test_a_question_gets_an_answer_citing_its_article(client: TestClient) -> Non
         assert "Return request" in answer["text"]  # the steps, not the whole article
         assert answer["html"].startswith("<ol>") and "<script" not in answer["html"]
         assert 0 < answer["confidence"] <= 1
-        assert ws.receive_json() == {"type": "typing", "role": "bot", "typing": False}
+        assert receive_json(ws) == {"type": "typing", "role": "bot", "typing": False}
 
 
 def test_japanese_question_is_answered_from_the_japanese_article(client: TestClient) -> None:
@@ -90,7 +91,7 @@ def test_a_resent_client_id_is_stored_once(client: TestClient) -> None:
                 "text": "How do I change my e-mail address?",
             }
         )
-        again = ws.receive_json()
+        again = receive_json(ws)
         assert again["type"] == "message" and again["seq"] == 1 and again["client_id"] == "same-id"
         settle(client)
     with client.websocket_connect("/ws/chat") as ws:
@@ -126,7 +127,7 @@ def test_bad_input_gets_its_error_and_the_connection_keeps_working(
             ws.send_text(frame)
         else:
             ws.send_json(frame)
-        error = ws.receive_json()
+        error = receive_json(ws)
         assert error["type"] == "error" and error["code"] == code, error
         assert error["message"]
         # still usable, and nothing was lost
@@ -138,7 +139,7 @@ def test_bad_input_gets_its_error_and_the_connection_keeps_working(
 def test_events_before_hello_are_refused_politely(client: TestClient) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         ws.send_json({"type": "message", "client_id": "x", "text": "hi"})
-        assert ws.receive_json()["code"] == "hello_required"
+        assert receive_json(ws)["code"] == "hello_required"
         open_chat(ws)
 
 
@@ -147,7 +148,7 @@ def test_an_invalid_token_leaves_the_socket_open_for_a_new_conversation(
 ) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         ws.send_json({"type": "hello", "token": "forged"})
-        assert ws.receive_json()["code"] == "invalid_token"
+        assert receive_json(ws)["code"] == "invalid_token"
         welcome, _ = open_chat(ws)
         assert welcome["token"] != "forged"
 
@@ -157,7 +158,7 @@ def test_a_long_message_limit_is_configurable(make_client: MakeClient) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         open_chat(ws)
         ws.send_json({"type": "message", "client_id": "x", "text": "eleven char"})
-        error = ws.receive_json()
+        error = receive_json(ws)
         assert error["code"] == "text_too_long" and "limit is 10" in error["message"]
         assert error["client_id"] == "x"
 
@@ -194,7 +195,7 @@ def test_the_talk_to_a_person_button_queues_the_conversation(client: TestClient)
         events = receive_until(ws, lambda e: e["type"] == "state")
         assert events[-1]["state"] == "waiting"
         ws.send_json({"type": "handoff_request"})  # again: nothing new, just the state
-        assert ws.receive_json()["type"] == "state"
+        assert receive_json(ws)["type"] == "state"
 
 
 def test_feedback_is_stored_and_replayed(client: TestClient) -> None:
@@ -203,7 +204,7 @@ def test_feedback_is_stored_and_replayed(client: TestClient) -> None:
         answer = ask(ws, "How do I reset my password?", "c1")
         receive_until(ws, lambda e: e["type"] == "typing" and not e["typing"])
         ws.send_json({"type": "feedback", "seq": answer["seq"], "helpful": False})
-        assert ws.receive_json() == {"type": "feedback", "seq": answer["seq"], "helpful": False}
+        assert receive_json(ws) == {"type": "feedback", "seq": answer["seq"], "helpful": False}
     with client.websocket_connect("/ws/chat") as ws:
         _, replay = open_chat(ws, token=welcome["token"])
         bot = next(e for e in replay if e["type"] == "message" and e["role"] == "bot")
@@ -223,7 +224,7 @@ def test_customer_html_is_escaped(client: TestClient) -> None:
         ws.send_json(
             {"type": "message", "client_id": "x", "text": "<img src=x onerror=alert(1)> hello"}
         )
-        echo = ws.receive_json()
+        echo = receive_json(ws)
         assert "<img" not in echo["html"] and "&lt;img" in echo["html"]
 
 
@@ -235,7 +236,7 @@ def test_a_page_from_another_origin_is_refused(make_client: MakeClient) -> None:
         pytest.raises(WebSocketDisconnect) as refused,
         client.websocket_connect("/ws/chat", headers={"origin": "http://evil.example"}) as ws,
     ):
-        ws.receive_json()
+        receive_json(ws)
     assert refused.value.code == 1008
     for origin in ("http://shop.example", long_origin):
         with client.websocket_connect("/ws/chat", headers={"origin": origin}) as ws:

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.app.conftest import MakeClient, open_chat, receive_until, services, settle
+from tests.app.conftest import MakeClient, open_chat, receive_json, receive_until, services, settle
 
 
 def send_messages(ws, count: int, prefix: str = "m") -> list[dict]:
@@ -18,7 +18,7 @@ def send_messages(ws, count: int, prefix: str = "m") -> list[dict]:
         ws.send_json({"type": "message", "client_id": f"{prefix}{i}", "text": f"hello {i}"})
     answers: dict[str, dict] = {}
     while len(answers) < count:
-        event = ws.receive_json()
+        event = receive_json(ws)
         if event["type"] == "error" or (event["type"] == "message" and event["role"] == "customer"):
             answers[event["client_id"]] = event
     return [answers[f"{prefix}{i}"] for i in range(count)]
@@ -87,7 +87,7 @@ def test_connections_per_address_are_capped(make_client: MakeClient) -> None:
             pytest.raises(WebSocketDisconnect) as refused,
             client.websocket_connect("/ws/chat") as third,
         ):
-            third.receive_json()
+            receive_json(third)
         assert refused.value.code == 1013
         open_chat(first)  # the others work
     # closed connections give their places back
@@ -101,9 +101,9 @@ def test_a_socket_that_never_says_hello_is_closed(make_client: MakeClient) -> No
     started = time.monotonic()
     with client.websocket_connect("/ws/chat") as ws:
         ws.send_json({"type": "typing", "typing": True})  # not hello: the clock runs on
-        assert ws.receive_json()["code"] == "hello_required"
+        assert receive_json(ws)["code"] == "hello_required"
         with pytest.raises(WebSocketDisconnect) as closed:
-            ws.receive_json()
+            receive_json(ws)
     assert closed.value.code == 1008 and closed.value.reason == "no hello in time"
     assert time.monotonic() - started < 5
 
@@ -114,7 +114,7 @@ def test_an_idle_socket_is_closed_after_the_idle_timeout(make_client: MakeClient
         open_chat(ws)
         with pytest.raises(WebSocketDisconnect) as closed:
             while True:
-                ws.receive_json()
+                receive_json(ws)
     assert closed.value.code == 1001
 
 
@@ -124,7 +124,7 @@ def test_a_frame_larger_than_the_limit_closes_with_1009(make_client: MakeClient)
         open_chat(ws)
         ws.send_text("[" * 100_000 + "]" * 100_000)
         with pytest.raises(WebSocketDisconnect) as closed:
-            ws.receive_json()
+            receive_json(ws)
     assert closed.value.code == 1009
 
 
@@ -142,7 +142,7 @@ def test_a_client_that_keeps_ignoring_the_limit_is_closed(make_client: MakeClien
         refused: list[dict] = []
         with pytest.raises(WebSocketDisconnect) as closed:
             while True:
-                event = ws.receive_json()
+                event = receive_json(ws)
                 if event["type"] == "error":
                     refused.append(event)
     assert closed.value.code == 1008

@@ -12,7 +12,7 @@ from starlette.testclient import WebSocketTestSession
 
 from tests.app import agents
 from tests.app.agents import agent_socket, events_until, is_type, new_agent, next_event
-from tests.app.conftest import open_chat, receive_until
+from tests.app.conftest import open_chat, receive_json, receive_until
 
 seeded_data = agents.seeded_data
 make_client = agents.make_client
@@ -68,7 +68,7 @@ def test_chat_answers_every_malformed_frame_and_stays_open(
             ws.send_bytes(frame)
         else:
             ws.send_text(frame)
-        error = ws.receive_json()
+        error = receive_json(ws)
         assert error["type"] == "error" and error["code"] == code, error
         assert "client_id" not in error or error["client_id"].isascii()
         still_open_chat(ws)
@@ -137,7 +137,7 @@ def test_a_failing_event_logs_no_customer_text_and_names_the_conversation(
                 "message": "card 4111 1111 1111 1111, phone +81 90-1234-5678",
             }
         )
-        assert ws.receive_json()["code"] == "internal"
+        assert receive_json(ws)["code"] == "internal"
     logged = "\n".join(caplog.text.splitlines())
     assert "chat event failed" in logged
     assert welcome["conversation_id"] in logged

@@ -11,7 +11,7 @@ from accounts.users import Role
 from storage.models import User
 from tests.app import agents
 from tests.app.agents import add_user, sign_in
-from tests.app.conftest import MakeClient, ask, open_chat, services, settle
+from tests.app.conftest import MakeClient, ask, open_chat, receive_json, services, settle
 
 seeded_data = agents.seeded_data
 make_client = agents.make_client
@@ -56,7 +56,7 @@ def test_metrics_count_what_happened(make_client: MakeClient) -> None:
         ws.send_json({"type": "message", "client_id": "c2", "text": "a person please"})
         ws.send_json({"type": "message", "client_id": "c3", "text": "hello?"})
         ws.send_json({"type": "message", "client_id": "c4", "text": "hello??"})
-        while ws.receive_json().get("code") != "rate_limited":
+        while receive_json(ws).get("code") != "rate_limited":
             pass
         settle(client)
     text = client.get("/metrics").text
