@@ -6,7 +6,9 @@ that sends a request slowly (slowloris). `deadline_protocol` adds that: a client
 `seconds` from its first byte (or from connecting) to send a whole request, headers and
 body, or the connection is closed. A body that keeps coming (a photo uploaded over a slow
 phone line) gets a new deadline each time another `BODY_BYTES_PER_DEADLINE` arrive, as
-Apache's mod_reqtimeout does with its minimum rate; a trickle of bytes does not.
+Apache's mod_reqtimeout does with its minimum rate; a trickle of bytes does not. A request
+that upgrades to a websocket ends the deadline: the connection is the websocket's from then
+on, and lives as long as the chat does (the chat's own hello and idle limits apply).
 """
 
 from __future__ import annotations
@@ -29,11 +31,19 @@ class DeadlineH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._deadline: asyncio.TimerHandle | None = None
         self._body_since_armed = 0
+        self._upgraded = False
         super().connection_made(transport)
         self._arm()
 
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        self._upgraded = True  # the transport is the websocket's now: no deadline
+        self._disarm()
+        super().handle_websocket_upgrade(event)
+
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
+        if self._upgraded:
+            return
         cycle = self.cycle
         answering = cycle is not None and cycle.response_started and not cycle.response_complete
         if self.conn.their_state in _WAITING_FOR_CLIENT and not answering:
@@ -54,7 +64,7 @@ class DeadlineH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def _arm(self) -> None:
-        if self._deadline is None:
+        if self._deadline is None and not self._upgraded:
             self._body_since_armed = 0
             self._deadline = self.loop.call_later(self.request_seconds, self._too_slow)
 

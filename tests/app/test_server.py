@@ -1,5 +1,6 @@
 """`kakehashi serve`'s HTTP limits on a real uvicorn server (loopback, a tiny ASGI app):
-a client sending its request slowly is cut off; a quick one is served."""
+a client sending its request slowly is cut off; a quick one is served, and a websocket
+lives past the request deadline."""
 
 from __future__ import annotations
 
@@ -11,12 +12,20 @@ from typing import Any
 
 import pytest
 import uvicorn
+from websockets.sync.client import connect
 
 from app.server import BODY_BYTES_PER_DEADLINE, uvicorn_options
 from app.settings import Settings
 
 
 async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "websocket":  # an echo
+        while (message := await receive())["type"] != "websocket.disconnect":
+            if message["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+            else:
+                await send({"type": "websocket.send", "text": message.get("text")})
+        return
     if scope["type"] != "http":
         return
     while (await receive()).get("more_body"):  # read the whole body first, as routes do
@@ -29,7 +38,6 @@ async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 def server() -> Iterator[int]:
     settings = Settings(_env_file=None, http_request_seconds=0.5)  # type: ignore[call-arg]
     options = uvicorn_options(settings)
-    options.pop("ws")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -92,3 +100,12 @@ def test_a_whole_request_is_answered(server: int) -> None:
         quick.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         quick.settimeout(5)
         assert quick.recv(1024).startswith(b"HTTP/1.1 200")
+
+
+def test_a_websocket_outlives_the_request_deadline(server: int) -> None:
+    """The deadline is for sending a request; a chat's websocket stays open (it was cut
+    off after `http_request_seconds`, 20 s by default, with no close frame)."""
+    with connect(f"ws://127.0.0.1:{server}/ws", open_timeout=5, ping_interval=None) as ws:
+        time.sleep(1.5)  # three deadlines
+        ws.send("still there?")
+        assert ws.recv(timeout=5) == "still there?"
