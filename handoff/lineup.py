@@ -4,6 +4,11 @@
 a person answer now, what is my place), builds each agent's queue snapshot, and listens
 for `QueueChanged`: bursts of changes coalesce into one refresh that tells consoles to
 reload, moves waiting customers' positions and, when set, assigns round robin.
+
+A refresh tells a waiting customer their state only when it differs from the last state
+they were told (by a refresh or anything else on the bus), and refreshes under a burst
+of changes run at most every `REFRESH_EVERY_SECONDS`: with hundreds waiting, every
+handoff used to send every waiting customer the same frame again.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from storage.models import Conversation
 
 log = logging.getLogger(__name__)
 
+REFRESH_EVERY_SECONDS = 0.2  # under a burst of changes; a lone change is refreshed at once
+
 
 class Lineup:
     """Queue order, positions and wait estimates, snapshots, refreshes, auto-assignment."""
@@ -51,6 +58,7 @@ class Lineup:
         self.assignment = assignment
         self._dirty = False
         self._refresher: asyncio.Task[None] | None = None
+        self._told: dict[str, dict[str, Any]] = {}  # waiting customers' last state frame
 
     # ------------------------------------------------------------------ QueueInfo
     async def availability(self) -> Availability:
@@ -165,9 +173,15 @@ class Lineup:
 
     # ------------------------------------------------------------------ keeping it fresh
     async def on_event(self, event: DomainEvent) -> None:
-        """The bus listener: a change to the queue schedules a refresh."""
+        """The bus listener: a change to the queue schedules a refresh; a waiting
+        customer's state, from wherever it came, is what they were last told."""
         if isinstance(event, QueueChanged):
             self.changed_soon()
+        elif isinstance(event, ConversationUpdated) and event.frame.get("type") == "state":
+            if event.frame.get("state") == "waiting":
+                self._told[event.conversation_id] = dict(event.frame)
+            else:
+                self._told.pop(event.conversation_id, None)
 
     def changed_soon(self) -> None:
         """Schedule a queue refresh in the background; bursts of changes coalesce.
@@ -186,6 +200,8 @@ class Lineup:
                 await self.refresh()
             except Exception:
                 log.exception("queue refresh failed")
+            if self._dirty:  # changed meanwhile: one more, a moment later
+                await asyncio.sleep(REFRESH_EVERY_SECONDS)
 
     async def drain(self) -> None:
         """Wait for the queue refresh (at shutdown, and in tests)."""
@@ -202,10 +218,14 @@ class Lineup:
             waiting, entries = await self._waiting(session)
             free = await self._free_capacity(session)
             positions = {e.conversation_id: n for n, e in enumerate(entries, 1)}
+            told: dict[str, dict[str, Any]] = {}
             for c in waiting:  # the queue is read once, not once per waiting customer
                 place = positions[c.public_id]
                 state = state_frame(c, place=(place, self._wait(place, free)), available=available)
-                events.append(ConversationUpdated(c.public_id, state))
+                told[c.public_id] = dict(state)
+                if self._told.get(c.public_id) != told[c.public_id]:
+                    events.append(ConversationUpdated(c.public_id, state))
+        self._told = told  # only those still waiting are remembered
         await self.bus.emit(*events)
 
     async def _auto_assign(self) -> None:

@@ -173,6 +173,23 @@ def test_frustrated_customers_are_served_before_earlier_requests(make_client: Ma
     assert queue["waiting"][0]["sla_target_seconds"] == 120
 
 
+def test_a_waiting_customer_is_not_told_the_same_place_again_when_others_join(
+    make_client: MakeClient,
+) -> None:
+    client = make_client(business_hours=ALWAYS_OPEN)
+    _, headers = new_agent(client, "aiko", "Aiko")
+    with agent_socket(client, headers), client.websocket_connect("/ws/chat") as first:
+        open_chat(first)
+        assert escalate(first)["queue_position"] == 1
+        quiet(first, 0.5)  # what the first refresh says
+        for n in range(3):  # three more join behind: the first's place and wait stay
+            with client.websocket_connect("/ws/chat") as other:
+                open_chat(other)
+                assert escalate(other)["queue_position"] == n + 2
+        later = quiet(first, 1.0)
+    assert [e for e in later if e["type"] == "state"] == []
+
+
 # ---------------------------------------------------------------------- agent reconnect
 def test_a_reconnecting_agent_gets_exactly_the_messages_after_last_seq(
     make_client: MakeClient,
