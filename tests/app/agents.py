@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import anyio
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from storage.models import Conversation
 from tests.app.conftest import (
     MakeClient,
     open_chat,
+    receive_message,
     services,
 )
 from tests.conftest import SAMPLE_KB, CountingEmbedding
@@ -118,17 +118,7 @@ def new_agent(
 def event_or_close(ws: WebSocketTestSession, timeout: float = 5.0) -> Event | int:
     """The next event, or the code the server closed the socket with; a failure (never a
     hang) when nothing comes in time, or the connection ends without a close frame."""
-
-    async def receive() -> Any:
-        with anyio.fail_after(timeout):
-            return await ws._send_rx.receive()
-
-    try:
-        message = ws.portal.call(receive)
-    except TimeoutError:
-        raise AssertionError(f"no event within {timeout} s") from None
-    except (anyio.ClosedResourceError, anyio.EndOfStream):
-        raise AssertionError("the server ended the connection") from None
+    message = receive_message(ws, timeout)
     if message["type"] == "websocket.close":
         code: int = message.get("code", 1000)
         return code

@@ -87,6 +87,22 @@ def settle(client: TestClient) -> None:
     client.portal.call(services(client).conversations.drain)
 
 
+def receive_message(ws: WebSocketTestSession, timeout: float) -> Any:
+    """The next ASGI message the server sent; a failure (never a hang) when none comes
+    within `timeout` seconds, or the connection ends without a close frame."""
+
+    async def receive() -> Any:
+        with anyio.fail_after(timeout):
+            return await ws._send_rx.receive()
+
+    try:
+        return ws.portal.call(receive)
+    except TimeoutError:
+        raise AssertionError(f"no event within {timeout} s") from None
+    except (anyio.ClosedResourceError, anyio.EndOfStream):
+        raise AssertionError("the server ended the connection") from None
+
+
 def receive_json(ws: WebSocketTestSession, timeout: float = 10.0) -> Any:
     """`ws.receive_json()` that fails, instead of waiting forever, when nothing comes.
 
@@ -94,15 +110,7 @@ def receive_json(ws: WebSocketTestSession, timeout: float = 10.0) -> Any:
         WebSocketDisconnect: the server closed the socket (as `receive_json` does).
         AssertionError: no event within `timeout` seconds.
     """
-
-    async def receive() -> Any:
-        with anyio.fail_after(timeout):
-            return await ws._send_rx.receive()
-
-    try:
-        message = ws.portal.call(receive)
-    except TimeoutError:
-        raise AssertionError(f"no event within {timeout} s") from None
+    message = receive_message(ws, timeout)
     ws._raise_on_close(message)
     return json.loads(message["text"])
 
