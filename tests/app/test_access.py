@@ -1,4 +1,5 @@
-"""Who may use what: every route of the app against every role, CSRF, signing in and out."""
+"""Who may use what: every route of the app against every role (signing in and out is in
+test_sign_in.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 from fastapi.testclient import TestClient
@@ -23,7 +23,7 @@ from conversations.attaching import send_files
 from conversations.closing import end_chat
 from tests.app import agents
 from tests.app.agents import PASSWORD, add_user, next_event, sign_in
-from tests.app.conftest import MakeClient, on_both_databases, open_chat, services
+from tests.app.conftest import MakeClient, open_chat, services
 from tests.attachments._files import image
 
 # the fixtures: apps started from a database that already holds the sample knowledge base
@@ -379,130 +379,3 @@ def _error_code(response: Reply) -> str | None:
         return str(response.json()["error"]["code"])
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def test_writes_without_the_csrf_token_are_refused(make_client: MakeClient) -> None:
-    client = make_client()
-    add_user(client, "aiko", Role.AGENT, "Aiko")
-    agent = sign_in(client, "aiko")
-    for extra in ({}, {"x-csrf-token": "forged"}):
-        refused = client.post("/api/canned", json=_canned(), headers={**agent, **extra})
-        assert refused.status_code == 403
-        assert refused.json()["error"]["code"] == "csrf_failed"
-    form = client.post("/logout", data={"csrf_token": ""}, headers=agent, follow_redirects=False)
-    assert form.status_code == 403 and form.json()["error"]["code"] == "csrf_failed"
-
-    # nothing was created, and the session was not ended
-    assert client.get("/api/canned", headers=agent).json() == []
-    token = csrf_token(client, agent)
-    created = client.post("/api/canned", json=_canned(), headers={**agent, "x-csrf-token": token})
-    assert created.status_code == 201
-
-
-@on_both_databases
-def test_a_wrong_password_shows_an_error_and_signs_nobody_in(make_client: MakeClient) -> None:
-    client = make_client()
-    add_user(client, "aiko", Role.AGENT, "Aiko")
-    # a NUL character: PostgreSQL refuses even to compare such text
-    for username, password in [
-        ("aiko", "not my password"),
-        ("nobody", PASSWORD),
-        ("ai\x00ko", PASSWORD),
-    ]:
-        response = try_sign_in(client, username, password)
-        assert response.status_code == 401
-        assert "Wrong user name or password." in response.text
-        assert 'name="username"' in response.text, "the form is shown again"
-        assert SESSION_COOKIE not in response.cookies and SESSION_COOKIE not in client.cookies
-    assert client.get("/api/queue").status_code == 401
-
-    # a form posted without its CSRF cookie (e.g. from another site) is refused too
-    client.cookies.clear()
-    forged = client.post(
-        "/login",
-        data={"username": "aiko", "password": PASSWORD, "csrf_token": "guess"},
-        follow_redirects=False,
-    )
-    assert forged.status_code == 403 and SESSION_COOKIE not in forged.cookies
-
-
-def test_logout_ends_the_session(make_client: MakeClient) -> None:
-    client = make_client()
-    add_user(client, "aiko", Role.AGENT, "Aiko")
-    agent = sign_in(client, "aiko")
-    assert client.get("/api/queue", headers=agent).status_code == 200
-
-    out = client.post(
-        "/logout",
-        headers={**agent, "x-csrf-token": csrf_token(client, agent)},
-        follow_redirects=False,
-    )
-    assert out.status_code == 303 and out.headers["location"] == "/login"
-    assert f'{SESSION_COOKIE}=""' in out.headers["set-cookie"], "the browser keeps the cookie"
-
-    # the old cookie is worthless now, wherever it is presented
-    assert client.get("/api/queue", headers=agent).status_code == 401
-    page = client.get("/agent", headers={**agent, "accept": "text/html"}, follow_redirects=False)
-    assert page.status_code == 303 and page.headers["location"].startswith("/login")
-    assert websocket_outcome(client, "/ws/agent", agent) == "closed 1008"
-
-
-def test_signing_in_only_redirects_within_the_site(make_client: MakeClient) -> None:
-    client = make_client()
-    add_user(client, "aiko", Role.AGENT, "Aiko")
-    for target, expected in [
-        ("/api/queue", "/api/queue"),
-        ("", "/agent"),
-        ("//evil.example/phish", "/agent"),
-        ("https://evil.example/phish", "/agent"),
-        ("/\\evil.example/phish", None),
-    ]:
-        client.cookies.clear()
-        form = client.get(f"/login?next={target}")
-        match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-        assert match is not None
-        response = client.post(
-            "/login",
-            data={
-                "username": "aiko",
-                "password": PASSWORD,
-                "csrf_token": match[1],
-                "next": target,
-            },
-            follow_redirects=False,
-        )
-        location = response.headers["location"]
-        # browsers read a backslash in a URL as a slash
-        assert urlsplit(location.replace("\\", "/")).netloc == "", (target, location)
-        if expected is not None:
-            assert location == expected
-
-
-def test_a_socket_from_another_site_cannot_use_an_agents_session(
-    make_client: MakeClient,
-) -> None:
-    client = make_client()
-    add_user(client, "aiko", Role.AGENT, "Aiko")
-    agent = sign_in(client, "aiko")
-    hijack = {**agent, "origin": "http://evil.example"}
-    assert websocket_outcome(client, "/ws/agent", hijack) == "closed 1008"
-    same_site = {**agent, "origin": "http://testserver"}
-    assert websocket_outcome(client, "/ws/agent", same_site) == "open"
-
-
-def test_an_editor_who_signs_in_lands_on_a_page_that_exists(make_client: MakeClient) -> None:
-    client = make_client()
-    add_user(client, "emi", Role.EDITOR, "Emi")
-    client.cookies.clear()
-    form = client.get("/login")
-    match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert match is not None
-    response = client.post(
-        "/login",
-        data={"username": "emi", "password": PASSWORD, "csrf_token": match[1]},
-        follow_redirects=False,
-    )
-    landing = client.get(
-        response.headers["location"], headers={"accept": "text/html"}, follow_redirects=False
-    )
-    assert landing.status_code == 200, f"{response.headers['location']}: {landing.status_code}"
