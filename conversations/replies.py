@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import anyio
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.policy import Bot, Decision, DecisionKind, Turn
@@ -141,22 +141,27 @@ class BotReplies:
     async def _apologise(self, conversation_id: int, public_id: str, seq: int) -> None:
         async with self.locks.hold(public_id), self.sessions.begin() as session:
             conversation = await session.get_one(Conversation, conversation_id)
-            message = await _pending(session, conversation_id, seq)
-            if message is None:
+            # the apology is the reply: it is not retried
+            if not await _claim(session, conversation_id, seq):
                 return  # answered meanwhile
-            message.reply_pending = False  # the apology is the reply: it is not retried
             notice = await transcript.notice(session, conversation, "bot_error")
             frame = message_frame(notice)
         await self.bus.emit(ConversationUpdated(public_id, frame))
 
     async def _answer(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
         async with self.sessions() as session:
-            pending = await _pending(session, conversation_id, seq)
+            pending = (
+                await session.execute(
+                    select(Message.kind, Message.meta, Conversation.lang)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .where(*_waiting(conversation_id, seq))
+                )
+            ).first()
             if pending is None:
                 return  # answered already (by another server, before a crash)
+            kind, meta, lang = pending
             history = await transcript.history(session, conversation_id, before_seq=seq)
-            chosen = (pending.meta or {}).get("article_id") if pending.kind == "choice" else None
-            lang = (await session.get_one(Conversation, conversation_id)).lang
+        chosen = (meta or {}).get("article_id") if kind == "choice" else None
         await self.bus.emit(ConversationUpdated(public_id, typing_frame("bot", True)))
         respond = self.bot.respond
         if chosen is not None:
@@ -168,19 +173,16 @@ class BotReplies:
             conversation = await session.get_one(
                 Conversation, conversation_id, with_for_update=True
             )
-            message = await _pending(session, conversation_id, seq)
-            if message is None:
+            if not await _claim(session, conversation_id, seq):
                 decision = None  # another server stored the reply while we thought
+            elif conversation.state == ConversationState.WAITING and (
+                decision.kind not in ANSWERS_WHILE_WAITING
+            ):
+                decision = None  # already queued: a person will take it from here
+            elif conversation.state not in (ConversationState.BOT, ConversationState.WAITING):
+                decision = None  # a person took over while the bot was thinking
             else:
-                message.reply_pending = False
-                if conversation.state == ConversationState.WAITING and (
-                    decision.kind not in ANSWERS_WHILE_WAITING
-                ):
-                    decision = None  # already queued: a person will take it from here
-                elif conversation.state not in (ConversationState.BOT, ConversationState.WAITING):
-                    decision = None  # a person took over while the bot was thinking
-                else:
-                    events = await self._store(session, conversation, decision, seq)
+                events = await self._store(session, conversation, decision, seq)
         await self.bus.emit(*events, ConversationUpdated(public_id, typing_frame("bot", False)))
         if decision is not None and decision.handoff:
             await self.bus.emit(QueueChanged())
@@ -238,13 +240,23 @@ def _answer_choice(
         return bot.respond(text, history, lang)
 
 
-async def _pending(session: AsyncSession, conversation_id: int, seq: int) -> Message | None:
-    """The customer message `seq` if it still waits for the bot's reply."""
-    message: Message | None = await session.scalar(
-        select(Message).where(
-            Message.conversation_id == conversation_id,
-            Message.seq == seq,
-            Message.reply_pending,
-        )
+def _waiting(conversation_id: int, seq: int) -> tuple[ColumnElement[bool], ...]:
+    """The customer message `seq`, while it still waits for the bot's reply."""
+    return (
+        Message.conversation_id == conversation_id,
+        Message.seq == seq,
+        Message.reply_pending.is_(True),
     )
-    return message
+
+
+async def _claim(session: AsyncSession, conversation_id: int, seq: int) -> bool:
+    """Clear message `seq`'s reply mark in one statement; False when it was cleared
+    already (another server answered it)."""
+    claimed = await session.execute(
+        update(Message)
+        .where(*_waiting(conversation_id, seq))
+        .values(reply_pending=False)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.first() is not None

@@ -13,7 +13,7 @@ from bot.answer import Thresholds
 from bot.policy import Bot
 from bot.retriever import FakeArticle, FakeRetriever
 from conversations.ports import Availability
-from conversations.replies import BotReplies
+from conversations.replies import BotReplies, RunBot
 from conversations.service import ConversationService
 from delivery.events import ConversationUpdated, DomainEvent, EventBus
 from delivery.locks import InProcessLocks
@@ -77,8 +77,8 @@ class Chat:
     queue: StubQueue
 
 
-@pytest.fixture
-def chat(sessions: async_sessionmaker[AsyncSession]) -> Chat:
+def make_chat(sessions: async_sessionmaker[AsyncSession], run_bot: RunBot | None = None) -> Chat:
+    """The customers' side over `sessions`; `run_bot` runs the bot (in a thread by default)."""
     bus = EventBus()
     recorder = Recorder()
     bus.listen(recorder)
@@ -89,5 +89,12 @@ def chat(sessions: async_sessionmaker[AsyncSession]) -> Chat:
         thresholds=Thresholds(answer=0.5, suggest=0.3),
         learned_intents=False,
     )
-    replies = BotReplies(sessions, bus, locks, InProcessReplyQueue(), queue, bot)
+    replies = BotReplies(
+        sessions, bus, locks, InProcessReplyQueue(), queue, bot, run_bot=run_bot
+    )
     return Chat(ConversationService(sessions, bus, locks, queue, replies), recorder, queue)
+
+
+@pytest.fixture
+def chat(sessions: async_sessionmaker[AsyncSession]) -> Chat:
+    return make_chat(sessions)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
 
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.policy import Decision, Turn
 from conversations.closing import end_chat
 from conversations.errors import ChatError
 from delivery.events import QueueChanged
-from tests.conversations.conftest import Chat
+from storage.models import Message
+from tests.conversations.conftest import Chat, make_chat
 
 pytestmark = pytest.mark.anyio
 
@@ -91,3 +97,39 @@ async def test_leaving_an_address_queues_the_conversation_for_follow_up(chat: Ch
     thanks, state = chat.recorder.frames()[-2:]
     assert "mika@example.com" in str(thanks["text"])
     assert state["state"] == "waiting"
+
+
+async def test_a_message_another_server_answered_meanwhile_gets_no_second_reply(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async def answered_elsewhere_while_thinking(
+        respond: Callable[[str, list[Turn]], Decision], text: str, history: list[Turn]
+    ) -> Decision:
+        async with sessions.begin() as session:  # the other server stores its reply
+            await session.execute(update(Message).values(reply_pending=False))
+        return respond(text, history)
+
+    chat = make_chat(sessions, run_bot=answered_elsewhere_while_thinking)
+    ref, _ = await chat.service.start("en")
+    await chat.service.receive(ref, "c1", "how do I return an item")
+    await chat.service.drain()
+    stored = await chat.service.messages_after(ref.id, 0)
+    assert [m["role"] for m in stored] == ["customer"]  # no answer from this server
+    assert [f["typing"] for f in chat.recorder.frames("typing")] == [True, False]
+
+
+async def test_a_bot_that_fails_apologises_once_and_the_message_is_not_retried(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async def broken(
+        respond: Callable[[str, list[Turn]], Decision], text: str, history: list[Turn]
+    ) -> Decision:
+        raise RuntimeError("the model ran out of memory")
+
+    chat = make_chat(sessions, run_bot=broken)
+    ref, _ = await chat.service.start("en")
+    await chat.service.receive(ref, "c1", "how do I return an item")
+    await chat.service.drain()
+    assert await chat.service.replies.recover() == 0  # nothing left pending to answer again
+    stored = await chat.service.messages_after(ref.id, 0)
+    assert [(m["role"], m["kind"]) for m in stored] == [("customer", "text"), ("system", "notice")]
