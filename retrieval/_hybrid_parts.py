@@ -11,9 +11,13 @@ import numpy as np
 
 from retrieval.analysis import get_analyzer
 from retrieval.chunking import chunk_id
-from retrieval.dense import DenseIndex
+from retrieval.dense import DenseIndex, ivf_lists
 from retrieval.fusion import Calibration
 from retrieval.lexical import LexicalIndex
+
+#: An approximate language's titles are searched approximately too past this share of the
+#: threshold (below it an exact search of them costs less than the clustering saves).
+TITLES_PER_THRESHOLD = 8
 
 
 @dataclass(frozen=True)
@@ -193,11 +197,22 @@ class LanguageIndexes:
 
     def freeze(self, config: RetrievalConfig, seed: int = 0) -> None:
         """Choose the dense index kind for the size, build BM25 and the row-order arrays."""
-        for dense in (self.chunk_vectors, self.title_vectors):
+        # The size of the language decides for both indexes: past the threshold its titles
+        # (one per article, a few times fewer than the chunks) are searched approximately
+        # too, or their exact search would be the one part of a query growing with the
+        # knowledge base (1.2 ms for 12k titles against 0.4 ms for 50k chunks in an IVF).
+        chunks = len(self.chunk_vectors)
+        approximate = chunks > config.approximate_above or (
+            self.approximate and chunks >= config.approximate_above // 2
+        )
+        for dense, least in (
+            (self.chunk_vectors, 0),
+            (self.title_vectors, config.approximate_above // TITLES_PER_THRESHOLD),
+        ):
             dense.nprobe = config.nprobe
-            if len(dense) > config.approximate_above:
+            if approximate and len(dense) > least and len(dense) >= ivf_lists(len(dense)):
                 dense.to_ivf()
-            elif dense.kind == "ivf" and len(dense) < config.approximate_above // 2:
+            elif dense.kind == "ivf" and not approximate:
                 dense.to_flat()
         ids = list(self._articles)
         sizes = np.fromiter((len(c) for c in self._articles.values()), np.int64, len(ids))

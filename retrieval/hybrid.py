@@ -130,13 +130,14 @@ class HybridRetriever(IndexMaintenance):
         return self._snapshot.chunks[chunk_id]
 
     def index_info(self) -> dict[str, dict[str, object]]:
-        """Per language: articles, chunks and the dense index kind ("flat" or "ivf")."""
+        """Per language: articles, chunks and the dense indexes' kind ("flat" or "ivf")."""
         snapshot = self._snapshot
         return {
             lang: {
                 "articles": len(index.articles),
                 "chunks": len(index.chunk_vectors),
                 "dense": index.chunk_vectors.kind,
+                "titles": index.title_vectors.kind,
             }
             for lang, index in sorted(snapshot.langs.items())
             if lang in snapshot.languages

@@ -70,8 +70,10 @@ def test_past_the_threshold_the_dense_index_is_approximate(
     both: tuple[HybridRetriever, HybridRetriever],
 ) -> None:
     exact, approximate = both
-    assert exact.index_info()["en"]["dense"] == "flat"
+    assert exact.index_info()["en"]["dense"] == exact.index_info()["en"]["titles"] == "flat"
+    # the titles too: searched exactly, they would be what grows with the knowledge base
     assert approximate.index_info()["en"]["dense"] == "ivf"
+    assert approximate.index_info()["en"]["titles"] == "ivf"
     assert approximate.index_info()["en"]["chunks"] == exact.index_info()["en"]["chunks"]
 
 
@@ -102,6 +104,7 @@ def test_the_same_vectors_are_searched_exactly_or_approximately_on_request(
     exact, approximate = both
     made_exact = approximate.with_config(exact.config)
     assert made_exact.index_info()["en"]["dense"] == "flat"
+    assert made_exact.index_info()["en"]["titles"] == "flat"
     assert approximate.index_info()["en"]["dense"] == "ivf", "the original is unchanged"
     for question in ("How do I return an item?", "Where is my parcel?"):
         expected = exact.retrieve(question)
