@@ -114,6 +114,8 @@ def memory(result: dict[str, Any], path: Path) -> Path | None:
     ):
         if result.get(key):
             axes.axhline(result[key], linestyle=style[1:], color=style[0], label=label)
+    if result.get("warmup_minutes"):
+        axes.axvline(result["warmup_minutes"], color="grey", linestyle=":", label="warm-up ends")
     axes.set_xlabel("minutes")
     axes.set_ylabel("resident memory (MiB)")
     axes.set_ylim(bottom=0)

@@ -47,11 +47,12 @@ class Options:
     cases: Path = Path("eval/datasets")
     kb: Path = Path("kb_articles")
     sessions: int = 1000
-    rates: tuple[float, ...] = (20, 40, 60, 90, 120, 150)
+    rates: tuple[float, ...] = (20, 30, 40, 50, 60, 75, 90, 120, 150)
     step_seconds: float = 30
     reply_timeout: float = 10
     profile: bool = True
     soak_minutes: float = 30
+    soak_warmup_minutes: float = 3
     soak_sessions: int = 200
     scale_sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     skip_100k: bool = False
@@ -71,6 +72,7 @@ class Options:
                 sessions=200,
                 step_seconds=10,
                 soak_minutes=2,
+                soak_warmup_minutes=0.5,
                 soak_sessions=100,
                 scale_sizes=(1_000, 10_000),
                 scale_budget_minutes=2.5,
@@ -364,6 +366,7 @@ class Bench:
                         sessions=self.o.soak_sessions,
                         sample_seconds=10,
                         log=self.log,
+                        warmup_minutes=self.o.soak_warmup_minutes,
                     ),
                 )
             )
