@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     confidence_encoder_weight: float = Field(default=2.0, ge=0.0, le=10.0)
     answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     answer_threshold_by_lang: Annotated[dict[str, float], NoDecode] = Field(
-        default_factory=lambda: {"en": 0.6182, "ja": 0.7847}
+        default_factory=lambda: {"en": 0.6195, "ja": 0.8214}
     )
     suggest_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
     frustration_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
