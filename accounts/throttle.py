@@ -120,6 +120,13 @@ class LoginThrottle:
                 await self._limiter.clear(self._per_account, *account)
             return result
 
+    async def aclose(self) -> None:
+        """Close the storage's connections (redis; memory holds none)."""
+        bridge = getattr(self._limiter.storage, "bridge", None)  # limits' redis storage
+        close = getattr(getattr(bridge, "storage", None), "aclose", None)
+        if close is not None:
+            await close()
+
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
         if lock is None:

@@ -132,6 +132,9 @@ def create_app(
             await index_sync.close()
             await reindexer.drain()
             await app.state.guard.close()
+            throttle = getattr(app.state, "login_throttle", None)  # made on first sign-in
+            if throttle is not None:
+                await throttle.aclose()
             await delivery.close()
             await engine.dispose()
 

@@ -67,3 +67,25 @@ def test_parse_limit_names_the_setting_and_the_expected_form(value: str) -> None
 def test_parse_limit_reads_one_limit() -> None:
     limit = parse_limit("5/15 minutes", "KAKEHASHI_X")
     assert (limit.amount, limit.get_expiry()) == (5, 15 * 60)
+
+
+@pytest.mark.redis
+def test_a_closed_throttle_leaves_no_connection_open_on_redis(redis_url: str) -> None:
+    import redis
+
+    throttle = LoginThrottle(redis_url, parse("3/15 minutes"), parse("100/15 minutes"))
+    watcher = redis.Redis.from_url(redis_url)
+
+    async def fail_once_then_close() -> int:
+        async def wrong_password() -> None:
+            return None
+
+        await throttle.check("aiko", "198.51.100.7", wrong_password)
+        during = len(watcher.client_list())
+        await throttle.aclose()
+        return during
+
+    during = anyio.run(fail_once_then_close)
+    after = len(watcher.client_list())
+    watcher.close()
+    assert during > after == 1  # only the watcher itself is left
