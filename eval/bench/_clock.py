@@ -28,6 +28,11 @@ class ModelClock:
                 watched.append(name)
         return watched
 
+    def wrap(self, target: Any) -> Any:
+        """`target` (a callable object) with its calls timed and everything else passed on:
+        for what is called as `obj(...)`, which `watch` cannot reach."""
+        return _Timed(target, self._timed(target))
+
     def _timed(self, method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -50,3 +55,17 @@ class ModelClock:
         with self._lock:
             self.seconds = 0.0
             self.calls = 0
+
+
+class _Timed:
+    """A callable object whose calls go through a timed function."""
+
+    def __init__(self, target: Any, timed: Callable[..., Any]) -> None:
+        self._target = target
+        self._timed = timed
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._timed(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target, name)
