@@ -185,7 +185,8 @@ _JA_PERSON = (
     rf"(?<![{_KANJI}ァ-ヺ])人|(?<![{_KANJI}ぁ-ゖァ-ヺ])ひと|"  # not 受取人 / 個人 / 他人
     r"(?:中|係|窓口|サポート|カスタマーサポート|サポートセンター|お店|店|本物|生身|"
     r"誰か|だれか|係員|社員)の(?:人間|人|ひと|方|かた)|"
-    r"サポート(?:担当|窓口|チーム)|係員|社員の方|責任者|せきにんしゃ|"
+    r"サポート(?:担当|窓口|チーム)|係員|社員の方|責任者|せきにんしゃ|店長|"
+    r"スーパーバイザー|すーぱーばいざー|マネージャー|まねーじゃー|上司|上の(?:人|方)|"
     r"ゆうじん(?:ちゃっと|たいおう)?)"
     r"(?:さん|様|さま)?(?:の方|のかた)?"
 )
@@ -235,15 +236,52 @@ _JA_REQUESTS = [
         rf"させ|できます)"
     ),
     # を呼んで / 出して / お願い
-    re.compile(rf"{_JA_PERSON}(?:を|に)?(?:呼んで|よんで|出して|だして|出せ|だせ|呼べ|よべ)"),
+    re.compile(
+        rf"{_JA_PERSON}(?:を|に|が)?(?:呼んで|よんで|出して|だして|出せ|だせ|呼べ|よべ|"
+        r"出てこい|出て来い|でてこい|出てきて|でてきて|いますか|います\?|いる\?|いない\?)"
+    ),
     re.compile(
         rf"{_JA_PERSON}(?:を|で)?(?:お願い|おねがい|希望|きぼう)"
         rf"(?:します|いたします|したい|です|{_JA_END})"
     ),
+    # a call back or a call: コールバック希望 / 電話かけてもらえますか / 電話で詳しく聞きたい
+    re.compile(
+        r"(?:コールバック|こーるばっく|callback|call back)(?:を|で)?"
+        r"(?:お願い|おねがい|希望|して|ください)"
+    ),
+    re.compile(
+        r"(?:お?電話|でんわ)(?:を)?(?:かけて|掛けて)(?:きて)?(?:もらえ|ください|ほしい|欲しい|いただ)"
+    ),
+    re.compile(
+        r"(?:お?電話|でんわ)(?:で|にて)(?:詳しく|くわしく|直接)?(?:\w{0,3}に)?"
+        r"(?:(?:ご?説明|教えて|おしえて)(?:して)?(?:ほしい|欲しい|もらい|もらえ|いただきた|いただけ|"
+        r"頂きた|頂け|ください|願)|(?:聞き|きき)た[いく]|相談(?:したい|させ)|"
+        r"お?話し(?:したい|したく|させ)|おはなし(?:したい|させ))"
+    ),
+    # escalation / a person's help: エスカレーションして / 人に調べてもらいたい
+    re.compile(r"エスカレーション|えすかれーしょん|エスカレして"),
+    re.compile(
+        rf"{_JA_PERSON}(?:に|が)(?:直接)?(?:調べて|しらべて|聞いて|きいて|確認して|かくにんして|"
+        r"見て|みて|説明して)(?:ほしい|欲しい|もらい|もらえ|くれ|いただきた|いただけ|頂きた|頂け)"
+    ),
+    # the kind of service asked for: スタッフ対応希望 / 有人対応まだ？
+    re.compile(
+        r"(?:有人|ゆうじん|スタッフ|すたっふ|担当者|人間|にんげん)(?:の)?(?:対応|たいおう)(?:を|で)?"
+        r"(?:希望|きぼう|お願い|おねがい|してほしい|して欲しい|まだ)"
+    ),
+    # how to reach one: オペレーターにつなぐ方法 / 人と話すにはどうしたら
+    re.compile(
+        rf"{_JA_PERSON}(?:に|と)(?:つなぐ|繋ぐ|つないでもらう|話す|はなす|つながる|繋がる)"
+        r"(?:方法|ほうほう|には|やり方|まで)"
+    ),
     # romaji: tantousha ni kawatte / operator ni tsunaide / hito to hanashitai
     re.compile(
-        r"\b(?:tantou(?:sha)?|opere-?ta-?|operator|hito|sutaffu|ningen)\s*(?:san\s*)?"
-        r"(?:ni|to)\s*(?:kawatte|tsunaide|hanashitai|hanasitai|hanasasete)"
+        r"\b(?:tantou(?:sha)?|opere-?ta-?|operator|hito|sutaffu|staff|ningen|sekininsha)"
+        r"\s*(?:san\s*)?(?:no\s*kata\s*)?"
+        r"(?:ni|to)\s*(?:kawatte|tsunaide|hanashitai|hanasitai|hanasasete|hanasemasu|hanaseru)"
+    ),
+    re.compile(
+        r"\b(?:sutaffu|staff|tantou(?:sha)?|operator|hito)\s*(?:no\s*kata\s*)?(?:imasu|iru|inai)\b"
     ),
 ]
 # "オペレーターに電話がつながる時間帯", "有人チャットの対応時間", "何時まで?" ask about hours.
@@ -253,11 +291,25 @@ _JA_HOURS = re.compile(
 )
 
 
+# "平日の午後なら出られます", "14時以降ならいつでも": when the customer can take a call,
+# not a question about the shop's hours.
+_JA_AVAILABLE = re.compile(
+    r"(?:平日|土日|祝日|週末|午前|午後|夕方|朝|夜|昼|\d+時)(?:の)?(?:\w{0,4}?)"
+    r"(?:なら|でしたら|であれば|以降|以外)(?:は|で|に)?(?:、)?"
+    r"(?:いつでも|出られ|でられ|大丈夫|だいじょうぶ|おります|います|可能|対応でき)"
+)
+
+
 def _japanese_handoff(text: str) -> bool:
     compact = re.sub(r"\s+", "", text)
-    if not any(p.search(compact) or p.search(text) for p in _JA_REQUESTS):
+    kana = _hiragana(compact)  # "ヒトニ カワッテ" typed in katakana
+    if not any(p.search(compact) or p.search(text) or p.search(kana) for p in _JA_REQUESTS):
         return False
-    return not _JA_HOURS.search(compact)
+    return not _JA_HOURS.search(_JA_AVAILABLE.sub("", compact))
+
+
+def _hiragana(text: str) -> str:
+    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in text)
 
 
 def asks_about_hours(text: str) -> bool:
@@ -265,7 +317,8 @@ def asks_about_hours(text: str) -> bool:
     「土日でもスタッフと話せますか」): information, not a request for a person now."""
     norm = normalize(text)
     fixed = _EN_WORD.sub(lambda m: _fix_typo(m.group()), norm)
-    return bool(_EN_HOURS.search(fixed) or _JA_HOURS.search(re.sub(r"\s+", "", norm)))
+    compact = _JA_AVAILABLE.sub("", re.sub(r"\s+", "", norm))
+    return bool(_EN_HOURS.search(fixed) or _JA_HOURS.search(compact))
 
 
 def is_handoff_request(text: str, lang: str) -> bool:
