@@ -81,10 +81,6 @@ def _is_structured(block: str) -> bool:
 
 @lru_cache(maxsize=_CACHED_SENTENCES // 8)
 def _units(text: str) -> tuple[_Unit, ...]:
-    return tuple(_split_units(text))
-
-
-def _split_units(text: str) -> list[_Unit]:
     units: list[_Unit] = []
     for number, block in enumerate(_blocks(text)):
         if _is_structured(block):
@@ -93,7 +89,7 @@ def _split_units(text: str) -> list[_Unit]:
         for sentence in _SENTENCE_END.split(block):
             if sentence.strip():
                 units.append(_Unit(sentence.strip(), number, False))
-    return units
+    return tuple(units)
 
 
 def _words(text: str, lang: str) -> frozenset[str]:

@@ -305,7 +305,12 @@ def _japanese_handoff(text: str) -> bool:
     kana = _hiragana(compact)  # "ヒトニ カワッテ" typed in katakana
     if not any(p.search(compact) or p.search(text) or p.search(kana) for p in _JA_REQUESTS):
         return False
-    return not _JA_HOURS.search(_JA_AVAILABLE.sub("", compact))
+    return not _asks_hours_ja(compact)
+
+
+def _asks_hours_ja(compact: str) -> bool:
+    """Japanese words about the shop's hours, the customer's own availability left out."""
+    return bool(_JA_HOURS.search(_JA_AVAILABLE.sub("", compact)))
 
 
 def _hiragana(text: str) -> str:
@@ -317,8 +322,7 @@ def asks_about_hours(text: str) -> bool:
     「土日でもスタッフと話せますか」): information, not a request for a person now."""
     norm = normalize(text)
     fixed = _EN_WORD.sub(lambda m: _fix_typo(m.group()), norm)
-    compact = _JA_AVAILABLE.sub("", re.sub(r"\s+", "", norm))
-    return bool(_EN_HOURS.search(fixed) or _JA_HOURS.search(compact))
+    return bool(_EN_HOURS.search(fixed) or _asks_hours_ja(re.sub(r"\s+", "", norm)))
 
 
 def is_handoff_request(text: str, lang: str) -> bool:

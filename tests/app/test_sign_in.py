@@ -130,15 +130,7 @@ def test_a_socket_from_another_site_cannot_use_an_agents_session(
 def test_an_editor_who_signs_in_lands_on_a_page_that_exists(make_client: MakeClient) -> None:
     client = make_client()
     add_user(client, "emi", Role.EDITOR, "Emi")
-    client.cookies.clear()
-    form = client.get("/login")
-    match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert match is not None
-    response = client.post(
-        "/login",
-        data={"username": "emi", "password": PASSWORD, "csrf_token": match[1]},
-        follow_redirects=False,
-    )
+    response = try_sign_in(client, "emi", PASSWORD)
     landing = client.get(
         response.headers["location"], headers={"accept": "text/html"}, follow_redirects=False
     )
