@@ -7,6 +7,7 @@ from langchain_core.embeddings import Embeddings
 from app.settings import Settings
 from bot.answer import Thresholds
 from bot.policy import Bot
+from retrieval import answer_model
 from retrieval.embeddings import SentenceTransformerEmbeddings
 from retrieval.fusion import Calibration
 from retrieval.hybrid import HybridRetriever, RetrievalConfig
@@ -40,6 +41,7 @@ def calibration(settings: Settings) -> Calibration:
         encoder_midpoint=settings.confidence_encoder_midpoint,
         encoder_scale=settings.confidence_encoder_scale,
         encoder_weight=settings.confidence_encoder_weight,
+        models=answer_model.load(settings.answer_model) if settings.answer_model else {},
     )
 
 

@@ -246,18 +246,29 @@ def calibrate(
             help="Share of unanswerable questions the bot may answer anyway.",
         ),
     ] = 0.10,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Where to write the learned answer model (default: the shipped one)."
+        ),
+    ] = None,
 ) -> None:
-    """Fit the confidence curves and answer threshold to your labelled questions."""
+    """Fit the confidence curves, the learned answer model and the answer thresholds to your
+    labelled questions (each file is one set of writers: thresholds are picked to hold for
+    a set the fit did not see)."""
     from app.bootstrap import calibration, thresholds
+    from bot.training import data_hash
+    from eval.answer_fit import describe, fit_languages
     from eval.calibration import (
         CalibrationError,
         check_cases,
         evaluate,
-        fit_language_thresholds,
         observe,
     )
     from eval.calibration import calibrate as fit_calibration
     from eval.cases import CaseError, load_cases
+    from retrieval.answer_model import SHIPPED_MODEL as SHIPPED_ANSWER_MODEL
+    from retrieval.answer_model import to_json
 
     try:
         loaded_cases = load_cases(cases)
@@ -302,18 +313,43 @@ def calibrate(
     typer.echo(f"KAKEHASHI_ANSWER_THRESHOLD={fit.point.threshold}")
     if configured.suggest > fit.point.threshold:
         typer.echo(f"KAKEHASHI_SUGGEST_THRESHOLD={round(fit.point.threshold * 0.6, 4)}")
-    per_lang = fit_language_thresholds(observations, fit.calibration, max_false_answer)
-    typer.echo("\n# per language, 5-fold cross-validated (each fold at the others' threshold)")
+    per_lang = fit_languages(observations, fit.calibration, max_false_answer)
+    typer.echo(
+        "\n# per language: each set of writers (file) left out in turn, at the threshold "
+        "picked on the others"
+    )
     for f in per_lang.values():
-        cv = f.cross_validated
-        typer.echo(
-            f"# {f.lang}: threshold {f.threshold:.4f} ({f.n_answerable} answerable, "
-            f"{f.n_unanswerable} not): answered_correct {cv.answered_correct:.3f}, "
-            f"false_answer {cv.false_answer:.3f}"
-        )
+        typer.echo(describe(f))
     if per_lang:
         pairs = ",".join(f"{f.lang}:{f.threshold}" for f in per_lang.values())
         typer.echo(f"KAKEHASHI_ANSWER_THRESHOLD_BY_LANG={pairs}")
+    models = [f.model for f in per_lang.values() if f.model is not None]
+    facts = {
+        f.lang: {
+            "threshold": f.threshold,
+            "limit": f.limit,
+            "cross_validated": {
+                "answered_correct": f.cross_validated.answered_correct,
+                "false_answer": f.cross_validated.false_answer,
+            },
+            "curves_cross_validated": {
+                "answered_correct": f.curves.answered_correct,
+                "false_answer": f.curves.false_answer,
+            },
+            "n_answerable": f.n_answerable,
+            "n_unanswerable": f.n_unanswerable,
+            "sets": f.groups,
+        }
+        for f in per_lang.values()
+        if f.model is not None
+    }
+    target = out or SHIPPED_ANSWER_MODEL
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(to_json(models, data_hash(loaded_cases), facts), encoding="utf-8")
+    languages = ", ".join(m.lang for m in models) or "none (the curves serve every language)"
+    typer.echo(f"{target}: learned answer model for {languages}")
+    if out is not None:
+        typer.echo(f"KAKEHASHI_ANSWER_MODEL={target}")
 
 
 @cli.command()

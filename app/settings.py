@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from accounts.throttle import MEMORY_SCHEMES, REDIS_SCHEMES, parse_limit
 from attachments.kinds import DEFAULT_TYPES, KINDS
 from guards.rates import parse_limits
+from retrieval.answer_model import SHIPPED_MODEL as SHIPPED_ANSWER_MODEL
 from retrieval.embeddings import DEFAULT_MODEL
 
 
@@ -43,9 +44,12 @@ class Settings(BaseSettings):
     confidence_encoder_midpoint: float = Field(default=0.23, ge=-5.0, le=5.0)
     confidence_encoder_scale: float = Field(default=0.13, gt=0.0, le=1.0)
     confidence_encoder_weight: float = Field(default=2.0, ge=0.0, le=10.0)
+    # the learned answer confidence per language (`kakehashi calibrate` writes it); an
+    # empty value keeps the curves above for every language
+    answer_model: Path | None = SHIPPED_ANSWER_MODEL
     answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     answer_threshold_by_lang: Annotated[dict[str, float], NoDecode] = Field(
-        default_factory=lambda: {"en": 0.6195, "ja": 0.8214}
+        default_factory=lambda: {"en": 0.7039, "ja": 0.8248}
     )
     suggest_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
     frustration_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
@@ -175,6 +179,18 @@ class Settings(BaseSettings):
     def _split_languages(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().startswith("["):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("answer_model", mode="before")
+    @classmethod
+    def _answer_model_file(cls, value: object) -> object:
+        """An empty value turns the learned model off; a path must be a file."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not Path(str(value)).is_file():
+            raise ValueError(
+                f"{value}: no such answer-model file (`kakehashi calibrate --out` writes one)"
+            )
         return value
 
     @field_validator("answer_threshold_by_lang", mode="before")

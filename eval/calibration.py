@@ -17,8 +17,8 @@ correctly as that limit allows.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,6 +48,8 @@ class Observation:
     coverage: float  # share of the question's idf mass the top article holds
     weights: FusionWeights
     encoder_similarity: float | None = None  # the sentence encoder's (None: not used)
+    signals: Mapping[str, float] = field(default_factory=dict)  # all the retriever reported
+    source: str = ""  # the case's file: one set of writers
 
 
 def check_cases(cases: Sequence[Case]) -> None:
@@ -76,6 +78,8 @@ def observe(retriever: HybridRetriever, cases: Sequence[Case]) -> list[Observati
                 coverage=result.signals.get("article_coverage", 0.0),
                 weights=retriever.fusion_weights(result.lang),
                 encoder_similarity=result.signals.get("encoder_similarity"),
+                signals=dict(result.signals),
+                source=case.source,
             )
         )
     return observations
@@ -220,73 +224,3 @@ def evaluate(
         for o in observations
     ]
     return operating_point(scores, observations, max_false_answer, threshold)
-
-
-@dataclass(frozen=True)
-class LanguageFit:
-    """The answer threshold of one language, and what cross-validation says it gives."""
-
-    lang: str
-    threshold: float  # fitted on every case of the language
-    cross_validated: OperatingPoint  # each fold at the threshold fitted on the other folds
-    n_answerable: int
-    n_unanswerable: int
-
-
-def _fold(index: int, folds: int) -> int:
-    return index % folds
-
-
-def fit_language_thresholds(
-    observations: Sequence[Observation],
-    calibration: Calibration,
-    max_false_answer: float = 0.10,
-    folds: int = 5,
-) -> dict[str, LanguageFit]:
-    """An answer threshold per language, with k-fold cross-validated figures.
-
-    Each language's answerable and unanswerable cases are dealt into `folds` folds in turn
-    (stratified, in the order given); each fold is scored at the threshold picked on the
-    others, and the pooled figures are what a deployment can expect on new questions. The
-    threshold to use is then picked on all of them.
-    """
-    scores = [
-        round(confidence(o.similarity, o.coverage, o.weights, calibration, o.encoder_similarity), 4)
-        for o in observations
-    ]
-    by_lang: dict[str, list[tuple[float, Observation]]] = {}
-    for score, o in zip(scores, observations, strict=True):
-        by_lang.setdefault(o.lang, []).append((score, o))
-    fits: dict[str, LanguageFit] = {}
-    for lang, pairs in sorted(by_lang.items()):
-        answerable = [p for p in pairs if p[1].answerable]
-        unanswerable = [p for p in pairs if not p[1].answerable]
-        if not answerable or not unanswerable:
-            continue
-        fold_of = {
-            id(p): _fold(i, folds)
-            for group in (answerable, unanswerable)
-            for i, p in enumerate(group)
-        }
-        correct = false = 0
-        for k in range(folds):
-            train = [p for p in pairs if fold_of[id(p)] != k]
-            test = [p for p in pairs if fold_of[id(p)] == k]
-            t = operating_point(
-                [s for s, _ in train], [o for _, o in train], max_false_answer
-            ).threshold
-            correct += sum(1 for s, o in test if o.answerable and o.top_is_gold and s >= t)
-            false += sum(1 for s, o in test if not o.answerable and s >= t)
-        full = operating_point([s for s, _ in pairs], [o for _, o in pairs], max_false_answer)
-        fits[lang] = LanguageFit(
-            lang=lang,
-            threshold=full.threshold,
-            cross_validated=OperatingPoint(
-                threshold=full.threshold,
-                answered_correct=round(correct / len(answerable), 4),
-                false_answer=round(false / len(unanswerable), 4),
-            ),
-            n_answerable=len(answerable),
-            n_unanswerable=len(unanswerable),
-        )
-    return fits

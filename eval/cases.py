@@ -12,6 +12,7 @@ itself to load it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ class Case:
     handoff: bool | None = None
     frustrated: bool | None = None
     smalltalk: str | None = None  # "greeting" | "thanks" | "goodbye" | "none"; None: unlabelled
+    source: str = ""  # the file it came from (its name): one set of writers
 
 
 def _case_from(obj: Any, where: str, index: int) -> Case:
@@ -96,5 +98,6 @@ def load_cases(path: str | Path) -> list[Case]:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise CaseError(f"{where}: not valid JSON ({exc.msg})") from None
-            cases.append(_case_from(obj, where, len(cases) + 1))
+            case = _case_from(obj, where, len(cases) + 1)
+            cases.append(dataclasses.replace(case, source=file.name))
     return cases

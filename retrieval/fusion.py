@@ -12,15 +12,19 @@ Confidence is computed for the top article from absolute, query-independent evid
 the dense similarity of the article (best passage and title) and the share of the query's
 idf mass the article covers. Each is mapped through a logistic curve (calibrated on
 `eval/datasets`, see eval/README.md) and the two are averaged with the fusion weights.
+A language with a learned answer model (`retrieval.answer_model`, Japanese by default) gets
+its probability instead.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from retrieval.answer_model import AnswerModel
 
 ALL_LANGUAGES = "*"
 
@@ -51,6 +55,9 @@ class Calibration:
     encoder_midpoint: float = 0.23
     encoder_scale: float = 0.13
     encoder_weight: float = 2.0
+    # learned confidences by language (`retrieval.answer_model`); they replace the curves
+    # for their language when the sentence encoder is in use
+    models: Mapping[str, AnswerModel] = field(default_factory=dict)
 
 
 def weights_for(

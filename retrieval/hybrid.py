@@ -303,39 +303,64 @@ class HybridRetriever(IndexMaintenance):
         top = int(order[0])
         coverage, article_coverage = self.coverage(ev, top)
         similarity = float(dense[top]) if dense is not None else None
-        encoder_similarity = self._encoder_similarity(query, snapshot, index, ids[top])
-        conf = confidence(
-            similarity, article_coverage, weights, self.config.calibration, encoder_similarity
-        )
+        nearby = order if len(order) >= 3 else top_rows(fused, 3)
+        encoder = self._encoder_signals(query, snapshot, index, [ids[int(i)] for i in nearby])
         signals = {
             "coverage": round(coverage, 4),
             "article_coverage": round(article_coverage, 4),
             "margin": round(float(fused[top] - fused[order[1]]), 4) if len(order) > 1 else 0.0,
             "top_score": round(float(fused[top]), 4),
+            **encoder,
         }
         if similarity is not None:
             signals["similarity"] = round(similarity, 4)
-        if encoder_similarity is not None:
-            signals["encoder_similarity"] = round(encoder_similarity, 4)
+        calibration = self.config.calibration
+        model = calibration.models.get(index.lang)
+        if model is not None and encoder:
+            conf = model.probability(signals)
+        else:
+            conf = confidence(
+                similarity,
+                article_coverage,
+                weights,
+                calibration,
+                encoder.get("encoder_similarity"),
+            )
         return results, signals, round(conf, 4)
 
-    def _encoder_similarity(
-        self, query: str, snapshot: Snapshot, index: LanguageIndexes, article_id: str
-    ) -> float | None:
-        """The sentence encoder's cosine of the question and the article's best section."""
+    def _encoder_signals(
+        self, query: str, snapshot: Snapshot, index: LanguageIndexes, article_ids: list[str]
+    ) -> dict[str, float]:
+        """The sentence encoder's view of the top article (`article_ids[0]`): its cosine with
+        the question (best section), and the margin over the next articles'. Empty when the
+        encoder is not in use; only `encoder_readable` 0 when it cannot read the question."""
         if self.sentence_encoder is None or not self._uses_encoder() or index.encoded is None:
-            return None
+            return {}
         if index.lang == "ja" and unreadable_for_encoder(query):
-            return None  # kana typed without conversion, or romaji: the encoder reads noise
-        chunk_ids = snapshot.article_chunks.get(article_id, [])
-        try:
-            vectors = index.encoded.vectors(np.asarray(chunk_ids, dtype=np.int64))
-        except RuntimeError:  # some chunk has no vector (cannot happen after a sync)
-            return None
-        if not len(vectors):
-            return None
-        question = self.sentence_encoder.encode_one(query)
-        return float(np.max(vectors @ question))
+            return {"encoder_readable": 0.0}  # kana without conversion, romaji: noise to it
+        best: list[float] = []
+        question = None
+        for article_id in article_ids:
+            chunk_ids = snapshot.article_chunks.get(article_id, [])
+            try:
+                vectors = index.encoded.vectors(np.asarray(chunk_ids, dtype=np.int64))
+            except RuntimeError:  # some chunk has no vector (cannot happen after a sync)
+                vectors = np.zeros((0, 0), dtype=np.float32)
+            if not len(vectors):
+                if not best:
+                    return {}
+                continue
+            if question is None:
+                question = self.sentence_encoder.encode_one(query)
+            best.append(float(np.max(vectors @ question)))
+        if not best:
+            return {}
+        runner_up = max(best[1:], default=best[0])
+        return {
+            "encoder_similarity": round(best[0], 4),
+            "encoder_margin": round(best[0] - runner_up, 4),
+            "encoder_readable": 1.0,
+        }
 
     def _scored(
         self,

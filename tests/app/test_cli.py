@@ -138,9 +138,20 @@ def test_calibrate_fits_settings_that_keep_false_answers_within_the_limit(
     cases = Path(__file__).parents[2] / "eval" / "datasets" / "en_retrieval.jsonl"
     result = runner.invoke(
         cli,
-        ["calibrate", "--kb", str(SAMPLE_KB), "--cases", str(cases), "--max-false-answer", "0.1"],
+        [
+            "calibrate",
+            "--kb",
+            str(SAMPLE_KB),
+            "--cases",
+            str(cases),
+            "--max-false-answer",
+            "0.1",
+            "--out",
+            str(data_dir / "answer.json"),
+        ],
     )
     assert result.exit_code == 0, result.output
+    assert (data_dir / "answer.json").is_file()
     fitted = dict(
         line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("KAKEHASHI_")
     )
@@ -148,6 +159,8 @@ def test_calibrate_fits_settings_that_keep_false_answers_within_the_limit(
         "KAKEHASHI_CONFIDENCE_DENSE_MIDPOINT",
         "KAKEHASHI_CONFIDENCE_LEXICAL_MIDPOINT",
         "KAKEHASHI_ANSWER_THRESHOLD",
+        "KAKEHASHI_ANSWER_THRESHOLD_BY_LANG",
+        "KAKEHASHI_ANSWER_MODEL",
     }
     # the printed settings, applied, give what calibrate promised
     for name, value in fitted.items():

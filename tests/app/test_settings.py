@@ -67,3 +67,11 @@ def test_attachment_types_are_a_list_of_kinds_kakehashi_can_check() -> None:
     assert parse(_env_file=None, attachment_types="").attachment_types == []  # attaching off
     with pytest.raises(ValidationError, match="'image/svg\\+xml' cannot be attached"):
         parse(_env_file=None, attachment_types="image/png,image/svg+xml")
+
+
+def test_the_answer_model_is_a_file_or_turned_off(tmp_path: Path) -> None:
+    parse: Any = Settings
+    assert parse(answer_model="").answer_model is None  # the curves for every language
+    assert parse().answer_model is not None and parse().answer_model.is_file()
+    with pytest.raises(ValidationError, match="no such answer-model file"):
+        parse(answer_model=tmp_path / "missing.json")

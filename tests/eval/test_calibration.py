@@ -90,26 +90,3 @@ def test_calibrate_needs_unanswerable_questions() -> None:
     observations = [_obs(True, i % 3 > 0, i / 40) for i in range(40)]
     with pytest.raises(CalibrationError, match="unanswerable"):
         calibrate(observations)
-
-
-def test_each_language_gets_its_own_threshold_with_cross_validated_figures() -> None:
-    from dataclasses import replace
-
-    from eval.calibration import fit_language_thresholds
-    from retrieval.fusion import Calibration
-
-    rng = np.random.default_rng(5)
-    observations = []
-    for lang, shift in (("en", 0.0), ("ja", 0.25)):  # Japanese needs more coverage
-        for _ in range(200):
-            answerable = rng.uniform() < 0.75
-            good = answerable and rng.uniform() < 0.85
-            coverage = float(np.clip(rng.normal((0.6 if good else 0.3) + shift, 0.1), 0, 1))
-            observations.append(replace(_obs(answerable, good, coverage), lang=lang))
-    fits = fit_language_thresholds(observations, Calibration(), max_false_answer=0.10)
-    assert set(fits) == {"en", "ja"}
-    assert fits["ja"].threshold > fits["en"].threshold
-    for fit in fits.values():
-        assert fit.cross_validated.false_answer <= 0.2  # measured on folds not fitted on
-        assert fit.cross_validated.answered_correct > 0.5
-        assert fit.n_answerable + fit.n_unanswerable == 200
