@@ -249,7 +249,9 @@ def calibrate(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Where to write the learned answer model (default: the shipped one)."
+            "--out",
+            help="Write the learned answer model here (the shipped one is "
+            "retrieval/models/answer.json).",
         ),
     ] = None,
 ) -> None:
@@ -267,7 +269,6 @@ def calibrate(
     )
     from eval.calibration import calibrate as fit_calibration
     from eval.cases import CaseError, load_cases
-    from retrieval.answer_model import SHIPPED_MODEL as SHIPPED_ANSWER_MODEL
     from retrieval.answer_model import to_json
 
     try:
@@ -343,13 +344,14 @@ def calibrate(
         for f in per_lang.values()
         if f.model is not None
     }
-    target = out or SHIPPED_ANSWER_MODEL
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(to_json(models, data_hash(loaded_cases), facts), encoding="utf-8")
-    languages = ", ".join(m.lang for m in models) or "none (the curves serve every language)"
-    typer.echo(f"{target}: learned answer model for {languages}")
-    if out is not None:
-        typer.echo(f"KAKEHASHI_ANSWER_MODEL={target}")
+    languages = ", ".join(m.lang for m in models) or "no language (the curves serve all)"
+    if out is None:
+        typer.echo(f"# the learned answer model would serve {languages}: --out FILE writes it")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_json(models, data_hash(loaded_cases), facts), encoding="utf-8")
+    typer.echo(f"# {out}: the learned answer model, for {languages}")
+    typer.echo(f"KAKEHASHI_ANSWER_MODEL={out}")
 
 
 @cli.command()
@@ -407,6 +409,7 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     typer.echo(f"Kakehashi: loading the model and the knowledge base ({settings.kb_dir})…")
+    logging.getLogger("kakehashi").setLevel(logging.INFO)  # what the start did: imported, indexed
     typer.echo(f"Demo page: http://{host}:{port}/  (Japanese: http://{host}:{port}/?lang=ja)")
     from app.server import uvicorn_options
 
