@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
 from langchain_core.embeddings import Embeddings
 
 from app.settings import Settings
@@ -11,7 +16,7 @@ from retrieval import answer_model
 from retrieval.embeddings import SentenceTransformerEmbeddings
 from retrieval.fusion import Calibration
 from retrieval.hybrid import HybridRetriever, RetrievalConfig
-from retrieval.kb import LoadResult, load_kb
+from retrieval.kb import Article, LoadResult, load_kb
 from retrieval.memory import limit_malloc_arenas
 from retrieval.threads import one_thread_per_call
 from retrieval.types import SyncReport
@@ -75,6 +80,34 @@ def build_retriever(
         config=retrieval_config(settings),
         data_dir=settings.data_dir if persist else None,
     )
+
+
+# From this many articles to embed, a start builds the index in a child process: the peak
+# memory of embedding (the model runtime's buffers for big batches, freed memory the
+# allocator keeps) goes when the child ends, and the server holds what a restart would.
+INDEX_IN_CHILD_FROM = 20
+
+log = logging.getLogger("kakehashi")
+
+
+def _index_here(settings: Settings, articles: Sequence[Article]) -> int:
+    retriever = build_retriever(settings)
+    try:
+        return retriever.sync(articles).embedded
+    finally:
+        retriever.close()
+
+
+def index_in_child(settings: Settings, articles: Sequence[Article]) -> int | None:
+    """Embed and save `articles` into the data folder's index from a child process; the
+    number embedded, or None when the child failed (the caller then embeds them itself)."""
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads copied
+    try:
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            return pool.submit(_index_here, settings, list(articles)).result()
+    except Exception as exc:  # a child that died, or could not start: the old way works
+        log.warning("indexing in a child process failed (%s): indexing here instead", exc)
+        return None
 
 
 def index_kb(

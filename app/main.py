@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from accounts.users import create_first_admin
 from app import errors
-from app.bootstrap import build_bot, build_retriever
+from app.bootstrap import INDEX_IN_CHILD_FROM, build_bot, build_retriever, index_in_child
 from app.guard import ChatGuard
 from app.headers import SecurityHeaders
 from app.metrics import Metrics
@@ -73,7 +73,11 @@ def create_app(
         index_sync = IndexSync(delivery.bus, delivery.hub, reindexer, resync)
         articles = ArticleService(sessions, on_change=index_sync.changed)
         if not await articles.count():  # first start: the sample (or configured) KB folder
-            imported = await articles.import_dir(settings.kb_dir)
+            # imported without re-indexing each article here: the sync below indexes them
+            # all at once (a thread per article would embed each in a batch of its own)
+            imported = await ArticleService(sessions, on_change=index_sync.announce).import_dir(
+                settings.kb_dir
+            )
             for problem in imported.problems:
                 log.warning("knowledge base: skipped %s", problem)
             log.info(
@@ -81,7 +85,14 @@ def create_app(
                 len(imported.created),
                 settings.kb_dir,
             )
-        report = await anyio.to_thread.run_sync(retriever.sync, await articles.published())
+        published = await articles.published()
+        if embeddings is None and retriever.to_embed(published) >= INDEX_IN_CHILD_FROM:
+            # a first start, or a knowledge base much changed while stopped
+            embedded = await anyio.to_thread.run_sync(index_in_child, settings, published)
+            if embedded is not None:
+                log.info("knowledge base: %d articles embedded by a child process", embedded)
+                retriever.load_saved()
+        report = await anyio.to_thread.run_sync(retriever.sync, published)
         log.info(
             "knowledge base: %d published articles (%d embedded)", len(retriever), report.embedded
         )

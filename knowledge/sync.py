@@ -39,6 +39,10 @@ class IndexSync:
     async def changed(self, article_id: str) -> None:
         """An article changed here: re-index it here, and tell the other servers."""
         await self.reindexer.schedule(article_id)
+        await self.announce(article_id)
+
+    async def announce(self, article_id: str) -> None:
+        """Tell the other servers only (this one indexes it by other means: a whole sync)."""
         await self.bus.emit(ArticleChanged(article_id, self.origin))
 
     async def start(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,20 @@ class HybridRetriever(IndexMaintenance):
                     else None
                 ),
             )
+            self.load_saved()
+
+    def _uses_encoder(self) -> bool:
+        return self.config.encoder_confidence and self.config.calibration.encoder_weight > 0
+
+    def load_saved(self) -> None:
+        """Take up what the data folder's saved index holds (as at start): vectors another
+        process saved meanwhile are then used by the next `sync` instead of embedding again.
+        Only before anything is indexed here."""
+        if self._store is None:
+            return
+        with self._write_lock:
+            if self._snapshot.articles:
+                raise RuntimeError("load_saved() is for a retriever that indexes nothing yet")
             saved = self._store.load(self.dimensions)
             self._saved = saved.articles
             draft = self._draft()
@@ -103,8 +118,20 @@ class HybridRetriever(IndexMaintenance):
                     target.encoded = index
             self._snapshot = draft.publish(self.config)
 
-    def _uses_encoder(self) -> bool:
-        return self.config.encoder_confidence and self.config.calibration.encoder_weight > 0
+    def to_embed(self, articles: Iterable[Article]) -> int:
+        """How many of `articles` a `sync` would embed (new or changed since indexed or
+        saved)."""
+        snapshot = self._snapshot
+        count = 0
+        for article in articles:
+            current = snapshot.articles.get(article.id)
+            saved = self._saved.get(article.id)
+            if current is not None and current.content_hash == article.content_hash:
+                continue
+            if current is None and saved is not None and saved.hash == article.content_hash:
+                continue
+            count += 1
+        return count
 
     def close(self) -> None:
         """Stop the query batcher (searches after this fail)."""
