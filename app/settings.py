@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     answer_model: Path | None = SHIPPED_ANSWER_MODEL
     answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     answer_threshold_by_lang: Annotated[dict[str, float], NoDecode] = Field(
-        default_factory=lambda: {"en": 0.7039, "ja": 0.8248}
+        default_factory=lambda: {"en": 0.6552, "ja": 0.8077}
     )
     suggest_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
     frustration_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
