@@ -34,18 +34,22 @@ _FUZZY_PERSON_WORDS: tuple[str, ...] = tuple(
     "human humans person agent agents operator representative employee someone somebody".split()
 )
 
-_QUALIFIER = r"(?:real|live|actual|proper|living|human|customer|service|support|chat|sales)"
+_QUALIFIER = (
+    r"(?:real|live|actual|proper|living|human|customer|service|support|chat|sales|concerned|"
+    r"relevant|right|appropriate)"
+)
 _PERSON = (
     r"(?:human(?: being)?s?|person|people|agents?|representatives?|reps?|operators?|"
     r"employees?|staff(?: members?)?|members? of (?:staff|the team|your team)|"
     r"some ?one|some ?body|(?:support|service|customer service|customer care) team|"
-    r"customer service|customer support|customer care|managers?|supervisors?)"
+    r"customer service|customer support|customer care|managers?|supervisors?|"
+    r"executives?|advis[eo]rs?|specialists?)"
 )
 _DET = r"(?:(?:a|an|the|your|one of your|some|any|to|with)\s+)*"
 _PERSON_NP = rf"{_DET}(?:{_QUALIFIER}\s+)*{_PERSON}\b"
 _POLITE_TAIL = (
     r"(?:\s+(?:(?:who|that) can help(?: me| us)?|please|pls|plz|now|asap|right now|real|"
-    r"instead|thanks|thank you))*"
+    r"instead|thanks|thank you|in here|here|involved|on (?:the )?(?:phone|line|chat)))*"
 )
 
 _EN_REQUESTS = [
@@ -64,8 +68,27 @@ _EN_REQUESTS = [
         rf"{_POLITE_TAIL}\s*(?:$|[.!?,;:)-])"
     ),
     re.compile(
-        r"\bescalat\w*\s+(?:this\s+|it\s+|me\s+)?to\s+(?:a\s+|an\s+)?(?:real\s+|live\s+)?"
-        r"(?:human|person|agent|operator|someone|somebody)\b"
+        r"\bescalat\w*\s+(?:\w+\s+){0,3}?to\s+(?:a\s+|an\s+|the\s+|your\s+)?(?:real\s+|live\s+)?"
+        r"(?:human|person|agent|operator|someone|somebody|manager|supervisor|senior)\b"
+    ),
+    # I want to escalate this / can you escalate my complaint
+    re.compile(r"\b(?:want|need|like|please|can you|could you|would you)\s+(?:to\s+)?escalate\b"),
+    # a real / live / actual person, whatever follows ("i need a real person my parcel...")
+    re.compile(
+        r"\b(?:need|want|get|have|like)\s+(?:to\s+(?:talk|speak|chat)\s+(?:to|with)\s+)?"
+        r"(?:a|an|some|one)\s+(?:real|live|actual|proper)\s+"
+        r"(?:person|human|agent|employee|operator|rep|representative|staff)\b"
+    ),
+    # a call back / live support asked for
+    re.compile(
+        r"\b(?:want|need|request|like|get|have|arrange|book|schedule)\s+(?:a\s+)?"
+        r"call ?-?backs?\b"
+    ),
+    re.compile(r"\b(?:get|want|need)\s+(?:some\s+)?live\s+(?:support|help|chat|agent|person)\b"),
+    # I want (that) your staff check my order
+    re.compile(
+        rf"\b(?:want|need|would like)\s+(?:that\s+)?{_PERSON_NP}\s+(?:to\s+)?"
+        rf"(?:check|look|help|call|contact|review|handle|see|explain)\b"
     ),
     # is anyone from your team available to chat (with me)?
     re.compile(
@@ -86,7 +109,7 @@ _EN_REQUESTS = [
     ),
     re.compile(
         r"\b(?:some ?one|some ?body)\b[^.?!]{0,30}\b(?:get in touch with me|call me|contact me|"
-        r"ring me|phone me|reach out to me)\b"
+        r"ring me|phone me|reach out to me|e-?mail me|message me|text me|write to me)\b"
     ),
     re.compile(r"\b(?:call|ring|phone) me back\b|\bgive me a (?:call|ring)\b"),
     # anyone there who isn't a bot
@@ -185,7 +208,7 @@ _JA_PERSON = (
     rf"(?<![{_KANJI}ァ-ヺ])人|(?<![{_KANJI}ぁ-ゖァ-ヺ])ひと|"  # not 受取人 / 個人 / 他人
     r"(?:中|係|窓口|サポート|カスタマーサポート|サポートセンター|お店|店|本物|生身|"
     r"誰か|だれか|係員|社員)の(?:人間|人|ひと|方|かた)|"
-    r"サポート(?:担当|窓口|チーム)|係員|社員の方|責任者|せきにんしゃ|店長|"
+    r"サポート(?:担当|窓口|チーム)|係員|社員の方|責任者|せきにんしゃ|店長|店員|"
     r"スーパーバイザー|すーぱーばいざー|マネージャー|まねーじゃー|上司|上の(?:人|方)|"
     r"ゆうじん(?:ちゃっと|たいおう)?)"
     r"(?:さん|様|さま)?(?:の方|のかた)?"
@@ -253,7 +276,7 @@ _JA_REQUESTS = [
         r"(?:お?電話|でんわ)(?:を)?(?:かけて|掛けて)(?:きて)?(?:もらえ|ください|ほしい|欲しい|いただ)"
     ),
     re.compile(
-        r"(?:お?電話|でんわ)(?:で|にて)(?:詳しく|くわしく|直接)?(?:\w{0,3}に)?"
+        r"(?:お?電話|でんわ)(?:で|にて)(?:詳しく|くわしく|直接)?(?:\w{0,3}に|\w{0,4}を)?"
         r"(?:(?:ご?説明|教えて|おしえて)(?:して)?(?:ほしい|欲しい|もらい|もらえ|いただきた|いただけ|"
         r"頂きた|頂け|ください|願)|(?:聞き|きき)た[いく]|相談(?:したい|させ)|"
         r"お?話し(?:したい|したく|させ)|おはなし(?:したい|させ))"
@@ -269,6 +292,47 @@ _JA_REQUESTS = [
         r"(?:有人|ゆうじん|スタッフ|すたっふ|担当者|人間|にんげん)(?:の)?(?:対応|たいおう)(?:を|で)?"
         r"(?:希望|きぼう|お願い|おねがい|してほしい|して欲しい|まだ)"
     ),
+    # an explanation, a reply or a call from a person: 責任者の方から説明してほしい /
+    # 担当の方からご連絡いただけますと幸いです / メールで担当者から返事ちょうだい
+    re.compile(
+        rf"{_JA_PERSON}(?:の口)?(?:から|より)(?:の)?(?:直接|ちゃんと|きちんと)?、?\w{{0,8}}?"
+        r"(?:ご?連絡|ごれんらく|お?電話|お?返事|ご?返信|ご?回答|ご?説明|説明)(?:を)?(?:して|し)?"
+        r"(?:ほしい|欲しい|もらい|もらえ|いただ|頂|ください|下さい|ちょうだい|お願い|求め|賜り)"
+    ),
+    re.compile(
+        rf"{_JA_PERSON}に(?:直接)?(?:報告(?:したい|させ)|伝えたい|お伝えしたい|お願いしたい)"
+    ),
+    re.compile(
+        rf"{_JA_PERSON}(?:に|が)(?:判断|教えて)(?:して)?(?:ほしい|欲しい|もらい|もらえ|いただ|頂|ください)"
+    ),
+    re.compile(
+        rf"{_JA_PERSON}で(?:ご?対応)(?:して|を)?(?:ほしい|欲しい|ください|お願い|もらえ|いただ)"
+    ),
+    re.compile(r"(?:相談|質問|お話)を(?:スタッフ|担当|店員|人|係)\w{0,4}に(?:したい|させ)"),
+    # who can answer: 詳しい方はいますか / 電話で教えてくれる人はいますか / 対応していただける方
+    re.compile(
+        r"(?:詳しい|くわしい|わかる|分かる|教えてくれる|説明できる|対応(?:して)?(?:いただける|くれる|できる))"
+        r"\w{0,6}?(?:担当の方|方|人|かた|ひと)(?:は|が)?(?:いますか|いらっしゃ|いませんか|おりますか|"
+        r"おらん|いない|いる[?？])"
+    ),
+    re.compile(
+        r"(?:詳しい|くわしい|わかる|分かる)(?:方|人|かた|ひと)と(?:チャットで|電話で)?(?:直接)?"
+        r"(?:やりとり|やり取り|お?話|相談)"
+    ),
+    # the person who served me before / the desk that people answer
+    re.compile(
+        r"(?:さん|様|さま)に(?:もう一度|もう一回|また)?(?:つない|繋い|つなげ|代わっ|かわっ)(?:で|て)"
+    ),
+    re.compile(r"(?:そっち|そちら)に(?:回して|まわして)"),
+    re.compile(
+        r"有人(?:チャット|対応|サポート)?(?:に|へ|を)?(?:切替|切り替え|きりかえ|使いたい|利用したい)"
+    ),
+    re.compile(r"有人(?:チャット|対応)\S{0,20}(?:つないで|繋いで)(?:ほしい|欲しい|ください)"),
+    re.compile(rf"{_JA_PERSON}(?:カモン|かもん)"),
+    re.compile(
+        r"(?:折り?返し|おりかえし)(?:を)?(?:お願い|おねがい|ください|いただけ|頂け|ほしい|欲しい)"
+    ),
+    re.compile(r"(?:お?電話|でんわ)しろ"),
     # how to reach one: オペレーターにつなぐ方法 / 人と話すにはどうしたら
     re.compile(
         rf"{_JA_PERSON}(?:に|と)(?:つなぐ|繋ぐ|つないでもらう|話す|はなす|つながる|繋がる)"
@@ -300,12 +364,22 @@ _JA_AVAILABLE = re.compile(
 )
 
 
+# a call or a message asked for: the times around it are the customer's, not a question
+_JA_CONTACT_ME = re.compile(
+    r"(?:折り?返し|おりかえし)|(?:お?電話|ご?連絡)(?:を)?(?:ください|下さい|いただけますと|"
+    r"いただきたく|頂きたく|お願い)"
+)
+
+
 def _japanese_handoff(text: str) -> bool:
     compact = re.sub(r"\s+", "", text)
     kana = _hiragana(compact)  # "ヒトニ カワッテ" typed in katakana
-    if not any(p.search(compact) or p.search(text) or p.search(kana) for p in _JA_REQUESTS):
+    # "ジャナクテ ヒトニ カワッテ": the space before ひと keeps it a word of its own
+    spaced = re.sub(r"\s+(?!ひと)", "", _hiragana(text))
+    forms = (compact, text, kana, spaced)
+    if not any(p.search(form) for p in _JA_REQUESTS for form in forms):
         return False
-    return not _asks_hours_ja(compact)
+    return bool(_JA_CONTACT_ME.search(compact)) or not _asks_hours_ja(compact)
 
 
 def _asks_hours_ja(compact: str) -> bool:

@@ -27,6 +27,15 @@ HANDOFF_EN = [
     "talk to a humanm",  # typo
     "speak with an operater",  # typo
     "I don't want a bot, get me someone who can help",
+    "pls i need a real person my parcel is missing",  # whatever follows
+    "Can you escalate my ticket to a manager?",
+    "I want to escalate this.",
+    "I want a callback. UK time evenings is best",
+    "Can I get live support?",
+    "Kindly connect me to the concerned executive regarding my refund.",
+    "Can you get a supervisor in here?",
+    "can someone from support email me back when you open on monday",
+    "I want that your staff check my order",  # as a non-native speaker writes it
 ]
 HANDOFF_JA = [
     "担当者と話したいです",
@@ -51,6 +60,22 @@ HANDOFF_JA = [
     "スタッフ対応希望です",
     "オペレーターにつなぐ方法を教えて",
     "sutaffu no kata to hanasemasu ka?",
+    "ジドウオウトウ ジャナクテ ヒトニ カワッテ",
+    "人間カモン",
+    "折り返しの電話をください。平日の昼休み、12時から13時なら出られます",
+    "明日、営業時間になりましたら、担当の方からご連絡いただけますと幸いです",
+    "責任者の方からの説明を求めます",
+    "メールで担当者から返事ちょうだい",
+    "ポイントが消えた理由を、人間の口からちゃんと説明してほしい",
+    "別件で苦情があるので責任者の方に伝えたいです",
+    "この件は人間に判断してほしい",
+    "今回は最初から人で対応してください",
+    "どなたか対応していただける方はいますか",
+    "アプリのこと詳しい人おらん？",
+    "先週対応してくれた田中さんにもう一度つないでもらえますか",
+    "有人チャット切替できる？",
+    "先ほどお電話したのですがつながらなかったので、折り返しをお願いできますでしょうか",
+    "チャットじゃなくて電話で状況を聞きたいです",
 ]
 NOT_HANDOFF_EN = [
     "how do I contact you by phone",
@@ -63,6 +88,8 @@ NOT_HANDOFF_EN = [
     "I spoke to someone yesterday and they said to wait",
     "is this chat a bot or a person?",
     "i put a bunch of stuff in the basket",  # "stuff" is not a typo of "staff"
+    "my human resources department needs an invoice",
+    "do you sell live plants?",
 ]
 NOT_HANDOFF_JA = [
     "担当者名を領収書に入れたい",
@@ -80,6 +107,9 @@ NOT_HANDOFF_JA = [
     "カード会社の担当者に聞いてくださいって言われました",
     "店長のおすすめはどれですか",
     "平日の午後に届けてもらえますか",
+    "配達員さんから電話がありました",
+    "店員さんのおすすめを知りたいです",
+    "有人チャットの受付時間は何時までですか",
 ]
 
 
