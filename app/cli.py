@@ -346,7 +346,13 @@ def calibrate(
     }
     languages = ", ".join(m.lang for m in models) or "no language (the curves serve all)"
     if out is None:
-        typer.echo(f"# the learned answer model would serve {languages}: --out FILE writes it")
+        if models:
+            typer.echo(
+                f"# the thresholds above for {languages} are the learned answer model's: "
+                "run again with --out FILE and set KAKEHASHI_ANSWER_MODEL to it"
+            )
+        else:  # the thresholds above are the curves': no model may serve any language
+            typer.echo("KAKEHASHI_ANSWER_MODEL=")
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(to_json(models, data_hash(loaded_cases), facts), encoding="utf-8")

@@ -36,6 +36,7 @@ from handoff.hours import BusinessHours
 from knowledge.articles import ArticleService, load_published
 from knowledge.reindex import Reindexer
 from knowledge.sync import IndexSync
+from retrieval.store import has_saved_index
 from storage.engine import create_engine, migrate, session_factory
 
 log = logging.getLogger("kakehashi")
@@ -58,26 +59,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        retriever = await anyio.to_thread.run_sync(
-            lambda: build_retriever(settings, embeddings=embeddings)
-        )
         engine = create_engine(resolved_database_url(settings))
         await migrate(engine)
         sessions = session_factory(engine)
         delivery = await build_delivery(settings)
-        reindexer = Reindexer(retriever, load=partial(load_published, sessions))
-
-        async def resync() -> None:
-            await anyio.to_thread.run_sync(retriever.sync, await articles.published())
-
-        index_sync = IndexSync(delivery.bus, delivery.hub, reindexer, resync)
-        articles = ArticleService(sessions, on_change=index_sync.changed)
-        if not await articles.count():  # first start: the sample (or configured) KB folder
-            # imported without re-indexing each article here: the sync below indexes them
-            # all at once (a thread per article would embed each in a batch of its own)
-            imported = await ArticleService(sessions, on_change=index_sync.announce).import_dir(
-                settings.kb_dir
-            )
+        imported_ids: list[str] = []
+        if not await ArticleService(sessions).count():  # first start: the KB folder
+            imported = await ArticleService(sessions).import_dir(settings.kb_dir)
             for problem in imported.problems:
                 log.warning("knowledge base: skipped %s", problem)
             log.info(
@@ -85,13 +73,30 @@ def create_app(
                 len(imported.created),
                 settings.kb_dir,
             )
-        published = await articles.published()
-        if embeddings is None and retriever.to_embed(published) >= INDEX_IN_CHILD_FROM:
-            # a first start, or a knowledge base much changed while stopped
+            imported_ids = imported.created
+        published = await ArticleService(sessions).published()
+        if (
+            embeddings is None
+            and not has_saved_index(settings.data_dir)
+            and len(published) >= INDEX_IN_CHILD_FROM
+        ):
+            # nothing saved yet: a child embeds and saves it all, and takes the peak memory
+            # of embedding with it when it exits (before this process loads any model)
             embedded = await anyio.to_thread.run_sync(index_in_child, settings, published)
             if embedded is not None:
                 log.info("knowledge base: %d articles embedded by a child process", embedded)
-                retriever.load_saved()
+        retriever = await anyio.to_thread.run_sync(
+            lambda: build_retriever(settings, embeddings=embeddings)
+        )
+        reindexer = Reindexer(retriever, load=partial(load_published, sessions))
+
+        async def resync() -> None:
+            await anyio.to_thread.run_sync(retriever.sync, await articles.published())
+
+        index_sync = IndexSync(delivery.bus, delivery.hub, reindexer, resync)
+        articles = ArticleService(sessions, on_change=index_sync.changed)
+        for article_id in imported_ids:  # the other servers index them from the database
+            await index_sync.announce(article_id)
         report = await anyio.to_thread.run_sync(retriever.sync, published)
         log.info(
             "knowledge base: %d published articles (%d embedded)", len(retriever), report.embedded

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from accounts.throttle import MEMORY_SCHEMES, REDIS_SCHEMES, parse_limit
 from attachments.kinds import DEFAULT_TYPES, KINDS
 from guards.rates import parse_limits
+from retrieval import answer_model
 from retrieval.answer_model import SHIPPED_MODEL as SHIPPED_ANSWER_MODEL
 from retrieval.embeddings import DEFAULT_MODEL
 
@@ -184,14 +185,21 @@ class Settings(BaseSettings):
     @field_validator("answer_model", mode="before")
     @classmethod
     def _answer_model_file(cls, value: object) -> object:
-        """An empty value turns the learned model off; a path must be a file."""
+        """An empty value turns the learned model off; a relative path not found here is
+        looked up beside the installed packages (`retrieval/models/answer.json` works from
+        any folder); the file must load."""
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        if not Path(str(value)).is_file():
-            raise ValueError(
-                f"{value}: no such answer-model file (`kakehashi calibrate --out` writes one)"
-            )
-        return value
+        path = Path(str(value))
+        if not path.is_absolute() and not path.is_file():
+            beside_packages = SHIPPED_ANSWER_MODEL.parents[2] / path
+            if beside_packages.is_file():
+                path = beside_packages
+        try:
+            answer_model.load(path)
+        except answer_model.AnswerModelError as exc:
+            raise ValueError(f"{exc} (`kakehashi calibrate --out FILE` writes one)") from None
+        return path
 
     @field_validator("answer_threshold_by_lang", mode="before")
     @classmethod

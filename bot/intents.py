@@ -43,7 +43,7 @@ _PERSON = (
     r"employees?|staff(?: members?)?|members? of (?:staff|the team|your team)|"
     r"some ?one|some ?body|(?:support|service|customer service|customer care) team|"
     r"customer service|customer support|customer care|managers?|supervisors?|"
-    r"executives?|advis[eo]rs?|specialists?)"
+    r"executives?|advis[eo]rs?)"
 )
 _DET = r"(?:(?:a|an|the|your|one of your|some|any|to|with)\s+)*"
 _PERSON_NP = rf"{_DET}(?:{_QUALIFIER}\s+)*{_PERSON}\b"
@@ -81,15 +81,10 @@ _EN_REQUESTS = [
     ),
     # a call back / live support asked for
     re.compile(
-        r"\b(?:want|need|request|like|get|have|arrange|book|schedule)\s+(?:a\s+)?"
+        r"\b(?:want|need|request|like|get|arrange|book|schedule)\s+(?:a\s+)?"
         r"call ?-?backs?\b"
     ),
-    re.compile(r"\b(?:get|want|need)\s+(?:some\s+)?live\s+(?:support|help|chat|agent|person)\b"),
-    # I want (that) your staff check my order
-    re.compile(
-        rf"\b(?:want|need|would like)\s+(?:that\s+)?{_PERSON_NP}\s+(?:to\s+)?"
-        rf"(?:check|look|help|call|contact|review|handle|see|explain)\b"
-    ),
+    re.compile(r"\b(?:get|want|need)\s+(?:some\s+)?live\s+(?:support|help|agent|person)\b"),
     # is anyone from your team available to chat (with me)?
     re.compile(
         r"\b(?:is|are)\s+(?:there\s+)?(?:any ?one|some ?one|any ?body|some ?body|"
@@ -98,8 +93,8 @@ _EN_REQUESTS = [
     ),
     # need a person to look at this / real person needed
     re.compile(
-        rf"\b(?:need|want)\s+{_PERSON_NP}\s+to\s+(?:look|check|help|call|contact|deal|handle|"
-        rf"sort|review)\b"
+        rf"\b(?:need|want|would like)\s+(?:that\s+)?{_PERSON_NP}\s+(?:to\s+)?(?:look|check|"
+        rf"help|call|contact|deal|handle|sort|review)\b"
     ),
     re.compile(rf"{_PERSON_NP}\s+(?:needed|required)\b"),
     # get someone on the phone / could somebody get in touch with me / call me back
@@ -109,7 +104,7 @@ _EN_REQUESTS = [
     ),
     re.compile(
         r"\b(?:some ?one|some ?body)\b[^.?!]{0,30}\b(?:get in touch with me|call me|contact me|"
-        r"ring me|phone me|reach out to me|e-?mail me|message me|text me|write to me)\b"
+        r"ring me|phone me|reach out to me|(?:e-?mail|message|text|write to) me back)\b"
     ),
     re.compile(r"\b(?:call|ring|phone) me back\b|\bgive me a (?:call|ring)\b"),
     # anyone there who isn't a bot
@@ -217,6 +212,15 @@ _JA_END = (  # what may follow a request verb: "につないで[ください|も
     r"(?:ください|くださ|下さい|もらえ|もらい|いただけ|頂け|ほしい|欲しい|くれ|ちょうだい|"
     r"よ|ね|な|って|お願い|おねがい|プリーズ|ぷりーず|クレメンス|[!?。、.,…~〜ー]|$)"
 )
+# a request's ending, never a report's: いただきたい / もらえますか, not いただきました
+_JA_ASK = (
+    r"(?:ほしい|欲しい|もらいたい|もらえ|いただきた|いただけ|頂きた|頂け|ください|お願い|おねがい)"
+)
+# who is in charge (not any person: 配達の人に伝えたい is a message for the courier)
+_JA_IN_CHARGE = (
+    r"(?:責任者|せきにんしゃ|担当(?:者|の方)|スタッフ|店長|上司|上の(?:人|方)|マネージャー|"
+    r"人間|有人|オペレーター?)(?:さん|様|さま)?(?:の方)?"
+)
 _JA_REQUESTS = [
     # につないで / に代わって / に引き継いで / に切り替えて / にして
     re.compile(
@@ -297,17 +301,13 @@ _JA_REQUESTS = [
     re.compile(
         rf"{_JA_PERSON}(?:の口)?(?:から|より)(?:の)?(?:直接|ちゃんと|きちんと)?、?\w{{0,8}}?"
         r"(?:ご?連絡|ごれんらく|お?電話|お?返事|ご?返信|ご?回答|ご?説明|説明)(?:を)?(?:して|し)?"
-        r"(?:ほしい|欲しい|もらい|もらえ|いただ|頂|ください|下さい|ちょうだい|お願い|求め|賜り)"
+        rf"(?:{_JA_ASK}|下さい|ちょうだい|求め|賜り)"
     ),
     re.compile(
-        rf"{_JA_PERSON}に(?:直接)?(?:報告(?:したい|させ)|伝えたい|お伝えしたい|お願いしたい)"
+        rf"{_JA_IN_CHARGE}に(?:直接)?(?:報告(?:したい|させ)|伝えたい|お伝えしたい|お願いしたい)"
     ),
-    re.compile(
-        rf"{_JA_PERSON}(?:に|が)(?:判断|教えて)(?:して)?(?:ほしい|欲しい|もらい|もらえ|いただ|頂|ください)"
-    ),
-    re.compile(
-        rf"{_JA_PERSON}で(?:ご?対応)(?:して|を)?(?:ほしい|欲しい|ください|お願い|もらえ|いただ)"
-    ),
+    re.compile(rf"{_JA_PERSON}(?:に|が)(?:判断|教えて)(?:して)?{_JA_ASK}"),
+    re.compile(rf"{_JA_PERSON}で(?:ご?対応)(?:して|を)?{_JA_ASK}"),
     re.compile(r"(?:相談|質問|お話)を(?:スタッフ|担当|店員|人|係)\w{0,4}に(?:したい|させ)"),
     # who can answer: 詳しい方はいますか / 電話で教えてくれる人はいますか / 対応していただける方
     re.compile(
@@ -320,17 +320,16 @@ _JA_REQUESTS = [
         r"(?:やりとり|やり取り|お?話|相談)"
     ),
     # the person who served me before / the desk that people answer
-    re.compile(
-        r"(?:さん|様|さま)に(?:もう一度|もう一回|また)?(?:つない|繋い|つなげ|代わっ|かわっ)(?:で|て)"
-    ),
-    re.compile(r"(?:そっち|そちら)に(?:回して|まわして)"),
+    re.compile(r"(?:さん|様|さま)に(?:もう一度|もう一回|また)?(?:つない|繋い|つなげ)(?:で|て)"),
+    re.compile(r"(?:そっち|そちら)に(?:回して|まわして)(?:ほしい|欲しい|ください|もらえ)"),
     re.compile(
         r"有人(?:チャット|対応|サポート)?(?:に|へ|を)?(?:切替|切り替え|きりかえ|使いたい|利用したい)"
     ),
     re.compile(r"有人(?:チャット|対応)\S{0,20}(?:つないで|繋いで)(?:ほしい|欲しい|ください)"),
     re.compile(rf"{_JA_PERSON}(?:カモン|かもん)"),
-    re.compile(
-        r"(?:折り?返し|おりかえし)(?:を)?(?:お願い|おねがい|ください|いただけ|頂け|ほしい|欲しい)"
+    re.compile(  # 折り返し is a hem too: a call must be in the message
+        r"^(?=.*(?:電話|でんわ|連絡|れんらく)).*(?:折り?返し|おりかえし)(?:を)?"
+        r"(?:お願い|おねがい|ください|いただけ|頂け|ほしい|欲しい)"
     ),
     re.compile(r"(?:お?電話|でんわ)しろ"),
     # how to reach one: オペレーターにつなぐ方法 / 人と話すにはどうしたら

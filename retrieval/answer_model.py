@@ -5,7 +5,7 @@ signal. For Japanese that leaves the best evidence unused: whether the sentence 
 prefers the top article clearly over the next ones (`encoder_margin`), and whether it could
 read the question at all (kana typed without conversion, romaji: `encoder_readable` 0).
 `kakehashi calibrate` fits these weights on labelled questions, for the languages where they
-beat the curves across sets of writers the fit never saw, and writes them here:
+beat the curves across sets of writers the fit never saw, and writes them (`--out FILE`) as:
 
     {"format": 1, "signals": [...], "languages": {"ja": {"weights": [...], "intercept": ...,
      "threshold": ..., "cross_validated": {...}}}, "data_hash": "..."}

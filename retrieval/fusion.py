@@ -57,7 +57,7 @@ class Calibration:
     encoder_weight: float = 2.0
     # learned confidences by language (`retrieval.answer_model`); they replace the curves
     # for their language when the sentence encoder is in use
-    models: Mapping[str, AnswerModel] = field(default_factory=dict)
+    models: Mapping[str, AnswerModel] = field(default_factory=dict, hash=False)
 
 
 def weights_for(

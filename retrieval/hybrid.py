@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -91,20 +90,6 @@ class HybridRetriever(IndexMaintenance):
                     else None
                 ),
             )
-            self.load_saved()
-
-    def _uses_encoder(self) -> bool:
-        return self.config.encoder_confidence and self.config.calibration.encoder_weight > 0
-
-    def load_saved(self) -> None:
-        """Take up what the data folder's saved index holds (as at start): vectors another
-        process saved meanwhile are then used by the next `sync` instead of embedding again.
-        Only before anything is indexed here."""
-        if self._store is None:
-            return
-        with self._write_lock:
-            if self._snapshot.articles:
-                raise RuntimeError("load_saved() is for a retriever that indexes nothing yet")
             saved = self._store.load(self.dimensions)
             self._saved = saved.articles
             draft = self._draft()
@@ -118,20 +103,8 @@ class HybridRetriever(IndexMaintenance):
                     target.encoded = index
             self._snapshot = draft.publish(self.config)
 
-    def to_embed(self, articles: Iterable[Article]) -> int:
-        """How many of `articles` a `sync` would embed (new or changed since indexed or
-        saved)."""
-        snapshot = self._snapshot
-        count = 0
-        for article in articles:
-            current = snapshot.articles.get(article.id)
-            saved = self._saved.get(article.id)
-            if current is not None and current.content_hash == article.content_hash:
-                continue
-            if current is None and saved is not None and saved.hash == article.content_hash:
-                continue
-            count += 1
-        return count
+    def _uses_encoder(self) -> bool:
+        return self.config.encoder_confidence and self.config.calibration.encoder_weight > 0
 
     def close(self) -> None:
         """Stop the query batcher (searches after this fail)."""
@@ -330,7 +303,7 @@ class HybridRetriever(IndexMaintenance):
         top = int(order[0])
         coverage, article_coverage = self.coverage(ev, top)
         similarity = float(dense[top]) if dense is not None else None
-        nearby = order if len(order) >= 3 else top_rows(fused, 3)
+        nearby = order[:3] if len(order) >= 3 else top_rows(fused, 3)  # whatever k is
         encoder = self._encoder_signals(query, snapshot, index, [ids[int(i)] for i in nearby])
         signals = {
             "coverage": round(coverage, 4),
@@ -359,8 +332,9 @@ class HybridRetriever(IndexMaintenance):
         self, query: str, snapshot: Snapshot, index: LanguageIndexes, article_ids: list[str]
     ) -> dict[str, float]:
         """The sentence encoder's view of the top article (`article_ids[0]`): its cosine with
-        the question (best section), and the margin over the next articles'. Empty when the
-        encoder is not in use; only `encoder_readable` 0 when it cannot read the question."""
+        the question (best section), and the margin over the next articles' (the next two,
+        for any `k`). Empty when the encoder is not in use or the top article has no
+        encoder vectors; only `encoder_readable` 0 when it cannot read the question."""
         if self.sentence_encoder is None or not self._uses_encoder() or index.encoded is None:
             return {}
         if index.lang == "ja" and unreadable_for_encoder(query):

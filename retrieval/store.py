@@ -41,6 +41,11 @@ class SavedIndex:
     dense: dict[tuple[str, str], DenseIndex] = field(default_factory=dict)
 
 
+def has_saved_index(data_dir: Path) -> bool:
+    """Whether a data folder holds a saved index (of any model: a mismatch is rebuilt)."""
+    return (Path(data_dir) / "index" / "manifest.json").is_file()
+
+
 class IndexStore:
     """Reads and writes the index folder (`<data_dir>/index`)."""
 

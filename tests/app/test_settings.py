@@ -69,9 +69,19 @@ def test_attachment_types_are_a_list_of_kinds_kakehashi_can_check() -> None:
         parse(_env_file=None, attachment_types="image/png,image/svg+xml")
 
 
-def test_the_answer_model_is_a_file_or_turned_off(tmp_path: Path) -> None:
+def test_the_answer_model_is_a_file_or_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     parse: Any = Settings
-    assert parse(answer_model="").answer_model is None  # the curves for every language
-    assert parse().answer_model is not None and parse().answer_model.is_file()
+    assert parse(_env_file=None, answer_model="").answer_model is None  # curves for all
+    shipped = parse(_env_file=None).answer_model
+    assert shipped is not None and shipped.is_file()
+    monkeypatch.chdir(tmp_path)  # .env.example's relative path works from any folder
+    relative = parse(_env_file=None, answer_model="retrieval/models/answer.json")
+    assert relative.answer_model == shipped
     with pytest.raises(ValidationError, match="no such answer-model file"):
-        parse(answer_model=tmp_path / "missing.json")
+        parse(_env_file=None, answer_model=tmp_path / "missing.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", "utf-8")
+    with pytest.raises(ValidationError, match="not a readable JSON file"):
+        parse(_env_file=None, answer_model=broken)

@@ -90,6 +90,13 @@ NOT_HANDOFF_EN = [
     "i put a bunch of stuff in the basket",  # "stuff" is not a typo of "staff"
     "my human resources department needs an invoice",
     "do you sell live plants?",
+    "Did someone email me a code? I didn't ask for one",
+    "Will someone email me the invoice?",
+    "Do I need a specialist?",
+    "I want people to see my review on the product page",
+    "Does the courier need someone to see my ID?",
+    "Do you have a call back option?",
+    "How do I get live chat on my store?",
 ]
 NOT_HANDOFF_JA = [
     "担当者名を領収書に入れたい",
@@ -110,6 +117,14 @@ NOT_HANDOFF_JA = [
     "配達員さんから電話がありました",
     "店員さんのおすすめを知りたいです",
     "有人チャットの受付時間は何時までですか",
+    "母さんに代わって注文したいのですが",
+    "お客様に代わって返品手続きできますか",
+    "担当者から連絡をいただきましたが、返金はいつですか",
+    "配達の人から電話をいただいたのですが、不在でした",
+    "置き配の場所を配達の人に伝えたいのですが",
+    "以前お店の人に教えてもらいましたが、もう一度確認させてください",
+    "ズボンの裾の折り返しをお願いできますか",
+    "荷物をそちらに回してもいいですか",
 ]
 
 
