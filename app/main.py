@@ -64,8 +64,9 @@ def create_app(
         sessions = session_factory(engine)
         delivery = await build_delivery(settings)
         imported_ids: list[str] = []
-        if not await ArticleService(sessions).count():  # first start: the KB folder
-            imported = await ArticleService(sessions).import_dir(settings.kb_dir)
+        stored = ArticleService(sessions)  # announced to the other servers below
+        if not await stored.count():  # first start: the KB folder
+            imported = await stored.import_dir(settings.kb_dir)
             for problem in imported.problems:
                 log.warning("knowledge base: skipped %s", problem)
             log.info(
@@ -74,7 +75,7 @@ def create_app(
                 settings.kb_dir,
             )
             imported_ids = imported.created
-        published = await ArticleService(sessions).published()
+        published = await stored.published()
         if (
             embeddings is None
             and not has_saved_index(settings.data_dir)

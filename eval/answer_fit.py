@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eval.calibration import Observation, OperatingPoint, operating_point
+from eval.calibration import Observation, OperatingPoint, curve_scores, operating_point
 from retrieval.answer_model import SIGNALS, AnswerModel
-from retrieval.fusion import Calibration, confidence
+from retrieval.fusion import Calibration
 
 MIN_SOURCES = 3
 FOLDS = 5
@@ -146,18 +146,8 @@ def fit_languages(
         if not answerable or answerable == len(group):
             continue
         groups = _groups(group)
-        curve_scores = np.array(
-            [
-                round(
-                    confidence(
-                        o.similarity, o.coverage, o.weights, calibration, o.encoder_similarity
-                    ),
-                    4,
-                )
-                for o in group
-            ]
-        )
-        threshold, limit, curves = pick(curve_scores, group, groups, max_false_answer)
+        scores = np.array(curve_scores(group, calibration))
+        threshold, limit, curves = pick(scores, group, groups, max_false_answer)
         chosen: tuple[float, float, OperatingPoint, AnswerModel | None] = (
             threshold,
             limit,

@@ -218,9 +218,15 @@ def evaluate(
     threshold: float | None = None,
 ) -> OperatingPoint:
     """The operating point the curves give on these observations (see `operating_point`)."""
-    # rounded as the retriever rounds it, so the threshold holds in the live bot too
-    scores = [
+    return operating_point(
+        curve_scores(observations, calibration), observations, max_false_answer, threshold
+    )
+
+
+def curve_scores(observations: Sequence[Observation], calibration: Calibration) -> list[float]:
+    """The curves' confidence of each observation, rounded as the retriever rounds it (so a
+    threshold picked on them holds in the live bot too)."""
+    return [
         round(confidence(o.similarity, o.coverage, o.weights, calibration, o.encoder_similarity), 4)
         for o in observations
     ]
-    return operating_point(scores, observations, max_false_answer, threshold)

@@ -354,8 +354,6 @@ class HybridRetriever(IndexMaintenance):
             if question is None:
                 question = self.sentence_encoder.encode_one(query)
             best.append(float(np.max(vectors @ question)))
-        if not best:
-            return {}
         runner_up = max(best[1:], default=best[0])
         return {
             "encoder_similarity": round(best[0], 4),
