@@ -28,6 +28,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         other_dense_weight=settings.other_dense_weight,
         chunk_max_chars=settings.chunk_max_chars,
         calibration=calibration(settings),
+        encoder_rank_weights=dict(settings.encoder_rank_weight_by_lang),
         approximate_above=settings.approximate_above,
         nprobe=settings.ann_nprobe,
         candidates=settings.dense_candidates,

@@ -17,6 +17,7 @@ from guards.rates import parse_limits
 from retrieval import answer_model
 from retrieval.answer_model import SHIPPED_MODEL as SHIPPED_ANSWER_MODEL
 from retrieval.embeddings import DEFAULT_MODEL
+from retrieval.fusion import ENCODER_RANK_WEIGHTS
 
 
 class Settings(BaseSettings):
@@ -50,7 +51,12 @@ class Settings(BaseSettings):
     answer_model: Path | None = SHIPPED_ANSWER_MODEL
     answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     answer_threshold_by_lang: Annotated[dict[str, float], NoDecode] = Field(
-        default_factory=lambda: {"en": 0.6552, "ja": 0.8077}
+        default_factory=lambda: {"en": 0.662, "ja": 0.83}
+    )
+    # how much the multilingual sentence encoder counts in ranking beside BM25's 1, by
+    # language (a language not listed: 0); it reads Japanese, the embedding model does not
+    encoder_rank_weight_by_lang: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: dict(ENCODER_RANK_WEIGHTS)
     )
     suggest_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
     frustration_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
@@ -205,22 +211,13 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_thresholds(cls, value: object) -> object:
         """ "en:0.52,ja:0.66" (or a JSON object); each threshold in [0, 1]."""
-        if not isinstance(value, str) or value.strip().startswith("{"):
-            return value
-        parsed: dict[str, float] = {}
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            lang, sep, number = part.partition(":")
-            try:
-                threshold = float(number)
-            except ValueError:
-                threshold = -1.0
-            if not sep or not lang.strip() or not 0 <= threshold <= 1:
-                raise ValueError(
-                    f"KAKEHASHI_ANSWER_THRESHOLD_BY_LANG: {part!r} is not lang:threshold "
-                    "(expected e.g. en:0.52,ja:0.66, thresholds between 0 and 1)"
-                )
-            parsed[lang.strip()] = threshold
-        return parsed
+        return _by_language(value, "KAKEHASHI_ANSWER_THRESHOLD_BY_LANG", "threshold", 1.0)
+
+    @field_validator("encoder_rank_weight_by_lang", mode="before")
+    @classmethod
+    def _parse_rank_weights(cls, value: object) -> object:
+        """ "ja:0.5" (or a JSON object); each weight in [0, 10]."""
+        return _by_language(value, "KAKEHASHI_ENCODER_RANK_WEIGHT_BY_LANG", "weight", 10.0)
 
     @field_validator("login_attempts_per_account", "login_attempts_per_ip")
     @classmethod
@@ -305,3 +302,24 @@ def resolved_database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
     return f"sqlite+aiosqlite:///{(settings.data_dir / 'kakehashi.db').resolve()}"
+
+
+def _by_language(value: object, name: str, what: str, high: float) -> object:
+    """ "lang:number,lang:number" as a dict, each number in [0, `high`]; other values
+    (a JSON object, a dict) are left to pydantic."""
+    if not isinstance(value, str) or value.strip().startswith("{"):
+        return value
+    parsed: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        lang, sep, number = part.partition(":")
+        try:
+            figure = float(number)
+        except ValueError:
+            figure = -1.0
+        if not sep or not lang.strip() or not 0 <= figure <= high:
+            raise ValueError(
+                f"{name}: {part!r} is not lang:{what} "
+                f"(expected e.g. en:0.52,ja:0.66, each {what} between 0 and {high:g})"
+            )
+        parsed[lang.strip()] = figure
+    return parsed

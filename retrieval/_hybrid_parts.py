@@ -12,7 +12,7 @@ import numpy as np
 from retrieval.analysis import get_analyzer
 from retrieval.chunking import chunk_id
 from retrieval.dense import DenseIndex, ivf_lists
-from retrieval.fusion import Calibration
+from retrieval.fusion import ENCODER_RANK_WEIGHTS, Calibration
 from retrieval.lexical import LexicalIndex
 
 #: An approximate language's titles are searched approximately too past this share of the
@@ -32,7 +32,12 @@ class RetrievalConfig:
     passages_per_article: int = 2
     calibration: Calibration = field(default_factory=Calibration)
     # the multilingual sentence encoder as a confidence signal (calibration.encoder_weight)
+    # and, per language, a ranking signal beside BM25 (Japanese: the embedding model reads
+    # only English); False leaves the encoder out altogether
     encoder_confidence: bool = True
+    encoder_rank_weights: Mapping[str, float] = field(
+        default_factory=lambda: dict(ENCODER_RANK_WEIGHTS), hash=False
+    )
     # Scale: past this many chunks in one language its dense index becomes approximate
     # (faiss IVF) and a query scores the `candidates` nearest chunks and titles exactly
     # instead of every chunk of the language.
@@ -64,6 +69,8 @@ class ArticleEvidence:
     title_dense: np.ndarray  # cosine of its title (empty without dense)
     lexical: np.ndarray  # the lexical score fusion uses
     dense: np.ndarray | None  # the dense score fusion uses (None without dense)
+    # the sentence encoder's cosine of each article's best section (None: not used here)
+    encoder: np.ndarray | None
     fused: np.ndarray  # the fused score articles are ranked by
     query_words: int  # distinct words of the query (reading bigrams aside)
     unknown_words: int  # of which no article of the language contains
@@ -101,6 +108,8 @@ class SearchArrays:
     owner: np.ndarray  # chunk row -> article row
     chunk_positions: np.ndarray | None  # chunk row -> row of the flat matrix (-1: no vector)
     title_positions: np.ndarray | None  # article row -> row of the title matrix
+    # chunk row -> row of the sentence encoder's matrix (None: no encoder vectors)
+    encoded_positions: np.ndarray | None
     chunk_rows_by_id: tuple[np.ndarray, np.ndarray]  # sorted chunk ids, their rows
     article_rows_by_key: tuple[np.ndarray, np.ndarray]  # sorted article keys, their rows
     sample: DenseSample | None  # approximate mode: what estimates the dense spread
@@ -231,6 +240,9 @@ class LanguageIndexes:
             chunk_positions = rows_of(chunk_array, _lookup(self.chunk_vectors.ids()))
         if self.title_vectors.kind == "flat":
             title_positions = rows_of(keys, _lookup(self.title_vectors.ids()))
+        encoded_positions = None
+        if self.encoded is not None and self.encoded.kind == "flat" and len(self.encoded):
+            encoded_positions = rows_of(chunk_array, _lookup(self.encoded.ids()))
         if self.approximate and ids:
             sample = self._sample(ids, chunk_ids, starts, config.dense_sample, seed)
         self.arrays = SearchArrays(
@@ -242,6 +254,7 @@ class LanguageIndexes:
             owner=np.repeat(np.arange(len(ids)), sizes),
             chunk_positions=chunk_positions,
             title_positions=title_positions,
+            encoded_positions=encoded_positions,
             chunk_rows_by_id=by_id,
             article_rows_by_key=by_key,
             sample=sample,

@@ -44,9 +44,11 @@ def evidence(
     title_weight: float,
     candidates: int,
     exact: bool = False,
+    encoded: np.ndarray | None = None,
 ) -> ArticleEvidence:
     """Every signal fusion sees for `query`; `vector` is its embedding (None without
-    dense). `exact` scores every chunk even in an approximate index (for studies)."""
+    dense), `encoded` its sentence-encoder vector (None: the encoder has no say). `exact`
+    scores every chunk even in an approximate index (for studies)."""
     arrays = index.arrays
     assert arrays is not None, "search a published (frozen) index"
     ids = arrays.article_ids
@@ -72,6 +74,14 @@ def evidence(
             chunk_dense, titles = _every(index, arrays, vector)
             best_chunk_dense = best_per_row(chunk_dense, arrays.starts)
         dense = (1 - title_weight) * best_chunk_dense + title_weight * titles
+    encoder = None
+    positions = arrays.encoded_positions
+    # The encoder's matrix is searched exactly, in time linear in the language's size: an
+    # approximate (large) language ranks without it.
+    if encoded is not None and positions is not None and (exact or not index.approximate):
+        assert index.encoded is not None  # it has positions
+        by_chunk = gathered(index.encoded.matrix() @ encoded, positions)
+        encoder = best_per_row(by_chunk, arrays.starts)
     return ArticleEvidence(
         lang=index.lang,
         article_ids=ids,
@@ -86,7 +96,8 @@ def evidence(
         title_dense=titles,
         lexical=lexical,
         dense=dense,
-        fused=fuse_articles(dense, lexical, weights, dense_spread=spread),
+        encoder=encoder,
+        fused=fuse_articles(dense, lexical, weights, dense_spread=spread, encoder=encoder),
         query_words=len(words),
         unknown_words=sum(1 for w in words if not index.article_terms.contains(w)),
         index=index,

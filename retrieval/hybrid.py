@@ -104,7 +104,11 @@ class HybridRetriever(IndexMaintenance):
             self._snapshot = draft.publish(self.config)
 
     def _uses_encoder(self) -> bool:
-        return self.config.encoder_confidence and self.config.calibration.encoder_weight > 0
+        config = self.config
+        return config.encoder_confidence and (
+            config.calibration.encoder_weight > 0
+            or any(w > 0 for w in config.encoder_rank_weights.values())
+        )
 
     def close(self) -> None:
         """Stop the query batcher (searches after this fail)."""
@@ -174,6 +178,7 @@ class HybridRetriever(IndexMaintenance):
             self.config.embedding_languages,
             self.config.other_dense_weight,
             self.config.covered_dense_weight,
+            self.config.encoder_rank_weights.get(lang, 0.0) if self._uses_encoder() else 0.0,
         )
 
     def detect_language(self, text: str) -> str:
@@ -259,6 +264,11 @@ class HybridRetriever(IndexMaintenance):
         self, query: str, index: LanguageIndexes, weights: FusionWeights, exact: bool = False
     ) -> ArticleEvidence:
         vector = self.query_vectors(query) if weights.uses_dense else None
+        encoded = None
+        encoder = self.sentence_encoder
+        readable = not (index.lang == "ja" and unreadable_for_encoder(query))
+        if weights.encoder > 0 and encoder is not None and index.encoded is not None and readable:
+            encoded = encoder.encode_one(query)
         return search_evidence(
             index,
             query,
@@ -267,6 +277,7 @@ class HybridRetriever(IndexMaintenance):
             self.config.title_weight,
             self.config.candidates,
             exact=exact,
+            encoded=encoded,
         )
 
     def coverage(self, evidence: ArticleEvidence, row: int) -> tuple[float, float]:
@@ -304,7 +315,11 @@ class HybridRetriever(IndexMaintenance):
         coverage, article_coverage = self.coverage(ev, top)
         similarity = float(dense[top]) if dense is not None else None
         nearby = order[:3] if len(order) >= 3 else top_rows(fused, 3)  # whatever k is
-        encoder = self._encoder_signals(query, snapshot, index, [ids[int(i)] for i in nearby])
+        encoder = (
+            self._encoder_view(ev.encoder, nearby)
+            if ev.encoder is not None
+            else self._encoder_signals(query, snapshot, index, [ids[int(i)] for i in nearby])
+        )
         signals = {
             "coverage": round(coverage, 4),
             "article_coverage": round(article_coverage, 4),
@@ -327,6 +342,17 @@ class HybridRetriever(IndexMaintenance):
                 encoder.get("encoder_similarity"),
             )
         return results, signals, round(conf, 4)
+
+    @staticmethod
+    def _encoder_view(by_article: np.ndarray, rows: np.ndarray) -> dict[str, float]:
+        """`_encoder_signals` from the encoder's scores the ranking already computed."""
+        best = [float(by_article[int(r)]) for r in rows]
+        runner_up = max(best[1:], default=best[0])
+        return {
+            "encoder_similarity": round(best[0], 4),
+            "encoder_margin": round(best[0] - runner_up, 4),
+            "encoder_readable": 1.0,
+        }
 
     def _encoder_signals(
         self, query: str, snapshot: Snapshot, index: LanguageIndexes, article_ids: list[str]

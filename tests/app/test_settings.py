@@ -60,6 +60,16 @@ def test_answer_thresholds_per_language_are_parsed_and_checked() -> None:
         parse(answer_threshold_by_lang="ja:1.5")
 
 
+def test_encoder_rank_weights_per_language_are_parsed_and_checked() -> None:
+    from pydantic import ValidationError
+
+    parse: Any = Settings  # the environment's form, as a string: the validator parses it
+    assert parse(encoder_rank_weight_by_lang="ja:0.8").encoder_rank_weight_by_lang == {"ja": 0.8}
+    assert parse(encoder_rank_weight_by_lang="").encoder_rank_weight_by_lang == {}  # none
+    with pytest.raises(ValidationError, match="KAKEHASHI_ENCODER_RANK_WEIGHT_BY_LANG"):
+        parse(encoder_rank_weight_by_lang="ja:-1")
+
+
 def test_attachment_types_are_a_list_of_kinds_kakehashi_can_check() -> None:
     parse: Any = Settings  # the environment's form, as a string: the validator parses it
     settings = parse(_env_file=None, attachment_types="image/png, Application/PDF")

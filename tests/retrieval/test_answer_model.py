@@ -21,16 +21,16 @@ from retrieval.sentence_encoder import HashingSentenceEncoder
 from tests.conftest import CountingEmbedding
 from tests.retrieval._hybrid import ARTICLES
 
-MARGIN_ONLY = AnswerModel("en", (0.0, 0.0, 0.0, 40.0, 0.0), -2.0)  # trusts the margin alone
+MARGIN_ONLY = AnswerModel("en", (0.0, 0.0, 0.0, 40.0, 0.0, 0.0), -2.0)  # trusts the margin alone
 
 
 def test_probability_is_a_logistic_over_the_named_signals() -> None:
-    model = AnswerModel("ja", (1.0, 0.0, 2.0, 0.0, -1.0), 0.5)
+    model = AnswerModel("ja", (1.0, 0.0, 2.0, 0.0, 0.0, -1.0), 0.5)
     signals = {"article_coverage": 0.4, "encoder_similarity": 0.3, "encoder_readable": 1.0}
     z = 0.5 + 0.4 + 0.6 - 1.0
     assert model.probability(signals) == pytest.approx(1 / (1 + math.exp(-z)))
     assert model.probability({}) == pytest.approx(1 / (1 + math.exp(-0.5)))  # absent: 0
-    assert AnswerModel("ja", (-100.0, 0, 0, 0, 0), 0.0).probability({"article_coverage": 9}) == 0
+    assert AnswerModel("ja", (-100.0, 0, 0, 0, 0, 0), 0.0).probability({"article_coverage": 9}) == 0
 
 
 def test_a_written_model_loads_back(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_a_written_model_loads_back(tmp_path: Path) -> None:
         ),
         (
             '{"format": 1, "signals": %s, "languages": {"en": {"weights": [1], "intercept": 0}}}',
-            "needs 5 finite weights",
+            "needs 6 finite weights",
         ),
     ],
 )

@@ -202,3 +202,19 @@ def test_full_coverage_and_high_similarity_are_confident_and_none_is_not() -> No
 def test_calibration_midpoint_is_an_even_chance() -> None:
     calibration = Calibration(lexical_midpoint=0.3)
     assert confidence(None, 0.3, LEXICAL_ONLY, calibration) == pytest.approx(0.5)
+
+
+def test_the_sentence_encoder_counts_only_where_it_has_a_weight() -> None:
+    # the encoder prefers article 1 strongly, which BM25 ranks next to last
+    encoder = np.array([0.1, 0.9, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1], dtype=np.float32)
+    without = fuse_articles(None, LEXICAL, LEXICAL_ONLY, encoder=encoder)
+    assert ranking(without) == ranking(LEXICAL)
+    weighted = FusionWeights(dense=0.0, lexical=1.0, encoder=3.0)
+    assert ranking(fuse_articles(None, LEXICAL, weighted, encoder=encoder))[0] == 1
+    # no view from the encoder (a question it cannot read): BM25's ranking
+    assert ranking(fuse_articles(None, LEXICAL, weighted, encoder=None)) == ranking(LEXICAL)
+
+
+def test_the_encoder_weight_is_for_hybrid_search_of_its_language_only() -> None:
+    assert weights_for("ja", "hybrid", ("en",), encoder_weight=0.5).encoder == 0.5
+    assert weights_for("ja", "lexical", ("en",), encoder_weight=0.5).encoder == 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -100,6 +102,25 @@ def test_kana_and_romaji_meet_the_articles_words_by_reading(
     assert result.lang == "ja"
     assert result.top is not None and result.top.article_id == expected
     assert result.confidence >= 0.9  # confident: the encoder is not asked about kana
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "lexical_alone"),
+    [
+        ("送料はいくらかかりますか", "delivery-options-ja", "refund-timing-ja"),
+        ("頼んだのと違う色の商品が届きました", "damaged-or-wrong-item-ja", "return-item-ja"),
+    ],
+)
+def test_the_sentence_encoder_helps_rank_japanese(
+    sample_retriever: HybridRetriever, query: str, expected: str, lexical_alone: str
+) -> None:
+    """BM25 alone puts the article sharing the most words first; the multilingual encoder
+    beside it reads what the question is about (the embedding model reads only English)."""
+    assert top_ids(sample_retriever, query, 1) == [expected]
+    without = sample_retriever.with_config(
+        replace(sample_retriever.config, encoder_rank_weights={})
+    )
+    assert top_ids(without, query, 1) == [lexical_alone]
 
 
 @pytest.mark.xfail(
