@@ -123,6 +123,8 @@ class DenseSample:
     chunk_vectors: np.ndarray
     starts: np.ndarray  # sample article -> its first row in chunk_vectors
     title_vectors: np.ndarray
+    # the sentence encoder's vectors of the same chunks (None: no encoder vectors)
+    encoded_vectors: np.ndarray | None = None
 
 
 def rows_of(ids: np.ndarray, lookup: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -275,10 +277,17 @@ class LanguageIndexes:
         sample_starts = np.zeros(len(chunks) + 1, dtype=np.int64)
         np.cumsum([len(c) for c in chunks], out=sample_starts[1:])
         titles = np.asarray([article_key(ids[r]) for r in rows.tolist()], dtype=np.int64)
+        encoded = None
+        if self.encoded is not None and len(self.encoded):
+            try:
+                encoded = self.encoded.vectors(flat)
+            except RuntimeError:  # a chunk without an encoder vector: no spread from it
+                encoded = None
         return DenseSample(
             chunk_vectors=self.chunk_vectors.vectors(flat),
             starts=sample_starts,
             title_vectors=self.title_vectors.vectors(titles),
+            encoded_vectors=encoded,
         )
 
 

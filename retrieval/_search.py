@@ -24,7 +24,7 @@ from retrieval._hybrid_parts import (
     rows_of,
 )
 from retrieval.analysis import READING_PREFIX, reading_words
-from retrieval.fusion import FusionWeights, fuse_articles, standardise
+from retrieval.fusion import FusionWeights, add_encoder, fuse_articles, standardise
 
 ARGSORT_BELOW = 4096  # rank every article up to this many; past it, partition first
 
@@ -74,14 +74,23 @@ def evidence(
             chunk_dense, titles = _every(index, arrays, vector)
             best_chunk_dense = best_per_row(chunk_dense, arrays.starts)
         dense = (1 - title_weight) * best_chunk_dense + title_weight * titles
-    encoder = None
+    fused = fuse_articles(dense, lexical, weights, dense_spread=spread)
+    encoder, encoder_spread = None, None
     positions = arrays.encoded_positions
-    # The encoder's matrix is searched exactly, in time linear in the language's size: an
-    # approximate (large) language ranks without it.
-    if encoded is not None and positions is not None and (exact or not index.approximate):
+    if encoded is not None and positions is not None:
         assert index.encoded is not None  # it has positions
-        by_chunk = gathered(index.encoded.matrix() @ encoded, positions)
-        encoder = best_per_row(by_chunk, arrays.starts)
+        if exact or not index.approximate:
+            by_chunk = gathered(index.encoded.matrix() @ encoded, positions)
+            encoder = best_per_row(by_chunk, arrays.starts)
+        elif arrays.sample is not None and arrays.sample.encoded_vectors is not None:
+            try:
+                encoder, encoder_spread = _encoder_candidates(
+                    index, arrays, encoded, fused, candidates
+                )
+            except RuntimeError:  # a chunk without an encoder vector (not after a sync)
+                encoder = None
+        if encoder is not None:
+            fused = add_encoder(fused, weights, encoder, encoder_spread)
     return ArticleEvidence(
         lang=index.lang,
         article_ids=ids,
@@ -97,7 +106,7 @@ def evidence(
         lexical=lexical,
         dense=dense,
         encoder=encoder,
-        fused=fuse_articles(dense, lexical, weights, dense_spread=spread, encoder=encoder),
+        fused=fused,
         query_words=len(words),
         unknown_words=sum(1 for w in words if not index.article_terms.contains(w)),
         index=index,
@@ -160,6 +169,33 @@ def _nearest(
     best[candidates] = best_per_row(exact_chunks.astype(np.float32), local_starts)
     assert arrays.sample is not None
     return chunk_dense, best, titles, _spread(arrays.sample, vector, title_weight)
+
+
+def _encoder_candidates(
+    index: LanguageIndexes,
+    arrays: SearchArrays,
+    encoded: np.ndarray,
+    without: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Approximate mode: the sentence encoder's best-section cosine for the `k` articles
+    ranked first without it (the rest get their floor), and the mean and spread of every
+    article's from the fixed sample, so that its z-scores stay on the exact scale."""
+    assert index.encoded is not None and arrays.sample is not None
+    assert arrays.sample.encoded_vectors is not None
+    n = len(arrays.article_ids)
+    candidates = np.sort(np.argpartition(-without, k)[:k]) if n > k else np.arange(n)
+    starts, ends = arrays.starts[candidates], arrays.starts[candidates + 1]
+    sizes = ends - starts
+    rows = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    scores = index.encoded.vectors(arrays.chunk_id_array[rows]) @ encoded
+    local_starts = np.zeros(len(candidates) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=local_starts[1:])
+    best = best_per_row(scores.astype(np.float32), local_starts)
+    out = np.full(n, float(best.min()) if best.size else 0.0, dtype=np.float32)
+    out[candidates] = best
+    sample = best_per_row(arrays.sample.encoded_vectors @ encoded, arrays.sample.starts)
+    return out, (float(sample.mean()), float(sample.std()))
 
 
 def _spread(sample: DenseSample, vector: np.ndarray, title_weight: float) -> tuple[float, float]:

@@ -132,6 +132,7 @@ def fuse_articles(
     weights: FusionWeights,
     dense_spread: tuple[float, float] | None = None,
     encoder: np.ndarray | None = None,
+    encoder_spread: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Article scores from aligned dense, lexical (and sentence-encoder) scores: weighted
     sum of z-scores.
@@ -140,7 +141,8 @@ def fuse_articles(
     from squashing the rest, and put the retrievers on one scale before weighting.
     `dense_spread` gives the dense scores' (mean, std) when `dense` holds estimates
     for most articles (the approximate index scores only its candidates exactly).
-    `encoder` counts with `weights.encoder` when given (None: the encoder has no view).
+    `encoder` counts with `weights.encoder` when given (None: the encoder has no view),
+    `encoder_spread` being to it what `dense_spread` is to `dense`.
     """
     if weights.rrf and dense is not None:
         return reciprocal_rank(dense) + reciprocal_rank(lexical)
@@ -152,10 +154,22 @@ def fuse_articles(
         fused += weights.dense * standardise(dense, dense_spread)
     if weights.lexical > 0:
         fused += weights.lexical * standardise(lexical)
-    if weights.encoder > 0 and encoder is not None:
-        fused += weights.encoder * standardise(encoder)
-        total += weights.encoder
-    return fused / total
+    fused /= total
+    return fused if encoder is None else add_encoder(fused, weights, encoder, encoder_spread)
+
+
+def add_encoder(
+    fused: np.ndarray,
+    weights: FusionWeights,
+    encoder: np.ndarray,
+    encoder_spread: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """`fuse_articles`' scores without the encoder (`fused`), with it."""
+    if weights.encoder <= 0 or weights.rrf:
+        return fused
+    base = weights.dense + weights.lexical
+    z = standardise(encoder, encoder_spread)
+    return ((fused * base + weights.encoder * z) / (base + weights.encoder)).astype(np.float32)
 
 
 def reciprocal_rank(scores: np.ndarray, k: int = 60) -> np.ndarray:

@@ -3,6 +3,8 @@ forced on the sample knowledge base by a low threshold, it answers as the exact 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
@@ -96,6 +98,30 @@ def test_the_approximate_index_finds_what_the_exact_one_finds(
     assert n >= 150
     assert abs(hits["exact"] - hits["approximate"]) / n <= 0.01, hits
     assert same_top / n >= 0.97, f"the first article agrees for {same_top} of {n}"
+
+
+def test_japanese_ranked_with_the_encoder_approximately_finds_what_exact_finds(
+    both: tuple[HybridRetriever, HybridRetriever],
+) -> None:
+    """The encoder scores only the candidates in an approximate language, its spread taken
+    from the sample: the ranking stays what the exact search gives."""
+    exact, approximate = both
+    assert approximate.index_info()["ja"]["dense"] == "ivf"
+    cases = [c for c in load_cases(ROOT / "eval/datasets/ja_retrieval.jsonl") if c.gold]
+    hits = {"exact": 0, "approximate": 0, "bm25": 0}
+    bm25 = approximate.with_config(replace(FORCED, encoder_rank_weights={}))
+    same_top = 0
+    for case in cases:
+        tops = {}
+        for name, retriever in (("exact", exact), ("approximate", approximate), ("bm25", bm25)):
+            ranked = [a.article_id for a in retriever.retrieve(case.text, lang="ja").articles]
+            hits[name] += ranked[0] in (case.gold or ())
+            tops[name] = ranked[:1]
+        same_top += tops["exact"] == tops["approximate"]
+    n = len(cases)
+    assert abs(hits["exact"] - hits["approximate"]) / n <= 0.01, hits
+    assert same_top / n >= 0.97, f"the first article agrees for {same_top} of {n}"
+    assert hits["approximate"] > hits["bm25"], "the encoder still counts"
 
 
 def test_the_same_vectors_are_searched_exactly_or_approximately_on_request(
