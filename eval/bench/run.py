@@ -4,8 +4,9 @@
    at rising rates (py-spy samples it at one rate).
 2. In this process: the floor (embedding, faiss, BM25) and the baselines.
 3. The server restarted on the same data (it loads its index): the memory soak at
-   20 messages/s, while the scale steps build their indexes in processes of their own;
-   their questions are timed once the soak is over, so that no timing shares the CPU.
+   20 messages/s, while the scale steps build their indexes in processes of their own at
+   the least CPU priority (the soak's server comes first); their questions are timed once
+   the soak is over, so that no timing shares the CPU.
 4. The model backends, when the retrieval package has a measurement for them.
 """
 
@@ -402,9 +403,9 @@ class Bench:
                     f"~{target / rate / 60:.0f} min, past the {budget / 60:g}-minute budget "
                     "(--scale-budget-minutes)")})  # fmt: skip
                 continue
-            step = Step(target, cases_file, self.work, self.o.kb)
+            during_soak = soak is not None and not soak.done()
+            step = Step(target, cases_file, self.work, self.o.kb, background=during_soak)
             self.steps.append(step)
-            step.during_soak = soak is not None and not soak.done()
             self.log(f"scale: indexing {target:,} passages…")
             try:
                 said = await step.index()

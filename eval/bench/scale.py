@@ -11,6 +11,8 @@ query costs nothing to take out).
 
 With `--wait` it prints a line once indexed and waits for a line on stdin before asking,
 so that the bench can index while something else runs and time the questions alone.
+`--background` lowers its CPU priority to the least (nice 19) first: indexing beside the
+memory soak then takes what the soak's server leaves, rather than half the machine.
 """
 
 from __future__ import annotations
@@ -115,13 +117,15 @@ def run(chunks: int, cases: Sequence[dict[str, Any]], wait: bool = False) -> dic
 class Step:
     """A scale step in a process of its own: `index()`, then `finish()` to time it."""
 
-    def __init__(self, chunks: int, cases: Path, work: Path, kb: Path) -> None:
+    def __init__(
+        self, chunks: int, cases: Path, work: Path, kb: Path, background: bool = False
+    ) -> None:
         self.chunks = chunks
         self.kb = kb
         self.cases = cases
         self.out = work / f"scale-{chunks}.json"
         self.log = work / f"scale-{chunks}.log"
-        self.during_soak = False  # indexed while the memory soak ran
+        self.during_soak = background  # indexed while the memory soak ran (at nice 19)
         self._process: asyncio.subprocess.Process | None = None
 
     async def index(self) -> dict[str, Any]:
@@ -130,6 +134,7 @@ class Step:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "eval.bench.scale", "--chunks", str(self.chunks),
                 "--cases", str(self.cases), "--out", str(self.out), "--wait",
+                *(["--background"] if self.during_soak else []),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
                 env={**os.environ, "KAKEHASHI_KB_DIR": str(self.kb.resolve())},
             )  # fmt: skip
@@ -171,7 +176,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cases", type=Path, required=True, help="JSON: [{text, lang, gold}]")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--wait", action="store_true")
+    parser.add_argument("--background", action="store_true", help="index at nice 19")
     args = parser.parse_args(argv)
+    if args.background:
+        os.nice(19 - os.nice(0))  # the least priority: whatever else runs comes first
     cases = json.loads(args.cases.read_text(encoding="utf-8"))
     result = run(args.chunks, cases, wait=args.wait)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
