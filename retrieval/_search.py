@@ -188,7 +188,11 @@ def _encoder_candidates(
     starts, ends = arrays.starts[candidates], arrays.starts[candidates + 1]
     sizes = ends - starts
     rows = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
-    scores = index.encoded.vectors(arrays.chunk_id_array[rows]) @ encoded
+    positions = arrays.encoded_positions
+    assert positions is not None  # the caller checked
+    if (positions[rows] < 0).any():
+        raise RuntimeError("a chunk without an encoder vector")
+    scores = index.encoded.matrix()[positions[rows]] @ encoded
     local_starts = np.zeros(len(candidates) + 1, dtype=np.int64)
     np.cumsum(sizes, out=local_starts[1:])
     best = best_per_row(scores.astype(np.float32), local_starts)
