@@ -50,8 +50,9 @@ def bench(
         typer.Option(
             "--scale-budget-minutes",
             min=0,
-            help="Indexing time the scale steps may take; a step projected past it is "
-            "skipped and the report says why (default 30; quick 2.5).",
+            help="Indexing time the scale steps may take (beside the soak, at least the "
+            "soak's length); a step projected past it is skipped and the report says why "
+            "(default 30; quick 2.5).",
         ),
     ] = None,
     only: Annotated[

@@ -239,7 +239,7 @@ def _scale(entries: list[dict[str, Any]]) -> list[str]:
         rows.append((e["chunks"], e["retrieve_p50_ms_excluding_embedding"],
                      e["retrieve_p95_ms_excluding_embedding"], e["retrieve_p95_ms"],
                      e["hit_at_3"], e["index_seconds"], e["passages_per_s"], e["rss_mib"],
-                     "yes" if e.get("indexed_during_soak") else "no"))  # fmt: skip
+                     "yes, nice 19" if e.get("indexed_during_soak") else "no"))  # fmt: skip
     out += _table(("passages", "p50 ms w/o models", "p95 ms w/o models", "p95 ms all",
                    "hit@3", "index s", "passages/s", "RSS MiB", "indexed during soak"),
                   rows)  # fmt: skip

@@ -391,6 +391,10 @@ class Bench:
             "utf-8",
         )  # fmt: skip
         budget = self.o.scale_budget_minutes * 60
+        if soak is not None and not soak.done():
+            # beside the soak, indexing at the least priority is slower but lengthens the
+            # run only past the soak's own length
+            budget = max(budget, (self.o.soak_warmup_minutes + self.o.soak_minutes) * 60)
         entries: list[dict[str, Any]] = []
         spent, rate = 0.0, 0.0
         for target in self.o.scale_sizes:
