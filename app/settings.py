@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     answer_model: Path | None = SHIPPED_ANSWER_MODEL
     answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     answer_threshold_by_lang: Annotated[dict[str, float], NoDecode] = Field(
-        default_factory=lambda: {"en": 0.662, "ja": 0.83}
+        default_factory=lambda: {"en": 0.6133, "ja": 0.8244}
     )
     # how much the multilingual sentence encoder counts in ranking beside BM25's 1, by
     # language (a language not listed: 0); it reads Japanese, the embedding model does not
@@ -305,9 +305,16 @@ def resolved_database_url(settings: Settings) -> str:
 
 
 def _by_language(value: object, name: str, what: str, high: float) -> object:
-    """ "lang:number,lang:number" as a dict, each number in [0, `high`]; other values
-    (a JSON object, a dict) are left to pydantic."""
-    if not isinstance(value, str) or value.strip().startswith("{"):
+    """ "lang:number,lang:number" (or a JSON object, or a dict) as a dict, each number
+    in [0, `high`]."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"{name}: not a JSON object ({exc})") from None
+    if isinstance(value, dict):
+        value = ",".join(f"{lang}:{number}" for lang, number in value.items())
+    if not isinstance(value, str):
         return value
     parsed: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in value.split(","))):
@@ -319,7 +326,7 @@ def _by_language(value: object, name: str, what: str, high: float) -> object:
         if not sep or not lang.strip() or not 0 <= figure <= high:
             raise ValueError(
                 f"{name}: {part!r} is not lang:{what} "
-                f"(expected e.g. en:0.52,ja:0.66, each {what} between 0 and {high:g})"
+                f"(expected e.g. en:0.5,ja:0.7, each {what} between 0 and {high:g})"
             )
         parsed[lang.strip()] = figure
     return parsed

@@ -184,6 +184,7 @@ def _encoder_candidates(
     assert index.encoded is not None and arrays.sample is not None
     assert arrays.sample.encoded_vectors is not None
     n = len(arrays.article_ids)
+    k = max(k, 3)  # the answer confidence reads the encoder's view of the top three
     candidates = np.sort(np.argpartition(-without, k)[:k]) if n > k else np.arange(n)
     starts, ends = arrays.starts[candidates], arrays.starts[candidates + 1]
     sizes = ends - starts

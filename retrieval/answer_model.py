@@ -29,7 +29,10 @@ SIGNALS = (
     "coverage",  # ... in its best section
     "encoder_similarity",  # the sentence encoder's cosine of question and best section
     "encoder_margin",  # that, minus the best of the next two articles'
-    "top_score",  # the top article's fused score (z-scores of its evidence)
+    # the top article's fused z-score over its largest possible, sqrt(articles - 1): how far
+    # it stands out, on one scale for a knowledge base of any size (the raw z-score grows
+    # with the number of articles)
+    "top_share",
     "encoder_readable",  # 1 when the encoder could read the question, else 0
 )
 SHIPPED_MODEL = Path(__file__).resolve().parent / "models" / "answer.json"

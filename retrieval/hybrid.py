@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from pathlib import Path
@@ -325,6 +326,7 @@ class HybridRetriever(IndexMaintenance):
             "article_coverage": round(article_coverage, 4),
             "margin": round(float(fused[top] - fused[order[1]]), 4) if len(order) > 1 else 0.0,
             "top_score": round(float(fused[top]), 4),
+            "top_share": round(float(fused[top]) / math.sqrt(max(len(fused) - 1, 1)), 4),
             **encoder,
         }
         if similarity is not None:

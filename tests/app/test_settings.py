@@ -68,6 +68,14 @@ def test_encoder_rank_weights_per_language_are_parsed_and_checked() -> None:
     assert parse(encoder_rank_weight_by_lang="").encoder_rank_weight_by_lang == {}  # none
     with pytest.raises(ValidationError, match="KAKEHASHI_ENCODER_RANK_WEIGHT_BY_LANG"):
         parse(encoder_rank_weight_by_lang="ja:-1")
+    with pytest.raises(ValidationError, match="KAKEHASHI_ENCODER_RANK_WEIGHT_BY_LANG"):
+        parse(encoder_rank_weight_by_lang="ja:11")
+    # the JSON form, from the environment or in code, is checked the same way
+    assert parse(encoder_rank_weight_by_lang='{"ja": 0.8}').encoder_rank_weight_by_lang == {
+        "ja": 0.8
+    }
+    with pytest.raises(ValidationError, match="KAKEHASHI_ENCODER_RANK_WEIGHT_BY_LANG"):
+        parse(encoder_rank_weight_by_lang={"ja": float("nan")})
 
 
 def test_attachment_types_are_a_list_of_kinds_kakehashi_can_check() -> None:

@@ -218,3 +218,16 @@ def test_the_sentence_encoder_counts_only_where_it_has_a_weight() -> None:
 def test_the_encoder_weight_is_for_hybrid_search_of_its_language_only() -> None:
     assert weights_for("ja", "hybrid", ("en",), encoder_weight=0.5).encoder == 0.5
     assert weights_for("ja", "lexical", ("en",), encoder_weight=0.5).encoder == 0.0
+
+
+def test_the_retriever_ranks_with_the_encoder_in_japanese_only_by_default() -> None:
+    from retrieval.hybrid import HybridRetriever
+    from retrieval.sentence_encoder import HashingSentenceEncoder
+    from tests.conftest import CountingEmbedding
+
+    retriever = HybridRetriever(
+        CountingEmbedding(size=8), model_name="fake", sentence_encoder=HashingSentenceEncoder()
+    )
+    assert retriever.fusion_weights("ja").encoder == 0.5
+    assert retriever.fusion_weights("en").encoder == 0.0
+    assert retriever.fusion_weights("ja", "lexical").encoder == 0.0
