@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     answer_model: Path | None = SHIPPED_ANSWER_MODEL
     answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     answer_threshold_by_lang: Annotated[dict[str, float], NoDecode] = Field(
-        default_factory=lambda: {"en": 0.6133, "ja": 0.8244}
+        default_factory=lambda: {"en": 0.662, "ja": 0.8244}
     )
     # how much the multilingual sentence encoder counts in ranking beside BM25's 1, by
     # language (a language not listed: 0); it reads Japanese, the embedding model does not
