@@ -152,9 +152,7 @@ def _nearest(
             [arrays.owner[chunk_rows[chunk_rows >= 0]], title_rows[title_rows >= 0], lexical_best]
         )
     )
-    starts, ends = arrays.starts[candidates], arrays.starts[candidates + 1]
-    sizes = ends - starts
-    rows = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    rows, local_starts = _chunk_rows(arrays, candidates)
     exact_chunks = index.chunk_vectors.vectors(arrays.chunk_id_array[rows]) @ vector
     exact_titles = index.title_vectors.vectors(arrays.keys[candidates]) @ vector
     chunk_floor = float(chunk_scores.min()) if chunk_scores.size else 0.0
@@ -164,11 +162,20 @@ def _nearest(
     titles = np.full(n, title_floor, dtype=np.float32)
     titles[candidates] = exact_titles
     best = np.full(n, chunk_floor, dtype=np.float32)
-    local_starts = np.zeros(len(candidates) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=local_starts[1:])
     best[candidates] = best_per_row(exact_chunks.astype(np.float32), local_starts)
     assert arrays.sample is not None
     return chunk_dense, best, titles, _spread(arrays.sample, vector, title_weight)
+
+
+def _chunk_rows(arrays: SearchArrays, articles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk rows of `articles` (article rows), concatenated in their order, and where
+    each article's rows start in that list (one past the end last)."""
+    starts = arrays.starts[articles]
+    sizes = arrays.starts[articles + 1] - starts
+    rows = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    local_starts = np.zeros(len(articles) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=local_starts[1:])
+    return rows, local_starts
 
 
 def _encoder_candidates(
@@ -186,16 +193,12 @@ def _encoder_candidates(
     n = len(arrays.article_ids)
     k = max(k, 3)  # the answer confidence reads the encoder's view of the top three
     candidates = np.sort(np.argpartition(-without, k)[:k]) if n > k else np.arange(n)
-    starts, ends = arrays.starts[candidates], arrays.starts[candidates + 1]
-    sizes = ends - starts
-    rows = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    rows, local_starts = _chunk_rows(arrays, candidates)
     positions = arrays.encoded_positions
     assert positions is not None  # the caller checked
     if (positions[rows] < 0).any():
         raise RuntimeError("a chunk without an encoder vector")
     scores = index.encoded.matrix()[positions[rows]] @ encoded
-    local_starts = np.zeros(len(candidates) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=local_starts[1:])
     best = best_per_row(scores.astype(np.float32), local_starts)
     out = np.full(n, float(best.min()) if best.size else 0.0, dtype=np.float32)
     out[candidates] = best

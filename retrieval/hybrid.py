@@ -348,13 +348,7 @@ class HybridRetriever(IndexMaintenance):
     @staticmethod
     def _encoder_view(by_article: np.ndarray, rows: np.ndarray) -> dict[str, float]:
         """`_encoder_signals` from the encoder's scores the ranking already computed."""
-        best = [float(by_article[int(r)]) for r in rows]
-        runner_up = max(best[1:], default=best[0])
-        return {
-            "encoder_similarity": round(best[0], 4),
-            "encoder_margin": round(best[0] - runner_up, 4),
-            "encoder_readable": 1.0,
-        }
+        return _encoder_summary([float(by_article[int(r)]) for r in rows])
 
     def _encoder_signals(
         self, query: str, snapshot: Snapshot, index: LanguageIndexes, article_ids: list[str]
@@ -382,12 +376,7 @@ class HybridRetriever(IndexMaintenance):
             if question is None:
                 question = self.sentence_encoder.encode_one(query)
             best.append(float(np.max(vectors @ question)))
-        runner_up = max(best[1:], default=best[0])
-        return {
-            "encoder_similarity": round(best[0], 4),
-            "encoder_margin": round(best[0] - runner_up, 4),
-            "encoder_readable": 1.0,
-        }
+        return _encoder_summary(best)
 
     def _scored(
         self,
@@ -422,3 +411,14 @@ class HybridRetriever(IndexMaintenance):
             lexical_score=round(float(ev.lexical[row]), 4),
             passages=passages,
         )
+
+
+def _encoder_summary(best: list[float]) -> dict[str, float]:
+    """The encoder's signals from its best-section cosine of the top articles, best first:
+    the top one's, and its margin over the next ones'."""
+    runner_up = max(best[1:], default=best[0])
+    return {
+        "encoder_similarity": round(best[0], 4),
+        "encoder_margin": round(best[0] - runner_up, 4),
+        "encoder_readable": 1.0,
+    }
