@@ -420,7 +420,7 @@ def serve(
     from app.server import uvicorn_options
 
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:served_app",
         factory=True,
         host=host,
         port=port,
