@@ -13,20 +13,15 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import TypeVar
 from weakref import WeakValueDictionary
 
 import limits
 from limits import RateLimitItem
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
 from accounts.users import MAX_USERNAME_LENGTH
-
-# Rate-limit storages (limits' async ones); every redis flavour needs the `redis` package.
-MEMORY_SCHEMES = frozenset({"memory"})
-REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel"})
+from guards.rates import async_storage
 
 log = logging.getLogger("kakehashi.auth")
 T = TypeVar("T")
@@ -66,12 +61,7 @@ class LoginThrottle:
     """
 
     def __init__(self, storage_uri: str, per_account: RateLimitItem, per_ip: RateLimitItem) -> None:
-        scheme = urlsplit(storage_uri).scheme
-        # limits talks to redis through coredis by default; we document the `redis` package
-        options: dict[str, Any] = {"implementation": "redispy"} if scheme in REDIS_SCHEMES else {}
-        self._limiter = MovingWindowRateLimiter(
-            storage_from_string(f"async+{storage_uri}", **options)
-        )
+        self._limiter = MovingWindowRateLimiter(async_storage(storage_uri))
         self._per_account = per_account
         self._per_ip = per_ip
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()

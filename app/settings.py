@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from accounts.throttle import MEMORY_SCHEMES, REDIS_SCHEMES, parse_limit
+from accounts.throttle import parse_limit
 from attachments.kinds import DEFAULT_TYPES, KINDS
-from guards.rates import parse_limits
+from guards.rates import MEMORY_SCHEMES, REDIS_SCHEMES, parse_limits
 from retrieval import answer_model
 from retrieval.answer_model import SHIPPED_MODEL as SHIPPED_ANSWER_MODEL
 from retrieval.embeddings import DEFAULT_MODEL

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import anyio
 import pytest
+from limits.aio.storage import MemoryStorage
 from redis.asyncio import Redis
 
 from guards.connections import InProcessConnections, RedisConnections
-from guards.rates import RateLimits, parse_limits, storage_uri
+from guards.rates import RateLimits, SweptMemoryStorage, async_storage, parse_limits, storage_uri
 
 
 def test_limits_are_parsed_and_bad_ones_name_the_setting() -> None:
@@ -36,6 +40,40 @@ def test_every_limit_counts_and_a_refusal_counts_nothing() -> None:
         assert await rates.hit(items, "other") is None  # keys are counted apart
 
     anyio.run(main)
+
+
+def test_in_memory_counts_are_swept_without_a_thread_per_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a thousand chats open, limits' own sweep handed each key to a worker thread on
+    almost every hit. Here no hit starts a thread, expired counts are forgotten, and a
+    client that waited out its window is let through again."""
+    # the private hook limits calls on every hit: if an upgrade renames it, this says so
+    assert "_MemoryStorage__schedule_expiry" in vars(MemoryStorage)
+
+    threads: list[object] = []
+
+    async def to_thread(function: object, *_: object) -> None:
+        threads.append(function)
+
+    async def main() -> None:
+        monkeypatch.setattr(asyncio, "to_thread", to_thread)
+        rates = RateLimits("memory://")
+        storage = rates._limiter.storage
+        assert isinstance(storage, SweptMemoryStorage)
+        items = parse_limits("2/second", "S")
+        for chat in range(1000):
+            assert await rates.hit(items, f"chat-{chat}") is None
+        assert [await rates.hit(items, "k") is None for _ in range(3)] == [True, True, False]
+        time.sleep(1.1)
+        assert await rates.hit(items, "k") is None, "the window has passed"
+        storage.sweep()
+        assert set(storage.events) == {"LIMITER/k/2/1/second"}, "what expired is forgotten"
+        await asyncio.sleep(0.01)  # a sweep limits would have started in the background
+        assert threads == [], "a rate-limit hit started a worker thread"
+
+    anyio.run(main)
+    assert isinstance(async_storage("memory://"), SweptMemoryStorage)
 
 
 def test_in_process_connections_are_capped_and_given_back() -> None:
