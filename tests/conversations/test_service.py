@@ -9,10 +9,11 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.policy import Decision, Turn
+from conversations import transcript
 from conversations.closing import end_chat
 from conversations.errors import ChatError
 from delivery.events import QueueChanged
-from storage.models import Message
+from storage.models import Conversation, Message
 from tests.conversations.conftest import Chat, make_chat
 
 pytestmark = pytest.mark.anyio
@@ -133,3 +134,40 @@ async def test_a_bot_that_fails_apologises_once_and_the_message_is_not_retried(
     assert await chat.service.replies.recover() == 0  # nothing left pending to answer again
     stored = await chat.service.messages_after(ref.id, 0)
     assert [(m["role"], m["kind"]) for m in stored] == [("customer", "text"), ("system", "notice")]
+
+
+async def test_the_bot_reads_the_conversation_so_far_with_files_by_name(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    seen: list[list[Turn]] = []
+
+    async def run_bot(
+        respond: Callable[[str, list[Turn]], Decision], text: str, history: list[Turn]
+    ) -> Decision:
+        seen.append(list(history))
+        return respond(text, history)
+
+    chat = make_chat(sessions, run_bot=run_bot)
+    ref, _ = await chat.service.start("en")
+    await chat.service.receive(ref, "c1", "how do I return an item")
+    await chat.service.drain()
+    async with sessions.begin() as session:
+        conversation = await session.get_one(Conversation, ref.id)
+        await transcript.append(
+            session,
+            conversation,
+            role="customer",
+            text="here it is",
+            meta={"attachments": [{"id": "f1", "name": "receipt.pdf"}]},
+        )
+    await chat.service.receive(ref, "c2", "when do I get my refund")
+    await chat.service.drain()
+    turns = seen[-1]
+    assert [(t.role, t.kind) for t in turns] == [
+        ("customer", "text"),
+        ("bot", "answer"),
+        ("customer", "text"),
+    ]
+    assert turns[0].text == "how do I return an item"
+    assert "30 days" in turns[1].text
+    assert turns[2].text == "here it is\n[attachment: receipt.pdf]"
