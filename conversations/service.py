@@ -176,7 +176,8 @@ class ConversationService:
         if bot_owns_it:
             self.replies.enqueue(ref.id, ref.public_id, message.seq, text)
         if queued:
-            await self.bus.emit(QueueChanged())  # agents' previews and unanswered counts
+            # agents' previews and unanswered counts; nobody's place in the queue
+            await self.bus.emit(QueueChanged(places=False))
         return frame, False
 
     async def choose(

@@ -173,7 +173,14 @@ class AgentsNotified:
 
 @dataclass(frozen=True)
 class QueueChanged:
-    """The queue, an agent's chats or who is available changed: refresh the queue views."""
+    """The queue, an agent's chats or who is available changed: refresh the queue views.
+
+    `places` False: only what the consoles show of a chat changed (its last message, its
+    unanswered count), not who waits, in what order or for whom: waiting customers' places
+    need not be worked out again.
+    """
+
+    places: bool = True
 
 
 @dataclass(frozen=True)

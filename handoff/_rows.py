@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +29,17 @@ async def waiting(session: AsyncSession) -> list[Conversation]:
             select(Conversation).where(Conversation.state == ConversationState.WAITING.value)
         )
     )
+
+
+async def queue_keys(session: AsyncSession) -> list[tuple[str, str | None, datetime | None]]:
+    """(public id, reason, escalated at) of every waiting conversation: what the queue's
+    order needs, without loading whole conversations."""
+    rows = await session.execute(
+        select(
+            Conversation.public_id, Conversation.escalation_reason, Conversation.escalated_at
+        ).where(Conversation.state == ConversationState.WAITING.value)
+    )
+    return [(public_id, reason, at) for public_id, reason, at in rows]
 
 
 async def owned_by(session: AsyncSession, user_id: int) -> list[Conversation]:

@@ -57,6 +57,7 @@ class Lineup:
         self.config = config
         self.assignment = assignment
         self._dirty = False
+        self._places_dirty = False
         self._refresher: asyncio.Task[None] | None = None
         self._told: dict[str, dict[str, Any]] = {}  # waiting customers' last state frame
 
@@ -76,7 +77,7 @@ class Lineup:
 
     async def place(self, session: AsyncSession, conversation: Conversation) -> tuple[int, int]:
         """The customer's place in the queue and estimated wait in seconds."""
-        _, queue = await self._waiting(session)
+        queue = await self._queue(session)
         position = next(
             (i for i, e in enumerate(queue, 1) if e.conversation_id == conversation.public_id),
             len(queue),
@@ -87,20 +88,20 @@ class Lineup:
     async def _waiting(self, session: AsyncSession) -> tuple[list[Conversation], list[QueueEntry]]:
         """Every waiting conversation, and the queue in service order."""
         waiting = await _rows.waiting(session)
+        keys = [(c.public_id, c.escalation_reason, c.escalated_at) for c in waiting]
+        return waiting, self._ordered(keys)
+
+    async def _queue(self, session: AsyncSession) -> list[QueueEntry]:
+        """The queue in service order (read without loading the conversations)."""
+        return self._ordered(await _rows.queue_keys(session))
+
+    def _ordered(self, keys: list[tuple[str, str | None, datetime | None]]) -> list[QueueEntry]:
         now = datetime.now(UTC)
-        entries = ordered(
-            [
-                QueueEntry(
-                    c.public_id,
-                    c.escalation_reason or HandoffReason.CUSTOMER_REQUEST,
-                    c.escalated_at or now,
-                )
-                for c in waiting
-            ],
-            now,
-            self.config.queue_aging_per_minute,
-        )
-        return waiting, entries
+        entries = [
+            QueueEntry(public_id, reason or HandoffReason.CUSTOMER_REQUEST, at or now)
+            for public_id, reason, at in keys
+        ]
+        return ordered(entries, now, self.config.queue_aging_per_minute)
 
     async def _available(self) -> list[AgentPresence]:
         return [p for p in await self.presence.agents() if p.available]
@@ -176,28 +177,31 @@ class Lineup:
         """The bus listener: a change to the queue schedules a refresh; a waiting
         customer's state, from wherever it came, is what they were last told."""
         if isinstance(event, QueueChanged):
-            self.changed_soon()
+            self.changed_soon(places=event.places)
         elif isinstance(event, ConversationUpdated) and event.frame.get("type") == "state":
             if event.frame.get("state") == "waiting":
                 self._told[event.conversation_id] = dict(event.frame)
             else:
                 self._told.pop(event.conversation_id, None)
 
-    def changed_soon(self) -> None:
+    def changed_soon(self, places: bool = True) -> None:
         """Schedule a queue refresh in the background; bursts of changes coalesce.
 
         It runs outside the caller's task, so a websocket closing mid-refresh cannot
-        cancel a database call halfway.
+        cancel a database call halfway. With `places` False (a new message in a queued
+        chat) the refresh only tells the consoles: waiting customers' places stand.
         """
         self._dirty = True
+        self._places_dirty = self._places_dirty or places
         if self._refresher is None or self._refresher.done():
             self._refresher = asyncio.create_task(self._refresh())
 
     async def _refresh(self) -> None:
         while self._dirty:
             self._dirty = False
+            places, self._places_dirty = self._places_dirty, False
             try:
-                await self.refresh()
+                await self.refresh(places)
             except Exception:
                 log.exception("queue refresh failed")
             if self._dirty:  # changed meanwhile: one more, a moment later
@@ -208,11 +212,15 @@ class Lineup:
         while self._refresher is not None and not self._refresher.done():
             await asyncio.gather(self._refresher, return_exceptions=True)
 
-    async def refresh(self) -> None:
-        """Tell agents to refresh, move waiting customers' positions, maybe auto-assign."""
+    async def refresh(self, places: bool = True) -> None:
+        """Tell agents to refresh; with `places`, move waiting customers' positions and
+        maybe auto-assign."""
+        events: list[DomainEvent] = [AgentsNotified({"type": "queue_changed"})]
+        if not places:  # every waiting customer was read and told, and nothing moved
+            await self.bus.emit(*events)
+            return
         if self.config.auto_assign:
             await self._auto_assign()
-        events: list[DomainEvent] = [AgentsNotified({"type": "queue_changed"})]
         available = await self.availability()  # now, not when each was queued
         async with self.sessions() as session:
             waiting, entries = await self._waiting(session)
@@ -230,7 +238,7 @@ class Lineup:
 
     async def _auto_assign(self) -> None:
         async with self.sessions() as session:
-            _, queue = await self._waiting(session)
+            queue = await self._queue(session)
         for entry in queue:
             candidates = []
             async with self.sessions() as session:

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from accounts.users import Role, create_user
+from conversations.closing import end_chat
 from conversations.errors import ChatError
 from conversations.service import ConversationRef
-from delivery.events import AgentsNotified, QueueChanged
+from delivery.events import AgentsNotified, ConversationUpdated, QueueChanged
 from delivery.presence import InProcessPresence
 from handoff.assignment import Assignment
 from handoff.config import HandoffConfig
@@ -135,3 +136,39 @@ async def test_the_queue_serves_frustration_before_an_earlier_plain_request(
     snapshot = await desk.lineup.snapshot(aiko)
     order = [(w["conversation_id"], w["reason"]) for w in snapshot["waiting"]]
     assert order == [(angry.public_id, "frustration"), (plain.public_id, "customer_request")]
+
+
+async def test_a_message_in_a_queued_chat_refreshes_the_consoles_but_moves_nobody(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """With hundreds waiting, every message in a queued chat used to re-read the whole
+    queue and work out every waiting customer's place again."""
+    await desk.presence.connect(await agent(sessions, "aiko"), "Aiko", 3)  # places are shown
+    first, second = await waiting(chat), await waiting(chat)
+    chat.service.bus.listen(desk.lineup.on_event)
+    await chat.service.receive(first, "c1", "are you still there?")
+    assert chat.recorder.events[-1] == QueueChanged(places=False)
+    reads = 0
+    read_queue = desk.lineup._waiting
+
+    async def counted(session: AsyncSession) -> object:
+        nonlocal reads
+        reads += 1
+        return await read_queue(session)
+
+    desk.lineup._waiting = counted  # type: ignore[method-assign,assignment]
+    chat.recorder.events.clear()
+    desk.lineup.changed_soon(places=False)
+    await desk.lineup.drain()
+    assert chat.recorder.events == [AgentsNotified({"type": "queue_changed"})]
+    assert reads == 0
+    # someone leaving the queue moves the others up: places are read and told again
+    await end_chat(chat.service, first)
+    await desk.lineup.drain()
+    assert reads >= 1
+    told = [
+        dict(e.frame)
+        for e in chat.recorder.events
+        if isinstance(e, ConversationUpdated) and e.conversation_id == second.public_id
+    ]
+    assert told and told[-1].get("queue_position") == 1, "the second in line moves up"
