@@ -35,6 +35,12 @@ def rss_mib(pid: int) -> float:
     raise ValueError(f"/proc/{pid}/status has no VmRSS line")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far, user and system, all its threads (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
     """One `kakehashi serve` process on a port of its own, started and killed at will.
 
@@ -74,6 +80,9 @@ class Server:
 
     def rss_mib(self) -> float:
         return rss_mib(self.pid)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(

@@ -155,10 +155,15 @@ async def throughput(
             if profile_dir is not None:
                 profiler = Profiler(profile_dir / f"profile-{rate:g}.txt")
                 profiler.start(server.pid, seconds)
+            cpu_before = server.cpu_seconds()
             run = await run_rate(customers, texts, rate, seconds, timeout=timeout)
+            cpu = server.cpu_seconds() - cpu_before
             if profiler is not None:
                 profiles.append({"rate": rate, **await profiler.finish()})
             step = run.summary()
+            # what one message costs the server, all its threads (the ceiling on two cores
+            # is 2,000 ms a second over this)
+            step["server_cpu_ms_per_message"] = round(1000 * cpu / max(1, run.sent), 1)
             step["rss_mib"] = round(server.rss_mib(), 1)
             step["ok"] = bool(
                 step["p95_ms"] <= P95_LIMIT_MS

@@ -164,12 +164,16 @@ def _sections(r: dict[str, Any]) -> list[str]:
         ]
         out += _table(
             ("rate/s", "sent", "achieved/s", "p50 ms", "p95 ms", "timeouts", "silent",
-             "errors", "server MiB", ""),
+             "errors", "server MiB", "server CPU ms/message", ""),
             [(s["rate"], s["sent"], s["achieved_rate"], s["p50_ms"], s["p95_ms"], s["timeout"],
               s["silent"], s["error"] + s.get("lost_connections", 0), s["rss_mib"],
-              "ok" if s["ok"] else "fails")
+              s.get("server_cpu_ms_per_message"), "ok" if s["ok"] else "fails")
              for s in thr["steps"]],
         )  # fmt: skip
+        out += ["Server CPU per message is all its threads' (user and system) over the step, "
+                "replies included; two cores give 2,000 ms of CPU a second, so a message "
+                "costing C ms caps the rate at 2,000 / C a second, and less where the work "
+                "waits on Python's one interpreter lock.", ""]  # fmt: skip
         out += [f"Highest rate with p95 ≤ 500 ms: **{thr['max_rate_p95_under_500ms']:g} "
                 "messages/s**.", "", "![throughput](throughput.png)", ""]  # fmt: skip
     out += _profile(thr.get("profiles") or [])
@@ -208,10 +212,13 @@ def _profile(profiles: list[dict[str, Any]]) -> list[str]:
     if not ok:
         failed = next((p for p in profiles if p.get("reason")), {})
         return out + [f"Not profiled: {failed.get('reason', 'not run')}.", ""]
-    out += ["py-spy sampled the server's busy threads at every rate (raw stacks in "
-            "`profile-<rate>.txt` beside this report, not kept in git); share of the samples, "
-            "each counted for the group of its "
-            "innermost frame that is in one:",
+    out += ["py-spy sampled the server's threads at every rate (raw stacks in "
+            "`profile-<rate>.txt` beside this report, not kept in git). py-spy counts a "
+            "thread blocked in C (on a queue, a lock, the event loop's wait for sockets) as "
+            "busy; those samples are left out here (waiting: "
+            + ", ".join(f"{p.get('waiting_pct', '?')} % at {p['rate']:g}/s" for p in ok)
+            + " of all samples). Share of the busy samples, each counted for the group of "
+            "its innermost frame that is in one:",
             ""]  # fmt: skip
     names = list(dict.fromkeys(c["what"] for p in ok for c in p["by_category"]))
     shares = [{c["what"]: c["pct"] for c in p["by_category"]} for p in ok]
