@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,8 @@ from accounts.users import find_user
 from storage.models import ApiToken, User
 
 TOKEN_PREFIX = "kk_"
+# how stale a token's "last used" may be: not a database write on every request
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 async def issue_token(session: AsyncSession, user: User, name: str) -> str:
@@ -41,6 +43,8 @@ async def load_token(session: AsyncSession, secret: str) -> SignedIn | None:
     user = await session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    row.last_used_at = datetime.now(UTC)
-    await session.commit()
+    now = datetime.now(UTC)
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        row.last_used_at = now
+        await session.commit()
     return SignedIn(user=user, session_id="", csrf_token="", via_token=True)

@@ -66,7 +66,7 @@ WAITING = "waiting: a thread blocked on a queue, a lock or a condition (no CPU)"
 # stopped on says otherwise: `tx.get()` in aiosqlite's thread, `work_queue.get(block=True)`
 # in an executor's, `waiter.acquire()` in Condition.wait, the batchers' `_queue.get(...)`.
 _WAIT_CALL = re.compile(
-    r"(queue|\btx|waiter|lock|cond|event|not_empty)\w*\.(get|wait|acquire|join)\(", re.IGNORECASE
+    r"(queue|\btx|waiter|lock|cond|event|not_empty)\.(get|wait|acquire|join)\(", re.IGNORECASE
 )
 
 
