@@ -333,7 +333,11 @@ class HybridRetriever(IndexMaintenance):
             signals["similarity"] = round(similarity, 4)
         calibration = self.config.calibration
         model = calibration.models.get(index.lang)
-        if model is not None and encoder:
+        # The learned model weighs mostly what the encoder says; a question it cannot read
+        # (kana typed without conversion, romaji) has none of that, and the model, fitted
+        # on few such questions, doubted even clear readings ("へんぴんしたい"): the curves
+        # over the lexical evidence (readings included) judge those, as before the model.
+        if model is not None and encoder.get("encoder_readable") == 1.0:
             conf = model.probability(signals)
         else:
             conf = confidence(

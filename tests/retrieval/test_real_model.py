@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from retrieval.answer_model import SHIPPED_MODEL
+from retrieval.answer_model import load as load_answer_models
 from retrieval.embeddings import DEFAULT_MODEL, SentenceTransformerEmbeddings, encode
 from retrieval.hybrid import HybridRetriever
 from retrieval.kb import load_kb
@@ -102,6 +105,31 @@ def test_kana_and_romaji_meet_the_articles_words_by_reading(
     assert result.lang == "ja"
     assert result.top is not None and result.top.article_id == expected
     assert result.confidence >= 0.9  # confident: the encoder is not asked about kana
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("henpin", "return-item-ja"),
+        ("へんぴんしたい", "return-item-ja"),
+        ("kyanseru dekimasu ka", "cancel-order-ja"),
+    ],
+)
+def test_kana_and_romaji_are_answered_with_the_shipped_answer_model(
+    sample_retriever: HybridRetriever, query: str, expected: str
+) -> None:
+    """The learned Japanese model weighs mostly what the sentence encoder says, and the
+    encoder cannot read these; refitted, it offered them as suggestions only. They are
+    judged by the curves over their (reading-matched) words instead."""
+    models = load_answer_models(SHIPPED_MODEL)
+    threshold = json.loads(SHIPPED_MODEL.read_text())["languages"]["ja"]["threshold"]
+    config = sample_retriever.config
+    shipped = sample_retriever.with_config(
+        replace(config, calibration=replace(config.calibration, models=models))
+    )
+    result = shipped.retrieve(query)
+    assert result.top is not None and result.top.article_id == expected
+    assert result.confidence >= threshold, "answered, not only suggested"
 
 
 @pytest.mark.parametrize(
