@@ -30,6 +30,7 @@ from conversations.mailing import for_channel
 from conversations.ports import QueueInfo
 from delivery.events import ConversationUpdated, DomainEvent, EventBus, QueueChanged
 from delivery.locks import Locks
+from delivery.tasks import stop
 from delivery.work import ReplyQueue
 from handoff.states import ConversationState
 from storage.models import Conversation, Message
@@ -121,9 +122,7 @@ class BotReplies:
         self._sweeper = asyncio.create_task(sweep())
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await stop(self._sweeper)
 
     async def _reply(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
         try:

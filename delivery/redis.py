@@ -28,6 +28,7 @@ from delivery.events import Frame
 from delivery.hub import OVERFLOW, InProcessHub
 from delivery.locks import InProcessLocks
 from delivery.presence import AbsentCallback, AgentPresence, Status
+from delivery.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,7 @@ class RedisHub:
         await asyncio.wait_for(self._ready.wait(), 10)
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+        await stop(self._reader)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[Frame]]:
@@ -260,9 +259,7 @@ class RedisPresence:
         )
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await stop(self._sweeper)
         # a clean stop: this server's sockets have signed out (disconnect) already
         with contextlib.suppress(*_DOWN):
             async with self.redis.pipeline(transaction=True) as pipe:

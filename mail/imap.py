@@ -20,6 +20,7 @@ import anyio
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from delivery.tasks import stop
 from mail.config import Server
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,7 @@ class ImapInbox:
         self._task = asyncio.create_task(self._run())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stop(self._task)
         if self._client is not None:
             client, self._client = self._client, None
             await anyio.to_thread.run_sync(_logout, client)

@@ -30,6 +30,7 @@ from delivery.events import (
     EventBus,
     MailDelivery,
 )
+from delivery.tasks import stop
 from mail.compose import Thread, compose
 from mail.config import MailConfig, Server
 from mail.parse import clean_subject
@@ -92,9 +93,7 @@ class Outbox:
         self._task = asyncio.create_task(self._run())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stop(self._task)
 
     async def on_event(self, event: DomainEvent) -> None:
         """A bot or agent message may have queued a mail: look now, not at the next poll."""
