@@ -93,17 +93,33 @@ def state_frame(
     if conversation.state != ConversationState.WAITING:
         frame["agent"] = agent
     if conversation.state == ConversationState.WAITING:
-        offline = available is not None and available.offline
-        position, wait = place if place is not None and not offline else (None, None)
-        opens = available.next_opening if available is not None else None
-        frame["queue_position"] = position
-        frame["estimated_wait_seconds"] = wait
-        frame["offline"] = offline
-        frame["opens_at"] = opens.isoformat() if opens is not None else None
-    elif conversation.state == ConversationState.CLOSED:
+        return waiting_frame(conversation.escalation_reason, place=place, available=available)
+    if conversation.state == ConversationState.CLOSED:
         frame["outcome"] = conversation.outcome
         frame["csat"] = csat or {}
     return frame
+
+
+def waiting_frame(
+    reason: str | None,
+    *,
+    place: tuple[int, int] | None = None,
+    available: Availability | None = None,
+) -> StateFrame:
+    """The state frame of a conversation waiting for a person (`state_frame`), from what
+    the queue knows of it: no need to load the conversation."""
+    offline = available is not None and available.offline
+    position, wait = place if place is not None and not offline else (None, None)
+    opens = available.next_opening if available is not None else None
+    return {
+        "type": "state",
+        "state": ConversationState.WAITING.value,
+        "reason": reason,
+        "queue_position": position,
+        "estimated_wait_seconds": wait,
+        "offline": offline,
+        "opens_at": opens.isoformat() if opens is not None else None,
+    }
 
 
 def note_frame(note: Note, public_id: str) -> NoteFrame:

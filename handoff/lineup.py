@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conversations.errors import ChatError
-from conversations.frames import state_frame
+from conversations.frames import waiting_frame
 from conversations.ports import Availability
 from delivery.events import AgentsNotified, ConversationUpdated, DomainEvent, EventBus, QueueChanged
 from delivery.presence import AgentPresence, PresenceStore
@@ -223,16 +223,20 @@ class Lineup:
             await self._auto_assign()
         available = await self.availability()  # now, not when each was queued
         async with self.sessions() as session:
-            waiting, entries = await self._waiting(session)
+            # the queue's keys, read once, not the waiting conversations: with thousands
+            # waiting (nobody online, customers gone) every refresh loaded each of them
+            keys = await _rows.queue_keys(session)
             free = await self._free_capacity(session)
-            positions = {e.conversation_id: n for n, e in enumerate(entries, 1)}
-            told: dict[str, dict[str, Any]] = {}
-            for c in waiting:  # the queue is read once, not once per waiting customer
-                place = positions[c.public_id]
-                state = state_frame(c, place=(place, self._wait(place, free)), available=available)
-                told[c.public_id] = dict(state)
-                if self._told.get(c.public_id) != told[c.public_id]:
-                    events.append(ConversationUpdated(c.public_id, state))
+        reasons = {public_id: reason for public_id, reason, _ in keys}
+        told: dict[str, dict[str, Any]] = {}
+        for place, entry in enumerate(self._ordered(keys), 1):
+            public_id = entry.conversation_id
+            state = waiting_frame(
+                reasons[public_id], place=(place, self._wait(place, free)), available=available
+            )
+            told[public_id] = dict(state)
+            if self._told.get(public_id) != told[public_id]:
+                events.append(ConversationUpdated(public_id, state))
         self._told = told  # only those still waiting are remembered
         await self.bus.emit(*events)
 

@@ -14,6 +14,7 @@ from conversations.errors import ChatError
 from conversations.service import ConversationRef
 from delivery.events import AgentsNotified, ConversationUpdated, QueueChanged
 from delivery.presence import InProcessPresence
+from handoff import _rows
 from handoff.assignment import Assignment
 from handoff.config import HandoffConfig
 from handoff.hours import BusinessHours
@@ -139,7 +140,10 @@ async def test_the_queue_serves_frustration_before_an_earlier_plain_request(
 
 
 async def test_a_message_in_a_queued_chat_refreshes_the_consoles_but_moves_nobody(
-    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+    chat: Chat,
+    desk: Desk,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With hundreds waiting, every message in a queued chat used to re-read the whole
     queue and work out every waiting customer's place again."""
@@ -149,14 +153,14 @@ async def test_a_message_in_a_queued_chat_refreshes_the_consoles_but_moves_nobod
     await chat.service.receive(first, "c1", "are you still there?")
     assert chat.recorder.events[-1] == QueueChanged(places=False)
     reads = 0
-    read_queue = desk.lineup._waiting
+    read_queue = _rows.queue_keys
 
     async def counted(session: AsyncSession) -> object:
         nonlocal reads
         reads += 1
         return await read_queue(session)
 
-    desk.lineup._waiting = counted  # type: ignore[method-assign,assignment]
+    monkeypatch.setattr(_rows, "queue_keys", counted)
     chat.recorder.events.clear()
     desk.lineup.changed_soon(places=False)
     await desk.lineup.drain()
