@@ -167,3 +167,24 @@ def test_threads_blocked_on_a_queue_are_not_counted_as_busy() -> None:
         "database thread (aiosqlite, sqlite3)": 25.0,
         "embedding model (torch, OpenVINO, ONNX Runtime)": 75.0,
     }
+
+
+def test_the_approximate_index_is_judged_against_the_exact_one_on_the_same_passages(
+    tmp_path: Path,
+) -> None:
+    result = fake_result()
+    small = result["scale"][0]
+    large = {**small, "chunks": 100012, "chunks_target": 100000, "hit_at_3": 0.93,
+             "exact_hit_at_3": 0.935}  # fmt: skip
+    result["scale"] = [small, large]
+
+    write(result, tmp_path)
+
+    text = (tmp_path / "bench.md").read_text("utf-8")
+    row = next(line for line in text.splitlines() if "approximate vs exact index" in line)
+    assert "0.930 vs 0.935 (1k: 0.950)" in row and "| met |" in row
+    large["exact_hit_at_3"] = 0.95
+    write(result, tmp_path)
+    text = (tmp_path / "bench.md").read_text("utf-8")
+    row = next(line for line in text.splitlines() if "approximate vs exact index" in line)
+    assert "**not met**" in row
