@@ -90,7 +90,8 @@ async def send_files(
                 events += await _hand_over(conversations, session, conversation)
         # delivered under the lock, so a concurrent reply cannot overtake the notice
         await conversations.bus.emit(*events)
-    await conversations.bus.emit(QueueChanged())  # queued now, or one more unanswered
+    # queued now (places move), or one more unanswered in a chat already queued or taken
+    await conversations.bus.emit(QueueChanged(places=with_bot))
     return frame, False
 
 
