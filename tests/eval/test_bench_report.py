@@ -188,3 +188,23 @@ def test_the_approximate_index_is_judged_against_the_exact_one_on_the_same_passa
     text = (tmp_path / "bench.md").read_text("utf-8")
     row = next(line for line in text.splitlines() if "approximate vs exact index" in line)
     assert "**not met**" in row
+
+
+def test_flat_memory_counts_only_if_the_soak_sent_its_rate(tmp_path: Path) -> None:
+    result = fake_result()
+    result["memory"]["replies"] = {"achieved_rate": 16.2, "p50_ms": 9830.9, "p95_ms": 17080.7,
+                                   "timeout": 0, "no_idle_customer": 7479}  # fmt: skip
+
+    write(result, tmp_path)
+
+    text = (tmp_path / "bench.md").read_text("utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| RSS over"))
+    assert "+2.5 % (at 16.2 msg/s, reply p95 17,081 ms)" in row and "**not met**" in row
+    assert "16.2 of 20 messages/s sent, reply p50 9,831 ms" in text
+    result["memory"]["replies"]["achieved_rate"] = 19.6
+    write(result, tmp_path)
+    row = next(
+        line for line in (tmp_path / "bench.md").read_text("utf-8").splitlines()
+        if line.startswith("| RSS over")
+    )
+    assert "| met |" in row
