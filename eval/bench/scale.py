@@ -93,6 +93,7 @@ def run(chunks: int, cases: Sequence[dict[str, Any]], wait: bool = False) -> dic
         without.append(max(0.0, elapsed - clock.seconds * 1000))
         ranks.append(rank_of([a.article_id for a in result.articles], case["gold"]))
     n = len(ranks)
+    peak_mib = _peak_rss_mib()  # before the exact fork copies the vectors
     exact = _exact_hits(retriever, cases) if total > retriever.config.approximate_above else {}
     return {
         "chunks": total,
@@ -101,7 +102,7 @@ def run(chunks: int, cases: Sequence[dict[str, Any]], wait: bool = False) -> dic
         "index_seconds": round(index_seconds, 1),
         "passages_per_s": round(total / index_seconds, 1) if index_seconds else 0.0,
         "rss_mib": round(rss_indexed, 1),
-        "peak_rss_mib": round(_peak_rss_mib(), 1),
+        "peak_rss_mib": round(peak_mib, 1),
         "model_load_seconds": round(load_seconds, 1),
         "first_query_ms": round(first_query_ms, 1),
         "n": n,
