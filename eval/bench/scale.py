@@ -31,7 +31,7 @@ from typing import Any
 
 from eval._server import rss_mib
 from eval.bench._clock import ModelClock
-from eval.metrics import percentile, rank_of
+from eval.metrics import percentile, rank_of, retrieval_metrics
 
 
 def _peak_rss_mib() -> float:
@@ -106,8 +106,7 @@ def run(chunks: int, cases: Sequence[dict[str, Any]], wait: bool = False) -> dic
         "model_load_seconds": round(load_seconds, 1),
         "first_query_ms": round(first_query_ms, 1),
         "n": n,
-        "hit_at_1": round(sum(r == 1 for r in ranks) / n, 3) if n else 0.0,
-        "hit_at_3": round(sum(r is not None and r <= 3 for r in ranks) / n, 3) if n else 0.0,
+        **_hits(ranks),
         "retrieve_p50_ms": round(percentile(totals, 50), 2),
         "retrieve_p95_ms": round(percentile(totals, 95), 2),
         "retrieve_p50_ms_excluding_embedding": round(percentile(without, 50), 2),
@@ -127,11 +126,12 @@ def _exact_hits(retriever: Any, cases: Sequence[dict[str, Any]]) -> dict[str, An
     for case in cases:
         result = exact.retrieve(case["text"], lang=case["lang"])
         ranks.append(rank_of([a.article_id for a in result.articles], case["gold"]))
-    n = len(ranks)
-    return {
-        "exact_hit_at_1": round(sum(r == 1 for r in ranks) / n, 3) if n else 0.0,
-        "exact_hit_at_3": round(sum(r is not None and r <= 3 for r in ranks) / n, 3) if n else 0.0,
-    }
+    return _hits(ranks, prefix="exact_")
+
+
+def _hits(ranks: Sequence[int | None], prefix: str = "") -> dict[str, float]:
+    metrics = retrieval_metrics(ranks)
+    return {f"{prefix}hit_at_{k}": round(float(metrics[f"hit@{k}"]), 3) for k in (1, 3)}
 
 
 class Step:
