@@ -31,6 +31,7 @@ from app.wiring import (
     build_mail,
     count_events,
 )
+from delivery.tasks import shut_down, stop_leftovers
 from guards.logs import install as redact_logs
 from handoff.canned import CannedResponses
 from handoff.hours import BusinessHours
@@ -42,6 +43,26 @@ from storage.engine import create_engine, migrate, session_factory
 
 log = logging.getLogger("kakehashi")
 STATIC = Path(__file__).resolve().parent / "static"
+
+
+# the packages whose background tasks a shutdown stops if their owner forgot one
+OUR_PACKAGES = frozenset(
+    {
+        "accounts",
+        "app",
+        "attachments",
+        "bot",
+        "conversations",
+        "delivery",
+        "guards",
+        "handoff",
+        "knowledge",
+        "mail",
+        "reports",
+        "retrieval",
+        "storage",
+    }
+)
 
 
 def create_app(
@@ -153,19 +174,24 @@ def create_app(
         try:
             yield
         finally:
-            if mail is not None:
-                await mail.close()
-            await conversations.replies.close()
-            await conversations.drain()
-            await agents.drain()
-            await index_sync.close()
-            await reindexer.drain()
-            await app.state.guard.close()
-            throttle = getattr(app.state, "login_throttle", None)  # made on first sign-in
-            if throttle is not None:
-                await throttle.aclose()
-            await delivery.close()
-            await engine.dispose()
+            # each step for a limited time: a server that cannot stop is worse than one
+            # that leaves a step behind (delivery.tasks.shut_down)
+            await shut_down(
+                [
+                    ("the mail poller and outbox", mail.close if mail else _nothing),
+                    ("the reply sweep", conversations.replies.close),
+                    ("the bot replies under way", conversations.drain),
+                    ("the queue refresh and grace timers", agents.drain),
+                    ("the index sync", index_sync.close),
+                    ("the reindexing", reindexer.drain),
+                    ("the connection guard", app.state.guard.close),
+                    ("the login throttle", partial(_close_throttle, app)),
+                    ("the delivery (hub, presence, locks)", delivery.close),
+                    ("tasks left running", partial(stop_leftovers, OUR_PACKAGES, 1.0)),
+                    ("the database connections", engine.dispose),
+                ],
+                within=settings.shutdown_step_seconds,
+            )
 
     app = FastAPI(
         title="Kakehashi",
@@ -206,3 +232,13 @@ async def ensure_first_admin(sessions: async_sessionmaker[AsyncSession]) -> None
         "  It works once: at that sign-in you choose your own password.\n" + "=" * 72 + "\n"
     )
     print(banner, flush=True)  # noqa: T201 - the operator must see it on the console
+
+
+async def _nothing() -> None:
+    """A shutdown step with nothing to do (e-mail off)."""
+
+
+async def _close_throttle(app: FastAPI) -> None:
+    throttle = getattr(app.state, "login_throttle", None)  # made on the first sign-in
+    if throttle is not None:
+        await throttle.aclose()

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     ws_max_frame_bytes: int = Field(default=65_536, ge=1024, le=16 * 1024 * 1024)
     http_request_seconds: float = Field(default=20.0, gt=0, le=3600)
     http_keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
+    # at shutdown, each step (bot replies under way, timers, connections) at most this long
+    shutdown_step_seconds: float = Field(default=10.0, gt=0, le=600)
     metrics_allowed_ips: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["127.0.0.1", "::1"]
     )

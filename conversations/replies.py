@@ -30,7 +30,7 @@ from conversations.mailing import for_channel
 from conversations.ports import QueueInfo
 from delivery.events import ConversationUpdated, DomainEvent, EventBus, QueueChanged
 from delivery.locks import Locks
-from delivery.tasks import stop
+from delivery.tasks import Loop
 from delivery.work import ReplyQueue
 from handoff.states import ConversationState
 from storage.models import Conversation, Message
@@ -72,7 +72,7 @@ class BotReplies:
         self.bot = bot
         self._run_bot = run_bot or _in_thread
         self._queued: set[tuple[str, int]] = set()
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper: Loop[None] | None = None
 
     def enqueue(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
         """Answer message `seq` after the conversation's earlier messages are answered."""
@@ -111,18 +111,18 @@ class BotReplies:
     def start_sweeping(self, every_seconds: float = 30.0, older_than_seconds: float = 60.0) -> None:
         """Every so often, answer what another (dead) server left pending."""
 
-        async def sweep() -> None:
-            while True:
-                await asyncio.sleep(every_seconds)
-                try:
-                    await self.recover(older_than_seconds)
-                except Exception:
-                    log.exception("sweeping pending replies failed")
+        async def sweep(_: None) -> None:
+            try:
+                await self.recover(older_than_seconds)
+            except Exception:
+                log.exception("sweeping pending replies failed")
 
-        self._sweeper = asyncio.create_task(sweep())
+        # stopped between sweeps, never in the middle of one (delivery.tasks.Loop)
+        self._sweeper = Loop(partial(asyncio.sleep, every_seconds), sweep)
 
     async def close(self) -> None:
-        await stop(self._sweeper)
+        if self._sweeper is not None:
+            await self._sweeper.stop()
 
     async def _reply(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
         try:

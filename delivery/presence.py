@@ -59,7 +59,7 @@ class PresenceStore(Protocol):
         ...
 
     async def close(self) -> None:
-        """Stop the grace timers (at shutdown)."""
+        """Stop the grace timers, and wait for the requeues under way (at shutdown)."""
         ...
 
 
@@ -76,6 +76,7 @@ class InProcessPresence:
         self.grace_seconds = grace_seconds
         self.on_absent = on_absent
         self._entries: dict[int, _Entry] = {}
+        self._absent: set[asyncio.Task[None]] = set()  # grace over: requeueing now
 
     async def connect(self, user_id: int, display_name: str, max_open_chats: int) -> AgentPresence:
         entry = self._entries.get(user_id)
@@ -105,8 +106,16 @@ class InProcessPresence:
         entry = self._entries.get(user_id)
         if entry is None or entry.presence.connections:
             return
+        # from here on it is not cancelled (a reconnect or a shutdown waits for it): the
+        # requeue is one transaction, never cut off halfway
         entry.grace = None
-        await self.on_absent(user_id)
+        task = asyncio.current_task()
+        assert task is not None
+        self._absent.add(task)
+        try:
+            await self.on_absent(user_id)
+        finally:
+            self._absent.discard(task)
 
     async def set_status(self, user_id: int, status: Status) -> None:
         entry = self._entries[user_id]
@@ -123,3 +132,5 @@ class InProcessPresence:
         for entry in self._entries.values():
             if entry.grace is not None:
                 entry.grace.cancel()
+        # requeues under way end first
+        await asyncio.gather(*self._absent, return_exceptions=True)

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -28,7 +29,7 @@ from delivery.events import Frame
 from delivery.hub import OVERFLOW, InProcessHub
 from delivery.locks import InProcessLocks
 from delivery.presence import AbsentCallback, AgentPresence, Status
-from delivery.tasks import stop
+from delivery.tasks import Loop, stop
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ class RedisPresence:
         self.sweep_seconds = sweep_seconds
         self.heartbeat_seconds = heartbeat_seconds
         self.server_id = uuid.uuid4().hex
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper: Loop[None] | None = None
 
     def _key(self, user_id: int) -> str:
         return f"{PREFIX}presence:{user_id}"
@@ -191,7 +192,8 @@ class RedisPresence:
 
     async def start(self) -> None:
         await self._beat()
-        self._sweeper = asyncio.create_task(self._sweep_forever())
+        # stopped between sweeps, never in the middle of one
+        self._sweeper = Loop(partial(asyncio.sleep, self.sweep_seconds), self._sweep_once)
 
     async def _beat(self) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -259,7 +261,8 @@ class RedisPresence:
         )
 
     async def close(self) -> None:
-        await stop(self._sweeper)
+        if self._sweeper is not None:
+            await self._sweeper.stop()
         # a clean stop: this server's sockets have signed out (disconnect) already
         with contextlib.suppress(*_DOWN):
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -267,15 +270,13 @@ class RedisPresence:
                 pipe.delete(self._held(self.server_id), self._alive(self.server_id))
                 await pipe.execute()
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.sweep_seconds)
-            try:
-                await self.sweep()
-            except _DOWN:
-                log.warning("redis is unreachable: grace periods are checked again later")
-            except Exception:
-                log.exception("presence sweep failed")
+    async def _sweep_once(self, _: None) -> None:
+        try:
+            await self.sweep()
+        except _DOWN:
+            log.warning("redis is unreachable: grace periods are checked again later")
+        except Exception:
+            log.exception("presence sweep failed")
 
     async def sweep(self) -> None:
         """Keep this server's heartbeat; take the counts of servers that died; run

@@ -30,7 +30,7 @@ from delivery.events import (
     EventBus,
     MailDelivery,
 )
-from delivery.tasks import stop
+from delivery.tasks import Loop
 from mail.compose import Thread, compose
 from mail.config import MailConfig, Server
 from mail.parse import clean_subject
@@ -87,13 +87,15 @@ class Outbox:
         self.bus = bus  # tells agents' consoles the delivery state of each mail
         self._send = send or (smtp_sender(config.smtp) if config.smtp else None)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop: Loop[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        # stopped between passes, never in the middle of one (delivery.tasks.Loop)
+        self._loop = Loop(self._next, self._pass)
 
     async def close(self) -> None:
-        await stop(self._task)
+        if self._loop is not None:
+            await self._loop.stop()
 
     async def on_event(self, event: DomainEvent) -> None:
         """A bot or agent message may have queued a mail: look now, not at the next poll."""
@@ -157,15 +159,17 @@ class Outbox:
                 sent += 1
         return sent
 
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._next_wait())
-            self._wake.clear()
-            try:
-                await self.send_due()
-            except Exception:
-                log.exception("sending the outbox failed; trying again later")
+    async def _next(self) -> None:
+        """Wait until a mail is queued, or for the next retry."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self._next_wait())
+        self._wake.clear()
+
+    async def _pass(self, _: None) -> None:
+        try:
+            await self.send_due()
+        except Exception:
+            log.exception("sending the outbox failed; trying again later")
 
     def _next_wait(self) -> float:
         return max(1.0, min(self.config.retry_seconds, self.config.poll_seconds))

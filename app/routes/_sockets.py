@@ -3,7 +3,9 @@ frames safely, and echoing a client's fields back only when they can be sent."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import anyio
@@ -13,7 +15,8 @@ from starlette.types import Message
 
 from app.routes._fields import clean_text
 from conversations.frames import error_frame
-from delivery.events import ErrorFrame
+from delivery.events import ErrorFrame, Frame
+from delivery.tasks import Loop
 
 
 class SocketSession(Protocol):
@@ -35,6 +38,24 @@ async def serve(session: SocketSession) -> None:
     finally:
         with anyio.CancelScope(shield=True):
             await session.close()
+
+
+def forwarder(
+    queue: asyncio.Queue[Frame], deliver: Callable[[Frame], Awaitable[bool]]
+) -> Loop[Frame]:
+    """Deliver the events of one subscription to a socket, in a task of its own.
+
+    Stopping it never cuts off the event in hand: delivering one can read the database (a
+    console's snapshot, the messages that fill a gap; see `delivery.tasks.Loop`).
+    """
+
+    async def work(event: Frame) -> bool:
+        try:
+            return await deliver(event)
+        except (WebSocketDisconnect, RuntimeError):
+            return False  # the socket is gone; its reader ends the session
+
+    return Loop(queue.get, work)
 
 
 def frame_text(frame: Message, max_bytes: int | None) -> str | None:

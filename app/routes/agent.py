@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
@@ -24,6 +25,7 @@ from app.routes._responses import SIGNED_IN, ConversationId, page, refused
 from app.routes._sockets import (
     describe_frame,
     echoed_field,
+    forwarder,
     frame_text,
     parse_event,
     serve,
@@ -36,6 +38,7 @@ from conversations.frames import error_frame
 from delivery import channels
 from delivery.events import Frame
 from delivery.hub import Hub
+from delivery.tasks import Loop
 from guards.logs import conversation_scope
 from handoff.canned import CannedNotFound, canned_dict
 from handoff.desk import AgentDesk
@@ -203,7 +206,7 @@ class AgentSession:
         self.csrf = signed.csrf_token
         self._send_lock = asyncio.Lock()
         self._stack = AsyncExitStack()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._forwarders: list[Loop[Frame]] = []
         self._watching: dict[str, int] = {}  # conversation id -> last seq sent
         self._connected = False
         self.max_frame_bytes: int | None = None
@@ -212,7 +215,7 @@ class AgentSession:
         presence = await self.agents.connect(self.user)
         self._connected = True
         queue = await self._stack.enter_async_context(self.hub.subscribe(channels.AGENTS))
-        self._tasks.append(asyncio.create_task(self._forward(queue, None)))
+        self._forwarders.append(forwarder(queue, partial(self._deliver, pid=None)))
         await self.send(
             {
                 "type": "welcome",
@@ -259,8 +262,9 @@ class AgentSession:
                 await self.send(event)
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        while self._forwarders:  # (one may open a conversation, adding more, as it ends)
+            stopping, self._forwarders = self._forwarders, []
+            await asyncio.gather(*(forwarder.stop() for forwarder in stopping))
         await self._stack.aclose()
         if self._connected:
             await self.agents.disconnect(self.user.id)
@@ -324,7 +328,7 @@ class AgentSession:
             self._watching[pid] = 0
             for channel in (channels.conversation(pid), channels.notes(pid)):
                 queue = await self._stack.enter_async_context(self.hub.subscribe(channel))
-                self._tasks.append(asyncio.create_task(self._forward(queue, pid)))
+                self._forwarders.append(forwarder(queue, partial(self._deliver, pid=pid)))
         try:
             context = await self.agents.context(pid, last_seq)
         except ChatError:
@@ -339,36 +343,25 @@ class AgentSession:
             )
             await self.websocket.send_text(json.dumps(context, ensure_ascii=False))
 
-    async def _forward(self, queue: asyncio.Queue[Frame], pid: str | None) -> None:
-        try:
-            while True:
-                event = await queue.get()
-                if pid is None:
-                    if event.get("type") == "queue_changed":
-                        await self.send(await self.agents.snapshot(self.user.id))
-                    elif (
-                        event.get("type") == "claimed"
-                        and event.get("auto")
-                        and event.get("user_id") == self.user.id
-                    ):
-                        # assigned automatically: tell this agent and open it for them
-                        claimed = event["conversation_id"]
-                        await self.send({"type": "claimed", "conversation_id": claimed})
-                        await self.open(claimed, None)
-                    elif (
-                        event.get("type") == "customer_ended"
-                        and event.get("user_id") == self.user.id
-                    ):
-                        # the customer ended a chat this agent had
-                        ended = {
-                            "type": "customer_ended",
-                            "conversation_id": event["conversation_id"],
-                        }
-                        await self.send(ended)
-                    continue
-                await self.send({**event, "conversation_id": pid})
-        except (WebSocketDisconnect, RuntimeError):
-            return
+    async def _deliver(self, event: Frame, pid: str | None) -> bool:
+        """Send one event: of a conversation (`pid`), or of the agents' channel."""
+        if pid is not None:
+            await self.send({**event, "conversation_id": pid})
+        elif event.get("type") == "queue_changed":
+            await self.send(await self.agents.snapshot(self.user.id))
+        elif (
+            event.get("type") == "claimed"
+            and event.get("auto")
+            and event.get("user_id") == self.user.id
+        ):
+            # assigned automatically: tell this agent and open it for them
+            claimed = event["conversation_id"]
+            await self.send({"type": "claimed", "conversation_id": claimed})
+            await self.open(claimed, None)
+        elif event.get("type") == "customer_ended" and event.get("user_id") == self.user.id:
+            # the customer ended a chat this agent had
+            await self.send({"type": "customer_ended", "conversation_id": event["conversation_id"]})
+        return True
 
 
 def _conversation_id(raw: str) -> str | None:

@@ -20,6 +20,7 @@ from app.routes._origins import origin_allowed
 from app.routes._sockets import (
     describe_frame,
     echoed_field,
+    forwarder,
     frame_text,
     parse_event,
     serve,
@@ -34,6 +35,7 @@ from conversations.service import ConversationRef, ConversationService
 from delivery import channels
 from delivery.events import Frame
 from delivery.hub import OVERFLOW, Hub
+from delivery.tasks import Loop
 from guards.logs import conversation_scope
 
 router = APIRouter()
@@ -99,7 +101,7 @@ class ChatSession:
         self.last_sent_seq = 0
         self._send_lock = asyncio.Lock()
         self._subscription = AsyncExitStack()
-        self._forwarder: asyncio.Task[None] | None = None
+        self._forwarder: Loop[Frame] | None = None
         self.guard: ChatGuard | None = None
         self.address = "unknown"
         self.refusals = 0  # rate_limited refusals in a row
@@ -182,7 +184,7 @@ class ChatSession:
 
     async def close(self) -> None:
         if self._forwarder is not None:
-            self._forwarder.cancel()
+            await self._forwarder.stop()
         await self._subscription.aclose()
 
     async def send(self, event: Frame) -> None:
@@ -360,27 +362,24 @@ class ChatSession:
     # ------------------------------------------------------------------ delivery
     async def _subscribe(self, ref: ConversationRef) -> None:
         if self._forwarder is not None:
-            self._forwarder.cancel()
+            await self._forwarder.stop()
         await self._subscription.aclose()
         self._subscription = AsyncExitStack()
         queue = await self._subscription.enter_async_context(
             self.hub.subscribe(channels.conversation(ref.public_id))
         )
         self.ref = ref
-        self._forwarder = asyncio.create_task(self._forward(queue))
+        self._forwarder = forwarder(queue, self._deliver)
 
-    async def _forward(self, queue: asyncio.Queue[Frame]) -> None:
-        try:
-            while True:
-                event = await queue.get()
-                if event.get("type") == OVERFLOW:
-                    # This reader fell too far behind and missed events: make the client
-                    # reconnect, and the replay from its last seq fills the gap.
-                    await self.websocket.close(code=status.WS_1013_TRY_AGAIN_LATER)
-                    return
-                await self.send(event)
-        except (WebSocketDisconnect, RuntimeError):
-            return  # the socket is gone; the reader ends the session
+    async def _deliver(self, event: Frame) -> bool:
+        """Send one event from the conversation's channel; False to stop forwarding."""
+        if event.get("type") == OVERFLOW:
+            # This reader fell too far behind and missed events: make the client
+            # reconnect, and the replay from its last seq fills the gap.
+            await self.websocket.close(code=status.WS_1013_TRY_AGAIN_LATER)
+            return False
+        await self.send(event)
+        return True
 
     @staticmethod
     def _client_id(raw: str) -> str | None:

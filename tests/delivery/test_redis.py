@@ -140,7 +140,8 @@ async def test_the_agents_of_a_server_that_died_go_absent_after_the_grace_period
         await dying.connect(8, "Ben", 2)  # Ben has a second tab on it
         # kill -9: no heartbeat, no disconnect, nothing cleaned up (stopped for sure: a
         # cancellation landing mid-command can be swallowed by redis-py)
-        await stop(dying._sweeper)
+        assert dying._sweeper is not None
+        await stop(dying._sweeper.task)
         with anyio.move_on_after(10):  # a loaded machine may sweep late; never early
             while not absent:
                 await anyio.sleep(0.05)

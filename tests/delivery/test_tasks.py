@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from delivery.tasks import stop
+from delivery.tasks import shut_down, stop
 
 pytestmark = pytest.mark.anyio
 
@@ -43,3 +43,48 @@ async def test_stopping_a_task_that_failed_or_ended_returns_at_once() -> None:
     await stop(failed)
     await stop(None)
     assert isinstance(failed.exception(), RuntimeError)
+
+
+async def test_a_shutdown_goes_past_a_step_that_hangs_or_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ran: list[str] = []
+
+    async def hangs() -> None:
+        ran.append("hangs")
+        await asyncio.Event().wait()
+
+    async def fails() -> None:
+        ran.append("fails")
+        raise RuntimeError("the hub was gone already")
+
+    async def closes() -> None:
+        ran.append("closes")
+
+    left = await asyncio.wait_for(
+        shut_down([("the queue", hangs), ("the hub", fails), ("the database", closes)], 0.2), 5
+    )
+    assert ran == ["hangs", "fails", "closes"]
+    assert left == ["the queue", "the hub"]
+    assert "shutdown: the queue did not end within 0.2 s; left behind" in caplog.text
+    assert "test_tasks.py:" in caplog.text and "in hangs" in caplog.text  # where it waited
+    assert "shutdown: the hub failed" in caplog.text
+
+
+async def test_a_task_that_will_not_stop_is_given_up_after_the_time_allowed() -> None:
+    stubborn = True
+
+    async def sweep() -> None:
+        while True:
+            try:
+                await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                if not stubborn:
+                    raise
+
+    task = asyncio.create_task(sweep())
+    await asyncio.sleep(0)
+    assert await asyncio.wait_for(stop(task, within=0.3), 5) is False
+    assert not task.done()
+    stubborn = False  # (so that the test's own loop can end it)
+    assert await stop(task) is True
