@@ -106,8 +106,8 @@ class InProcessPresence:
         entry = self._entries.get(user_id)
         if entry is None or entry.presence.connections:
             return
-        # from here on it is not cancelled (a reconnect or a shutdown waits for it): the
-        # requeue is one transaction, never cut off halfway
+        # from here on it is not cancelled (a reconnect leaves it be, a shutdown waits for
+        # it): the requeue is one transaction, never cut off halfway
         entry.grace = None
         task = asyncio.current_task()
         assert task is not None
@@ -132,5 +132,6 @@ class InProcessPresence:
         for entry in self._entries.values():
             if entry.grace is not None:
                 entry.grace.cancel()
-        # requeues under way end first
-        await asyncio.gather(*self._absent, return_exceptions=True)
+        # requeues under way end first (waited for, not cancelled if this wait is)
+        if self._absent:
+            await asyncio.wait(set(self._absent))

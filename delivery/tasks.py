@@ -41,7 +41,8 @@ class Loop(Generic[T]):
     """A background task: `wait()` for the next thing, `work(thing)` on it, again.
 
     `stop()` lets the work in hand end (for at most `within` seconds) and cancels only the
-    wait. `work` returning False ends the loop; an exception it lets out ends it too.
+    wait. `work` returning False ends the loop; an exception it lets out is logged and
+    the loop goes on with the next thing.
     """
 
     def __init__(
@@ -62,6 +63,8 @@ class Loop(Generic[T]):
             try:
                 if await self._work(thing) is False:
                     return
+            except Exception:
+                log.exception("background work failed (%s); going on", _name(self._work))
             finally:
                 self._busy = False
 
@@ -146,6 +149,11 @@ async def stop_leftovers(packages: Collection[str], within: float) -> list[str]:
         if not ended:
             log.error("shutdown: a task would not stop:\n%s", awaiting(task))
     return names
+
+
+def _name(function: Callable[..., object]) -> str:
+    inner = getattr(function, "func", function)  # functools.partial
+    return str(getattr(inner, "__qualname__", function))
 
 
 def _module(task: asyncio.Task[Any]) -> str:

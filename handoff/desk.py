@@ -104,6 +104,7 @@ class AgentDesk:
         await self.assignment.close(user_id, public_id, outcome, tags)
 
     async def drain(self) -> None:
-        """Wait for the queue refresh and stop grace timers (at shutdown)."""
-        await self.lineup.drain()
+        """Stop grace timers, then wait for the queue refresh (at shutdown): a requeue
+        that ends while presence closes refreshes the queue once more."""
         await self.presence.close()
+        await self.lineup.drain()

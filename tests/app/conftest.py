@@ -7,7 +7,9 @@ a fresh database of the session's PostgreSQL server.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +70,33 @@ def make_client(make_settings: Callable[..., Settings]) -> Iterator[MakeClient]:
         return client
 
     yield make
+    failed: list[str] = []
     for client in clients:
-        client.__exit__(None, None, None)
+        with collected_logs("delivery.tasks", logging.ERROR) as records:
+            client.__exit__(None, None, None)
+        failed.extend(record.getMessage() for record in records)
+    assert not failed, f"a shutdown step failed: {failed}"
+
+
+@contextmanager
+def collected_logs(logger: str, level: int) -> Iterator[list[logging.LogRecord]]:
+    """The records of `logger` at `level` or above logged inside the block."""
+    handler = _Collect(level)
+    target = logging.getLogger(logger)
+    target.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        target.removeHandler(handler)
+
+
+class _Collect(logging.Handler):
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 @pytest.fixture

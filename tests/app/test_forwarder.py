@@ -52,5 +52,6 @@ async def test_an_idle_forwarder_stops_at_once_and_a_stuck_one_after_the_time_al
     queue.put_nowait({"type": "queue_changed"})
     await asyncio.wait_for(in_hand.wait(), 5)
     started = loop.time()
-    await asyncio.wait_for(stuck.stop(within=0.3), 5)
+    ended = await asyncio.wait_for(stuck.stop(within=0.3), 5)
     assert 0.3 <= loop.time() - started < 2
+    assert ended and stuck.task.cancelled(), "cut off in the end, and ended"

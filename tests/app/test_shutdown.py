@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -44,18 +46,31 @@ def test_a_server_stops_when_a_shutdown_step_never_ends(
     assert "in never_ends" in warnings[0], "the log says where it waited"
 
 
-def test_consoles_closed_while_the_queue_changes_leave_nothing_running_at_shutdown(
+def test_a_console_closed_while_its_queue_update_is_read_lets_the_read_finish(
     make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = make_client(business_hours=ALWAYS_OPEN)
     _, headers = new_agent(client, "aiko", "Aiko")
-    for _ in range(8):
-        # the agent's console reloads just as a customer joins the queue: its update
-        # (a snapshot read from the database) is under way when the socket closes
-        with agent_socket(client, headers), client.websocket_connect("/ws/chat") as customer:
-            open_chat(customer)
-            escalate(customer)
+    desk = services(client).agents
+    read = desk.snapshot
+    reading, finished = threading.Event(), threading.Event()
+
+    async def slow_snapshot(user_id: int) -> dict[str, Any]:
+        reading.set()
+        await asyncio.sleep(0.5)  # a slow database read, under way when the console closes
+        snapshot = await read(user_id)
+        finished.set()
+        return snapshot
+
+    with client.websocket_connect("/ws/chat") as customer:
+        open_chat(customer)
+        with agent_socket(client, headers):
+            desk.snapshot = slow_snapshot  # type: ignore[method-assign]
+            escalate(customer)  # the queue changes: the console reads its update
+            assert reading.wait(5)
+        # the console's close waited for the read in hand instead of cutting it off
+        assert finished.is_set()
     with caplog.at_level(logging.WARNING):
         client.__exit__(None, None, None)
     shutdown = [r.getMessage() for r in caplog.records if "shutdown:" in r.getMessage()]
-    assert shutdown == [], "every part stopped its own work in time"
+    assert shutdown == [], "every part stopped its own work in time, nothing was left over"

@@ -49,3 +49,20 @@ async def test_coming_back_within_the_grace_period_keeps_the_agent() -> None:
 
 async def _record(into: list[int], user_id: int) -> None:
     into.append(user_id)
+
+
+async def test_a_shutdown_waits_for_the_requeue_of_an_agent_whose_grace_ended() -> None:
+    started, requeued = anyio.Event(), []
+
+    async def requeue(uid: int) -> None:  # one transaction: their chats back to the queue
+        started.set()
+        await anyio.sleep(0.2)
+        requeued.append(uid)
+
+    presence = InProcessPresence(0.01, on_absent=requeue)
+    await presence.connect(7, "Aiko", 3)
+    await presence.disconnect(7)
+    with anyio.fail_after(5):
+        await started.wait()
+        await presence.close()
+    assert requeued == [7], "the requeue under way was not cut off"

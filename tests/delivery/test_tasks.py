@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from delivery.tasks import shut_down, stop
+from delivery.tasks import Loop, shut_down, stop
 
 pytestmark = pytest.mark.anyio
 
@@ -88,3 +88,26 @@ async def test_a_task_that_will_not_stop_is_given_up_after_the_time_allowed() ->
     assert not task.done()
     stubborn = False  # (so that the test's own loop can end it)
     assert await stop(task) is True
+
+
+async def test_a_loop_whose_work_fails_logs_it_and_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    done: list[int] = []
+
+    async def work(n: int) -> None:
+        if n == 1:
+            raise ValueError("the snapshot could not be read")
+        done.append(n)
+
+    loop = Loop(queue.get, work)
+    for n in (1, 2):
+        queue.put_nowait(n)
+    async with asyncio.timeout(5):
+        while not done:
+            await asyncio.sleep(0.01)
+    assert await loop.stop() is True
+    assert done == [2]
+    assert "background work failed (test_a_loop_whose_work_fails" in caplog.text
+    assert "ValueError: the snapshot could not be read" in caplog.text
