@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     queue_aging_per_minute: float = Field(default=10.0, ge=0)
     agent_grace_seconds: int = Field(default=60, ge=0, le=3600)
     auto_assign: bool = False
+    console_waiting_shown: int = Field(default=200, ge=1, le=10_000)
     default_max_open_chats: int = Field(default=3, ge=1, le=50)
     rate_limit_storage: str = "memory://"
     redis_url: str | None = None

@@ -81,6 +81,7 @@ def handoff_config(settings: Settings) -> HandoffConfig:
         sla_targets=settings.sla_targets,
         auto_assign=settings.auto_assign,
         hours_label=f"{settings.business_hours} ({settings.timezone})",
+        console_waiting_shown=settings.console_waiting_shown,
     )
 
 

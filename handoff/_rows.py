@@ -23,10 +23,16 @@ async def by_public_id(session: AsyncSession, public_id: str, lock: bool = False
     return conversation
 
 
-async def waiting(session: AsyncSession) -> list[Conversation]:
+async def waiting_among(session: AsyncSession, public_ids: list[str]) -> list[Conversation]:
+    """Those of `public_ids` still waiting (the first of the queue, for a console)."""
+    if not public_ids:
+        return []
     return list(
         await session.scalars(
-            select(Conversation).where(Conversation.state == ConversationState.WAITING.value)
+            select(Conversation).where(
+                Conversation.public_id.in_(public_ids),
+                Conversation.state == ConversationState.WAITING.value,
+            )
         )
     )
 
@@ -52,6 +58,16 @@ async def owned_by(session: AsyncSession, user_id: int) -> list[Conversation]:
             )
         )
     )
+
+
+async def open_chats_by_agent(session: AsyncSession) -> dict[int, int]:
+    """How many conversations each agent has now (agents with none left out)."""
+    rows = await session.execute(
+        select(Conversation.agent_id, func.count())
+        .where(Conversation.state == ConversationState.AGENT.value)
+        .group_by(Conversation.agent_id)
+    )
+    return {agent_id: count for agent_id, count in rows if agent_id is not None}
 
 
 async def open_chats(session: AsyncSession, user_id: int) -> int:

@@ -20,3 +20,6 @@ class HandoffConfig:
     """Give waiting conversations to available agents round robin."""
     hours_label: str = ""
     """The business hours as customers are told them."""
+    console_waiting_shown: int = 200
+    """How many waiting conversations a console lists (the first in service order; it
+    counts the others)."""

@@ -85,12 +85,6 @@ class Lineup:
         return position, self._wait(position, await self._free_capacity(session))
 
     # ------------------------------------------------------------------ reading the queue
-    async def _waiting(self, session: AsyncSession) -> tuple[list[Conversation], list[QueueEntry]]:
-        """Every waiting conversation, and the queue in service order."""
-        waiting = await _rows.waiting(session)
-        keys = [(c.public_id, c.escalation_reason, c.escalated_at) for c in waiting]
-        return waiting, self._ordered(keys)
-
     async def _queue(self, session: AsyncSession) -> list[QueueEntry]:
         """The queue in service order (read without loading the conversations)."""
         return self._ordered(await _rows.queue_keys(session))
@@ -121,12 +115,18 @@ class Lineup:
         now = datetime.now(UTC)
         agents = await self.presence.agents()
         async with self.sessions() as session:
-            waiting, entries = await self._waiting(session)
+            # the whole queue's order from its keys; whole rows only for the first ones
+            # (a console lists those; thousands waiting made every update load them all)
+            queue = await self._queue(session)
+            shown = queue[: self.config.console_waiting_shown]
+            waiting = await _rows.waiting_among(session, [e.conversation_id for e in shown])
             mine = await _rows.owned_by(session, user_id)
             previews = await _rows.previews(session, [c.id for c in waiting + mine])
             unread = await _rows.unanswered(session, [c.id for c in mine])
-            counts = {a.user_id: await _rows.open_chats(session, a.user_id) for a in agents}
+            counts = await _rows.open_chats_by_agent(session)
         by_id = {c.public_id: c for c in waiting}
+        # (one taken between the two reads is left out)
+        entries = [e for e in shown if e.conversation_id in by_id]
         targets = self.config.sla_targets
         aging = self.config.queue_aging_per_minute
         return {
@@ -148,6 +148,7 @@ class Lineup:
                 }
                 for e in entries
             ],
+            "waiting_total": len(queue) - (len(shown) - len(entries)),
             "mine": [
                 {
                     "conversation_id": c.public_id,

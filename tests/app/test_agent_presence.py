@@ -19,6 +19,7 @@ from tests.app.agents import (
     queue_with,
     quiet,
     send,
+    start_waiting,
     stored,
     texts,
 )
@@ -143,6 +144,28 @@ def test_a_waiting_customer_is_no_longer_offline_once_an_agent_is_online(
 
 
 # ---------------------------------------------------------------------- queue order
+def test_a_long_queue_lists_its_first_conversations_and_counts_them_all(
+    make_client: MakeClient,
+) -> None:
+    client = make_client(business_hours=ALWAYS_OPEN, console_waiting_shown=2)
+    _, headers = new_agent(client, "aiko", "Aiko")
+    first, second, third = (start_waiting(client) for _ in range(3))
+    with agent_socket(client, headers) as agent:
+        with client.websocket_connect("/ws/chat") as angry:
+            open_chat(angry)
+            escalate(angry, "This is RIDICULOUS!!! Third time I ask, worst service ever")
+            queue = events_until(agent, lambda e: e["type"] == "queue" and e["waiting_total"] == 4)
+        listed = [w["conversation_id"] for w in queue[-1]["waiting"]]
+        assert len(listed) == 2 and listed[1] == first, "in service order: the angry one first"
+        send(agent, "claim", listed[0])
+        claimed_by(agent, listed[0])
+        queue = events_until(agent, lambda e: e["type"] == "queue" and e["waiting_total"] == 3)
+    assert [w["conversation_id"] for w in queue[-1]["waiting"]] == [first, second], (
+        "the next one moves up into the list"
+    )
+    assert third not in str(queue[-1]["waiting"])
+
+
 def test_frustrated_customers_are_served_before_earlier_requests(make_client: MakeClient) -> None:
     client = make_client(business_hours=ALWAYS_OPEN)
     _, headers = new_agent(client, "aiko", "Aiko")

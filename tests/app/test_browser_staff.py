@@ -3,12 +3,20 @@ staged article changes in the editor, error pages for people, the agent's contex
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from websockets.asyncio.client import connect
 
-from tests.app._staff import StaffServer, browser, keep, signed_in, staff_server
+from tests.app._staff import StaffServer, browser, keep, serving, signed_in, staff_server
 from tests.app.test_browser import ask_in_widget
+from tests.conftest import SAMPLE_KB
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -154,3 +162,63 @@ def test_an_answer_followed_by_asking_for_a_person_shows_on_the_gaps_page(
     assert mistake.locator("a[href^='/editor/articles/']").count() == 1, "the cited article"
     keep(editor, "editor-gaps-mistakes")
     assert not errors, errors
+
+
+def test_a_console_lists_the_first_of_a_long_queue_and_says_how_many_wait(
+    browser: Browser, staff_server: StaffServer, tmp_path: Path
+) -> None:
+    # a server of its own (the staff server's data, indexed already), listing 2 waiting
+    data = tmp_path / "data"
+    shutil.copytree(staff_server.data, data, ignore=shutil.ignore_patterns("server.log"))
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "KAKEHASHI_DATA_DIR": str(data),
+        "KAKEHASHI_KB_DIR": str(SAMPLE_KB),
+        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-23:59",
+        "KAKEHASHI_CONSOLE_WAITING_SHOWN": "2",
+    }
+    with serving(env, data) as base:
+        ws_base = base.replace("http://", "ws://")
+        with ThreadPoolExecutor(1) as thread:  # (Playwright's loop runs in this one)
+            waiting = thread.submit(asyncio.run, _ask_for_people(ws_base, 4)).result()
+        page = signed_in(browser, StaffServer(base, data), "/agent", "aiko", "agent")
+        more = page.get_by_test_id("queue-more")
+        more.wait_for(timeout=15_000)
+        entries = page.get_by_test_id("queue-entry")
+        assert entries.count() == 2
+        listed = [entries.nth(i).get_attribute("data-conversation-id") for i in range(2)]
+        # in service order: the later ones (and any the staff server had) wait below
+        assert waiting[2] not in listed and waiting[3] not in listed
+        total = int(page.locator("[data-role='queue-count']").inner_text())
+        assert total >= 4, "the count is of everyone waiting, not of those listed"
+        assert f"The first 2 of {total} waiting are listed" in more.inner_text()
+        assert page.title().startswith(f"({total}) ")
+        keep(page, "agent-long-queue")
+        page.screenshot(path=str(tmp_path / "agent-long-queue.png"))
+        page.close()
+
+
+async def _ask_for_people(ws_base: str, count: int) -> list[str]:
+    """`count` customers ask for a person, one after another; their conversation ids."""
+    ids = []
+    for n in range(count):
+        async with connect(f"{ws_base}/ws/chat", proxy=None) as ws:
+            await ws.send(json.dumps({"type": "hello", "token": None, "last_seq": 0, "lang": "en"}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "message",
+                        "client_id": f"p{n}",
+                        "text": "I'd like to talk to a person please",
+                    }
+                )
+            )
+            async with asyncio.timeout(60):
+                while True:
+                    event = json.loads(await ws.recv())
+                    if event.get("type") == "welcome":
+                        ids.append(event["conversation_id"])
+                    if event.get("type") == "state" and event.get("state") == "waiting":
+                        break
+    return ids

@@ -113,6 +113,10 @@ function onWelcome(ev) {
 function onQueue(ev) {
   const now = performance.now();
   if (Array.isArray(ev.waiting)) S.queue.waiting = ev.waiting.filter((w) => w && w.conversation_id);
+  // the server lists the first ones of a long queue and counts them all
+  S.queue.total = Number.isInteger(ev.waiting_total) && ev.waiting_total >= S.queue.waiting.length
+    ? ev.waiting_total
+    : S.queue.waiting.length;
   if (Array.isArray(ev.mine)) S.queue.mine = ev.mine.filter((m) => m && m.conversation_id);
   if (Array.isArray(ev.agents)) S.queue.agents = ev.agents.filter((a) => a && typeof a === "object");
   if (typeof ev.open === "boolean") S.queue.open = ev.open;

@@ -127,9 +127,12 @@ export function renderQueue() {
     if (list.children[index] !== li) list.insertBefore(li, list.children[index] || null);
   });
   existing.forEach((li) => li.remove());
-  const n = S.queue.waiting.length;
+  const n = S.queue.total;
+  const shown = S.queue.waiting.length;
   E.queueCount.textContent = String(n);
   E.queueEmpty.hidden = n > 0;
+  E.queueMore.hidden = n <= shown;
+  if (n > shown) setText(E.queueMore, t.queueMore(shown, n));
   document.title = (n > 0 ? `(${n}) ` : "") + S.baseTitle;
 }
 

@@ -28,7 +28,7 @@ export const S = {
   presence: "online",
   presenceWanted: null, // what the agent last chose; re-asserted after a reconnect
   presenceChangedAt: 0,
-  queue: { waiting: [], mine: [], agents: [], open: true },
+  queue: { waiting: [], total: 0, mine: [], agents: [], open: true },
   queueMeta: new Map(), // conversation_id -> {base, at, target, sla}
   claimed: new Set(), // conversations this agent won (`claimed`)
   claimRequests: new Map(), // conversation_id -> timer, claims sent from this page
@@ -68,6 +68,7 @@ export function collectElements() {
     queue: byTestId("queue"),
     queueCount: byRole("queue-count"),
     queueEmpty: byRole("queue-empty"),
+    queueMore: byRole("queue-more"),
     mine: byTestId("my-chats"),
     mineEmpty: byRole("mine-empty"),
     agents: byTestId("agents"),

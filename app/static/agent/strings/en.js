@@ -7,6 +7,7 @@ export default {
   closedHours: "Outside business hours: new requests become offline follow-ups.",
   queue: "Queue",
   queueEmpty: "No one is waiting.",
+  queueMore: (shown, total) => `The first ${shown} of ${total.toLocaleString("en")} waiting are listed; the others move up as these are taken.`,
   myChats: "My chats",
   myChatsEmpty: "You have no open chats.",
   agents: "Agents",

@@ -7,6 +7,7 @@ export default {
   closedHours: "営業時間外です。新しいお問い合わせはオフライン対応になります。",
   queue: "待機中",
   queueEmpty: "待っているお客様はいません。",
+  queueMore: (shown, total) => `待機中 ${total.toLocaleString("ja")} 件のうち先頭の ${shown} 件を表示しています。対応が進むと順に表示されます。`,
   myChats: "担当中のチャット",
   myChatsEmpty: "担当中のチャットはありません。",
   agents: "エージェント",
