@@ -102,10 +102,11 @@ class Lineup:
 
     async def _free_capacity(self, session: AsyncSession) -> int:
         """Chats the online agents can still take."""
-        free = 0
-        for agent in await self._available():
-            free += max(0, agent.max_open_chats - await _rows.open_chats(session, agent.user_id))
-        return free
+        available = await self._available()
+        if not available:
+            return 0
+        counts = await _rows.open_chats_by_agent(session)  # one query, not one per agent
+        return sum(max(0, a.max_open_chats - counts.get(a.user_id, 0)) for a in available)
 
     def _wait(self, position: int, free: int) -> int:
         return estimated_wait_seconds(position, max(1, free), self.config.average_handle_seconds)
