@@ -273,7 +273,8 @@ def _memory(m: dict[str, Any]) -> list[str]:
     out = ["## Memory of the server", ""]
     out += _table(("when", "RSS MiB"), [
         ("first start (index built), ready", m.get("first_start_ready_mib")),
-        ("first start, after the questions one at a time", m.get("first_start_rss_mib")),
+        ("first start, after a few questions (as the restart)", m.get("first_start_rss_mib")),
+        ("first start, after the questions one at a time", m.get("after_replies_rss_mib")),
         ("first start, after the throughput run", m.get("after_throughput_rss_mib")),
         ("restart (index loaded), ready", m.get("restart_ready_mib")),
         ("restart, after a few questions", m.get("restart_rss_mib")),
