@@ -169,22 +169,22 @@ def test_a_colleague_signing_in_does_not_freeze_my_queue(
     _, aiko_headers = new_agent(client, "aiko", "Aiko")
     assert client.portal is not None
     agents = services(client).agents
-    # Hold Ben's next queue refresh halfway through its per-agent counts, so that Aiko's
+    # Hold Ben's next queue refresh halfway, at its count of open chats, so that Aiko's
     # sign-in lands inside it every time rather than only when the timing happens to match.
     entered, resume = asyncio.Event(), asyncio.Event()
-    original = _rows.open_chats
+    original = _rows.open_chats_by_agent
     held = False
 
-    async def open_chats(session: AsyncSession, user_id: int) -> int:
+    async def open_chats_by_agent(session: AsyncSession) -> dict[int, int]:
         nonlocal held
         if not held:
             held = True
             entered.set()
             await resume.wait()
-        return await original(session, user_id)
+        return await original(session)
 
     with agent_socket(client, ben_headers) as ben:
-        monkeypatch.setattr(_rows, "open_chats", open_chats)
+        monkeypatch.setattr(_rows, "open_chats_by_agent", open_chats_by_agent)
         client.portal.call(agents.lineup.changed_soon)
         client.portal.call(asyncio.wait_for, entered.wait(), 5)
         with agent_socket(client, aiko_headers):  # Aiko signs in for the day
