@@ -16,7 +16,7 @@ A shutdown step can also wait for something that never comes (a database driver'
 that never answers). `shut_down` gives each step a time limit, says which one did not end,
 and goes on with the next: a server that cannot stop is worse than one that leaves a step
 behind (bot replies left unanswered are answered by the next start, see
-`ReplyService.recover`).
+`BotReplies.recover`).
 """
 
 from __future__ import annotations
