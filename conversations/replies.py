@@ -112,13 +112,12 @@ class BotReplies:
         """Every so often, answer what another (dead) server left pending."""
 
         async def sweep(_: None) -> None:
-            try:
-                await self.recover(older_than_seconds)
-            except Exception:
-                log.exception("sweeping pending replies failed")
+            await self.recover(older_than_seconds)
 
-        # stopped between sweeps, never in the middle of one (delivery.tasks.Loop)
-        self._sweeper = Loop(partial(asyncio.sleep, every_seconds), sweep)
+        # stopped between sweeps, never in the middle of one; a failed sweep is logged
+        self._sweeper = Loop(
+            partial(asyncio.sleep, every_seconds), sweep, "sweeping pending replies"
+        )
 
     async def close(self) -> None:
         if self._sweeper is not None:

@@ -193,7 +193,9 @@ class RedisPresence:
     async def start(self) -> None:
         await self._beat()
         # stopped between sweeps, never in the middle of one
-        self._sweeper = Loop(partial(asyncio.sleep, self.sweep_seconds), self._sweep_once)
+        self._sweeper = Loop(
+            partial(asyncio.sleep, self.sweep_seconds), self._sweep_once, "presence sweep"
+        )
 
     async def _beat(self) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -275,8 +277,6 @@ class RedisPresence:
             await self.sweep()
         except _DOWN:
             log.warning("redis is unreachable: grace periods are checked again later")
-        except Exception:
-            log.exception("presence sweep failed")
 
     async def sweep(self) -> None:
         """Keep this server's heartbeat; take the counts of servers that died; run

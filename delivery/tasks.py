@@ -46,10 +46,14 @@ class Loop(Generic[T]):
     """
 
     def __init__(
-        self, wait: Callable[[], Awaitable[T]], work: Callable[[T], Awaitable[bool | None]]
+        self,
+        wait: Callable[[], Awaitable[T]],
+        work: Callable[[T], Awaitable[bool | None]],
+        what: str = "background work",
     ) -> None:
         self._wait = wait
         self._work = work
+        self._what = what  # for the log: "<what> failed; going on"
         self._busy = False
         self._stopping = False
         self.task = asyncio.create_task(self._run())
@@ -64,7 +68,7 @@ class Loop(Generic[T]):
                 if await self._work(thing) is False:
                     return
             except Exception:
-                log.exception("background work failed (%s); going on", _name(self._work))
+                log.exception("%s failed; going on", self._what)
             finally:
                 self._busy = False
 
@@ -149,11 +153,6 @@ async def stop_leftovers(packages: Collection[str], within: float) -> list[str]:
         if not ended:
             log.error("shutdown: a task would not stop:\n%s", awaiting(task))
     return names
-
-
-def _name(function: Callable[..., object]) -> str:
-    inner = getattr(function, "func", function)  # functools.partial
-    return str(getattr(inner, "__qualname__", function))
 
 
 def _module(task: asyncio.Task[Any]) -> str:

@@ -91,7 +91,7 @@ class Outbox:
 
     def start(self) -> None:
         # stopped between passes, never in the middle of one (delivery.tasks.Loop)
-        self._loop = Loop(self._next, self._pass)
+        self._loop = Loop(self._next, self._pass, "sending the outbox (tried again later)")
 
     async def close(self) -> None:
         if self._loop is not None:
@@ -166,10 +166,7 @@ class Outbox:
         self._wake.clear()
 
     async def _pass(self, _: None) -> None:
-        try:
-            await self.send_due()
-        except Exception:
-            log.exception("sending the outbox failed; trying again later")
+        await self.send_due()
 
     def _next_wait(self) -> float:
         return max(1.0, min(self.config.retry_seconds, self.config.poll_seconds))

@@ -55,7 +55,7 @@ def forwarder(
         except (WebSocketDisconnect, RuntimeError):
             return False  # the socket is gone; its reader ends the session
 
-    return Loop(queue.get, work)
+    return Loop(queue.get, work, "delivering an event to a socket")
 
 
 def frame_text(frame: Message, max_bytes: int | None) -> str | None:

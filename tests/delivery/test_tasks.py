@@ -101,7 +101,7 @@ async def test_a_loop_whose_work_fails_logs_it_and_goes_on(
             raise ValueError("the snapshot could not be read")
         done.append(n)
 
-    loop = Loop(queue.get, work)
+    loop = Loop(queue.get, work, "reading the snapshot")
     for n in (1, 2):
         queue.put_nowait(n)
     async with asyncio.timeout(5):
@@ -109,5 +109,5 @@ async def test_a_loop_whose_work_fails_logs_it_and_goes_on(
             await asyncio.sleep(0.01)
     assert await loop.stop() is True
     assert done == [2]
-    assert "background work failed (test_a_loop_whose_work_fails" in caplog.text
+    assert "reading the snapshot failed; going on" in caplog.text
     assert "ValueError: the snapshot could not be read" in caplog.text
