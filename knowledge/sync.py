@@ -4,6 +4,10 @@ The server where an editor publishes re-indexes at once and emits `ArticleChange
 hub carries it to every server); the others hear it and re-index the same article from
 the database. A server that may have missed announcements (its link to Redis broke)
 syncs its whole index again.
+
+Closing stops the listening, never a whole sync halfway: a database read cut off in the
+middle cannot be finished (see `delivery.tasks`), so `close` waits for a sync under way
+(for at most `LOOP_STOP_SECONDS`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from delivery import channels
 from delivery.events import ArticleChanged, EventBus
 from delivery.hub import OVERFLOW, Hub
+from delivery.tasks import LOOP_STOP_SECONDS, stop
 from knowledge.reindex import Reindexer
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,7 @@ class IndexSync:
         self.resync = resync
         self.origin = uuid.uuid4().hex
         self._listener: asyncio.Task[None] | None = None
+        self._resyncing: asyncio.Task[None] | None = None
 
     async def changed(self, article_id: str) -> None:
         """An article changed here: re-index it here, and tell the other servers."""
@@ -51,9 +57,12 @@ class IndexSync:
         await asyncio.wait_for(ready.wait(), 10)
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+        await stop(self._listener)
+        resyncing = self._resyncing
+        if resyncing is not None and not resyncing.done():
+            await asyncio.wait({resyncing}, timeout=LOOP_STOP_SECONDS)
+            if not await stop(resyncing, within=1.0):
+                log.error("the index sync under way would not stop")
 
     async def _listen(self, ready: asyncio.Event) -> None:
         while True:
@@ -65,7 +74,13 @@ class IndexSync:
                         break
                     if event.get("origin") != self.origin and event.get("article_id"):
                         await self.reindexer.schedule(str(event["article_id"]))
-            try:  # announcements may have been missed: sync the whole index
-                await self.resync()
-            except Exception:
-                log.exception("re-syncing the index failed")
+            # announcements may have been missed: sync the whole index, in a task of its
+            # own that closing lets end (it is not cancelled with the listening)
+            self._resyncing = asyncio.create_task(self._resync())
+            await asyncio.shield(self._resyncing)
+
+    async def _resync(self) -> None:
+        try:
+            await self.resync()
+        except Exception:
+            log.exception("re-syncing the index failed")

@@ -20,7 +20,7 @@ import anyio
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from delivery.tasks import stop
+from delivery.tasks import Loop
 from mail.config import Server
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,17 @@ class ImapInbox:
         self.poll_seconds = poll_seconds
         self.ssl_context = ssl_context
         self._client: IMAPClient | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._backoff = 0.0  # seconds before reconnecting; 0 while the session is well
+        self._loop: Loop[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        # a mail being taken is stored before closing stops the loop; only the wait for
+        # the next one is cut short
+        self._loop = Loop(self._next, self._take, f"inbox {self.server.name}")
 
     async def close(self) -> None:
-        await stop(self._task)
+        if self._loop is not None:
+            await self._loop.stop()
         if self._client is not None:
             client, self._client = self._client, None
             await anyio.to_thread.run_sync(_logout, client)
@@ -84,32 +88,44 @@ class ImapInbox:
             await anyio.to_thread.run_sync(self._mark_seen, self._client, taken)
         return len(fetched)
 
-    async def _run(self) -> None:
-        backoff = 1.0
-        while True:
-            try:
-                await self.check()
-                backoff = 1.0
-                assert self._client is not None
-                await anyio.to_thread.run_sync(
-                    self._wait_for_mail, self._client, abandon_on_cancel=True
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning(
-                    "inbox %s (%s:%s): %s; reconnecting in %.0f s",
-                    self.server.name,
-                    self.server.host,
-                    self.server.port,
-                    exc,
-                    backoff,
-                )
-                client, self._client = self._client, None
-                if client is not None:
-                    await anyio.to_thread.run_sync(_logout, client)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 300.0)
+    async def _next(self) -> None:
+        """Wait for mail (after a failure, for the time before reconnecting; at first, not
+        at all): the part of the loop that closing may cut short."""
+        if self._backoff:
+            await asyncio.sleep(self._backoff)
+            return
+        if self._client is None:
+            return
+        try:
+            await anyio.to_thread.run_sync(
+                self._wait_for_mail, self._client, abandon_on_cancel=True
+            )
+        except Exception as exc:
+            await self._lost(exc)
+            await asyncio.sleep(self._backoff)
+
+    async def _take(self, _: None) -> None:
+        """Fetch and take what arrived: the part of the loop that closing lets end."""
+        try:
+            await self.check()
+        except Exception as exc:
+            await self._lost(exc)
+        else:
+            self._backoff = 0.0
+
+    async def _lost(self, exc: Exception) -> None:
+        self._backoff = min(self._backoff * 2, 300.0) if self._backoff else 1.0
+        log.warning(
+            "inbox %s (%s:%s): %s; reconnecting in %.0f s",
+            self.server.name,
+            self.server.host,
+            self.server.port,
+            exc,
+            self._backoff,
+        )
+        client, self._client = self._client, None
+        if client is not None:
+            await anyio.to_thread.run_sync(_logout, client)
 
     # ------------------------------------------------------------------ in the worker thread
     def _connect(self) -> IMAPClient:

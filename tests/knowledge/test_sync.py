@@ -48,3 +48,25 @@ async def test_a_change_on_one_server_is_reindexed_on_the_others_once() -> None:
     assert a_index.scheduled == ["returns", "shipping"]
     for sync, _ in servers:
         await sync.close()
+
+
+async def test_closing_lets_a_whole_sync_under_way_finish() -> None:
+    """A whole sync reads every article from the database; cut off halfway, that read
+    could never be finished (aiosqlite), and the server could not stop."""
+    hub = InProcessHub()
+    bus = EventBus()
+    bus.listen(HubDelivery(hub))
+    started, finished = anyio.Event(), []
+
+    async def slow_resync() -> None:
+        started.set()
+        await anyio.sleep(0.3)  # reading the published articles
+        finished.append(True)
+
+    sync = IndexSync(bus, hub, Recorder(), slow_resync)  # type: ignore[arg-type]
+    await sync.start()
+    await hub.publish("knowledge", {"type": OVERFLOW})
+    with anyio.fail_after(5):
+        await started.wait()
+        await sync.close()
+    assert finished == [True]

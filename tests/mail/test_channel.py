@@ -7,12 +7,15 @@ import asyncio
 from email.header import Header
 
 import pytest
+from imapclient import IMAPClient
 from sqlalchemy import func, select
 
 from handoff.states import ConversationState
+from mail.config import Server
+from mail.imap import ImapInbox
 from mail.parse import parse
 from storage.models import Conversation, MailMessage, Message, User
-from tests.mail.conftest import SUPPORT, Desk, SmtpSink
+from tests.mail.conftest import SUPPORT, Desk, SmtpSink, free_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.mail]
 
@@ -225,3 +228,51 @@ async def test_smtp_outage_delays_the_reply_which_then_arrives_once(desk: Desk) 
         row = await session.scalar(select(MailMessage).where(MailMessage.direction == "out"))
         assert row is not None and row.status == "sent" and row.attempts == 2
     assert parse(bytes(desk.sent[0])).message_id == row.message_id
+
+
+async def test_a_running_inbox_takes_mail_as_it_arrives_and_closing_lets_a_mail_be_stored(
+    desk: Desk,
+) -> None:
+    """The inbox's own loop: new mail is taken without anyone asking, and a server that
+    stops while a mail is being stored stores it and marks it read (not fetched again)."""
+    taking, stored = asyncio.Event(), []
+
+    async def slow_accept(raw: bytes, inbox: str, size: int) -> None:
+        taking.set()
+        await asyncio.sleep(0.3)  # writing it to the database
+        stored.append(parse(raw).message_id)
+
+    [server] = desk.channel.config.inboxes
+    inbox = ImapInbox(server, slow_accept, max_bytes=1_000_000, poll_seconds=1)
+    inbox.start()
+    try:
+        desk.deliver(mail("How do I return an item?", subject="Return"))
+        await asyncio.wait_for(taking.wait(), 20)
+    finally:
+        await asyncio.wait_for(inbox.close(), 10)
+    assert stored == ["<q1@customer.example>"]
+    client = IMAPClient("127.0.0.1", port=server.port, ssl=False)
+    client.login(server.user, server.password)
+    client.select_folder(server.folder)
+    unread = client.search(["UNSEEN"])
+    client.logout()
+    assert unread == []
+
+
+async def test_an_unreachable_inbox_is_tried_again_less_and_less_often(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def accept(raw: bytes, inbox: str, size: int) -> None:
+        raise AssertionError("nothing can arrive")
+
+    nobody = Server("127.0.0.1", free_port(), "none", SUPPORT, "x", "INBOX", "support")
+    inbox = ImapInbox(nobody, accept, max_bytes=1_000_000)
+    inbox.start()
+    await asyncio.sleep(1.5)
+    await asyncio.wait_for(inbox.close(), 2)  # closing cuts the wait short
+    waits = [
+        r.getMessage().rsplit(" in ", 1)[1]
+        for r in caplog.records
+        if "reconnecting" in r.getMessage()
+    ]
+    assert waits == ["1 s", "2 s"]
