@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import bm25s
 import numpy as np
+from scipy import sparse
 
 from retrieval.analysis import READING_PREFIX, Analyzer, Tokens
 from retrieval.chunking import Chunk
@@ -16,6 +17,9 @@ from retrieval.chunking import Chunk
 # bm25s sets its own logger to DEBUG when imported: every index built (each article saved,
 # each server start) would log "Building index from tokens" lines at any log level
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+# postings in a query past which scoring is a sparse product rather than a bincount
+SPARSE_ABOVE = 50_000
 
 
 class LexicalIndex:
@@ -34,6 +38,7 @@ class LexicalIndex:
         self._tokens: dict[int, Tokens] = {}
         self._ids: np.ndarray = np.zeros(0, dtype=np.int64)
         self._bm25: bm25s.BM25 | None = None
+        self._postings: sparse.csr_array | None = None  # terms x documents, bm25s' own arrays
         self._df: Counter[str] = Counter()
 
     def __len__(self) -> int:
@@ -83,6 +88,7 @@ class LexicalIndex:
             return
         bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
         bm25.index([self._tokens[i] or [""] for i in ids], show_progress=False)
+        self._postings = _postings(bm25, len(ids))
         self._bm25 = bm25
 
     def _built(self) -> bm25s.BM25 | None:
@@ -108,8 +114,11 @@ class LexicalIndex:
         return self._ids.tolist(), self.score_array(query_tokens)
 
     def score_array(self, query_tokens: Tokens) -> np.ndarray:
-        """BM25 scores of every document in build order (vectorised: one bincount over
-        the query terms' postings, where bm25s adds term by term with `np.add.at`)."""
+        """BM25 scores of every document in build order: the sum of the query terms'
+        postings (a term asked twice counts twice). Vectorised where bm25s adds term by
+        term with `np.add.at`: one bincount over the postings; past `SPARSE_ABOVE` of them
+        (a Japanese question over 50k passages: ~280k at p95), a sparse product, which
+        does not widen them to float64 first (1.16 → 0.55 ms there, and slower on few)."""
         bm25 = self._built()
         if bm25 is None:
             return np.zeros(0, dtype=np.float32)
@@ -121,6 +130,9 @@ class LexicalIndex:
         matrix = bm25.scores
         indptr, indices, data = matrix["indptr"], matrix["indices"], matrix["data"]
         spans = [(int(indptr[t]), int(indptr[t + 1])) for t in known]
+        if self._postings is not None and sum(b - a for a, b in spans) > SPARSE_ABOVE:
+            picked = self._postings[np.asarray(known, dtype=np.int64)]
+            return np.asarray(np.ones(len(known), dtype=np.float32) @ picked, dtype=np.float32)
         docs = np.concatenate([indices[a:b] for a, b in spans])
         weights = np.concatenate([data[a:b] for a, b in spans])
         return np.bincount(docs, weights=weights, minlength=n).astype(np.float32)
@@ -142,3 +154,15 @@ class LexicalIndex:
         total = sum(self.idf(t) for t in words)
         hit = sum(self.idf(t) for t in words if t in chunk_terms)
         return hit / total if total > 0 else 0.0
+
+
+def _postings(bm25: bm25s.BM25, documents: int) -> sparse.csr_array:
+    """bm25s' score matrix (one row of (document, score) postings per term) as a sparse
+    array over the same buffers: no copy of the postings."""
+    matrix = bm25.scores
+    indptr, indices = matrix["indptr"], matrix["indices"]
+    if indptr[-1] < np.iinfo(np.int32).max:  # one index type, so scipy keeps `indices`
+        indptr, indices = indptr.astype(np.int32), indices.astype(np.int32, copy=False)
+    return sparse.csr_array(
+        (matrix["data"], indices, indptr), shape=(len(indptr) - 1, documents), copy=False
+    )

@@ -53,7 +53,7 @@ class Options:
     reply_timeout: float = 10
     profile: bool = True
     soak_minutes: float = 30
-    soak_warmup_minutes: float = 3
+    soak_warmup_minutes: float = 2
     soak_sessions: int = 200
     scale_sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     skip_100k: bool = False
@@ -121,7 +121,7 @@ def backends(quick: bool, texts: Sequence[str], queries: Sequence[str]) -> dict[
         "texts": texts,
         "queries": queries,
         "quick": quick,
-        "rounds": 1 if quick else 3,
+        "rounds": 1 if quick else 2,
         "threads": (1, 2),
     }
     for name in ("eval.backends", "retrieval.backends"):
