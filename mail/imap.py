@@ -9,7 +9,6 @@ and the intake, which stores each Message-ID once, takes it once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 import time
@@ -55,6 +54,7 @@ class ImapInbox:
         self.ssl_context = ssl_context
         self._client: IMAPClient | None = None
         self._backoff = 0.0  # seconds before reconnecting; 0 while the session is well
+        self._closing = False
         self._loop: Loop[None] | None = None
 
     def start(self) -> None:
@@ -63,19 +63,25 @@ class ImapInbox:
         self._loop = Loop(self._next, self._take, f"inbox {self.server.name}")
 
     async def close(self) -> None:
-        if self._loop is not None:
-            await self._loop.stop()
+        self._closing = True  # a backlog being taken stops after the mail in hand
+        if self._loop is not None and not await self._loop.stop():
+            # a fetch still runs in its thread with the client: leave the client to it
+            log.error("inbox %s: still fetching at close; left to time out", self.server.name)
+            return
         if self._client is not None:
             client, self._client = self._client, None
             await anyio.to_thread.run_sync(_logout, client)
 
     async def check(self) -> int:
-        """Fetch and take every unread mail now; how many there were."""
+        """Fetch and take every unread mail now (while closing, up to the mail in hand);
+        how many there were."""
         if self._client is None:
             self._client = await anyio.to_thread.run_sync(self._connect)
         fetched = await anyio.to_thread.run_sync(self._fetch_unseen, self._client)
         taken = []
         for mail in fetched:
+            if self._closing:
+                break  # the rest stay unread, for the next start
             try:
                 await self.accept(mail.raw, self.server.name, mail.size)
             except Exception:
@@ -181,5 +187,10 @@ class ImapInbox:
 
 
 def _logout(client: IMAPClient) -> None:
-    with contextlib.suppress(IMAPClientError, OSError):
+    """Log out if the session still answers; a broken one is only dropped."""
+    try:
         client.logout()
+    except (IMAPClientError, OSError):
+        pass
+    except Exception:  # imaplib on a half-closed socket: nothing left to say to it
+        log.debug("logging out of a broken IMAP session", exc_info=True)

@@ -84,7 +84,7 @@ class LexicalIndex:
         self._ids = np.asarray(ids, dtype=np.int64)
         self._df = +self._df  # drop the zero counts removals left
         if not ids:
-            self._bm25 = None
+            self._bm25 = self._postings = None
             return
         bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
         bm25.index([self._tokens[i] or [""] for i in ids], show_progress=False)

@@ -54,3 +54,20 @@ def test_a_word_asked_twice_counts_twice(
     twice = index.score_array(["返品", "返品"])
     assert once.max() > 0
     np.testing.assert_allclose(twice, 2 * once, rtol=1e-6)
+
+
+def test_the_sparse_scores_hold_no_second_copy_of_the_postings(index: LexicalIndex) -> None:
+    postings = index._postings
+    assert postings is not None and index._bm25 is not None
+    assert np.shares_memory(postings.data, index._bm25.scores["data"])
+    assert np.shares_memory(postings.indices, index._bm25.scores["indices"])
+
+
+def test_an_emptied_index_scores_nothing() -> None:
+    terms = LexicalIndex(get_analyzer("en"))
+    terms.add([(1, "returns within thirty days")])
+    terms.build()
+    terms.remove([1])
+    terms.build()
+    assert terms.score_array(["return"]).shape == (0,)
+    assert terms._postings is None
