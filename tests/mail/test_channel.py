@@ -230,33 +230,44 @@ async def test_smtp_outage_delays_the_reply_which_then_arrives_once(desk: Desk) 
     assert parse(bytes(desk.sent[0])).message_id == row.message_id
 
 
+class SlowIntake:
+    """Stands for the intake: each mail takes a while to store (a slow database)."""
+
+    def __init__(self) -> None:
+        self.taking = asyncio.Event()
+        self.stored: list[str | None] = []
+
+    async def __call__(self, raw: bytes, inbox: str, size: int) -> None:
+        self.taking.set()
+        await asyncio.sleep(0.3)  # writing it to the database
+        self.stored.append(parse(raw).message_id)
+
+
+def unread(server: Server) -> int:
+    client = IMAPClient("127.0.0.1", port=server.port, ssl=False)
+    client.login(server.user, server.password)
+    client.select_folder(server.folder)
+    count = len(client.search(["UNSEEN"]))
+    client.logout()
+    return count
+
+
 async def test_a_running_inbox_takes_mail_as_it_arrives_and_closing_lets_a_mail_be_stored(
     desk: Desk,
 ) -> None:
     """The inbox's own loop: new mail is taken without anyone asking, and a server that
     stops while a mail is being stored stores it and marks it read (not fetched again)."""
-    taking, stored = asyncio.Event(), []
-
-    async def slow_accept(raw: bytes, inbox: str, size: int) -> None:
-        taking.set()
-        await asyncio.sleep(0.3)  # writing it to the database
-        stored.append(parse(raw).message_id)
-
+    intake = SlowIntake()
     [server] = desk.channel.config.inboxes
-    inbox = ImapInbox(server, slow_accept, max_bytes=1_000_000, poll_seconds=1)
+    inbox = ImapInbox(server, intake, max_bytes=1_000_000, poll_seconds=1)
     inbox.start()
     try:
         desk.deliver(mail("How do I return an item?", subject="Return"))
-        await asyncio.wait_for(taking.wait(), 20)
+        await asyncio.wait_for(intake.taking.wait(), 20)
     finally:
         await asyncio.wait_for(inbox.close(), 10)
-    assert stored == ["<q1@customer.example>"]
-    client = IMAPClient("127.0.0.1", port=server.port, ssl=False)
-    client.login(server.user, server.password)
-    client.select_folder(server.folder)
-    unread = client.search(["UNSEEN"])
-    client.logout()
-    assert unread == []
+    assert intake.stored == ["<q1@customer.example>"]
+    assert unread(server) == 0
 
 
 async def test_an_unreachable_inbox_is_tried_again_less_and_less_often(
@@ -287,22 +298,11 @@ async def test_closing_during_a_backlog_stores_the_mail_in_hand_and_leaves_the_r
     after the mail in hand: that one is stored and read, the rest wait for the next start."""
     for n in range(3):
         desk.deliver(mail(f"Question {n}", message_id=f"<backlog{n}@customer.example>"))
-    taking, stored = asyncio.Event(), []
-
-    async def slow_accept(raw: bytes, inbox: str, size: int) -> None:
-        taking.set()
-        await asyncio.sleep(0.3)  # writing it to the database
-        stored.append(parse(raw).message_id)
-
+    intake = SlowIntake()
     [server] = desk.channel.config.inboxes
-    inbox = ImapInbox(server, slow_accept, max_bytes=1_000_000, poll_seconds=1)
+    inbox = ImapInbox(server, intake, max_bytes=1_000_000, poll_seconds=1)
     inbox.start()
-    await asyncio.wait_for(taking.wait(), 20)
+    await asyncio.wait_for(intake.taking.wait(), 20)
     await asyncio.wait_for(inbox.close(), 5)
-    assert stored == ["<backlog0@customer.example>"]
-    client = IMAPClient("127.0.0.1", port=server.port, ssl=False)
-    client.login(server.user, server.password)
-    client.select_folder(server.folder)
-    unread = len(client.search(["UNSEEN"]))
-    client.logout()
-    assert unread == 2
+    assert intake.stored == ["<backlog0@customer.example>"]
+    assert unread(server) == 2
