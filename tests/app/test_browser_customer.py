@@ -161,6 +161,12 @@ def test_keyboard_only_use_returns_focus_to_the_launcher(
     assert focused == "launcher", "focus goes back to the launcher, not the page body"
     page.keyboard.press("Enter")  # and opens again from there
     widget.get_by_test_id("panel").wait_for()
+    # opening puts the cursor in the message box once the panel is laid out (a frame
+    # later): only then does moving to the close button stay there
+    page.wait_for_function(
+        "() => document.querySelector('kakehashi-widget').shadowRoot.activeElement"
+        "?.getAttribute('data-testid') === 'input'"
+    )
     widget.get_by_test_id("close").focus()
     page.keyboard.press("Enter")
     assert (
