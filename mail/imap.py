@@ -97,17 +97,14 @@ class ImapInbox:
     async def _next(self) -> None:
         """Wait for mail (after a failure, for the time before reconnecting; at first, not
         at all): the part of the loop that closing may cut short."""
+        if self._client is not None and not self._backoff:
+            try:
+                await anyio.to_thread.run_sync(
+                    self._wait_for_mail, self._client, abandon_on_cancel=True
+                )
+            except Exception as exc:
+                await self._lost(exc)
         if self._backoff:
-            await asyncio.sleep(self._backoff)
-            return
-        if self._client is None:
-            return
-        try:
-            await anyio.to_thread.run_sync(
-                self._wait_for_mail, self._client, abandon_on_cancel=True
-            )
-        except Exception as exc:
-            await self._lost(exc)
             await asyncio.sleep(self._backoff)
 
     async def _take(self, _: None) -> None:
