@@ -56,7 +56,7 @@ def evidence(
     words = {t for t in tokens if not t.startswith(READING_PREFIX)}
     chunk_lexical = index.chunk_terms.score_array(tokens)
     article_lexical = index.article_terms.score_array(tokens)
-    best_chunk_lexical = best_per_row(chunk_lexical, arrays.starts)
+    best_chunk_lexical = arrays.best(chunk_lexical)
     # Lexical evidence for an article: the whole article matching the question's words,
     # and one section matching them together.
     lexical = standardise(article_lexical) + standardise(best_chunk_lexical)
@@ -72,7 +72,7 @@ def evidence(
             )
         else:
             chunk_dense, titles = _every(index, arrays, vector)
-            best_chunk_dense = best_per_row(chunk_dense, arrays.starts)
+            best_chunk_dense = arrays.best(chunk_dense)
         dense = (1 - title_weight) * best_chunk_dense + title_weight * titles
     fused = fuse_articles(dense, lexical, weights, dense_spread=spread)
     encoder, encoder_spread = None, None
@@ -81,7 +81,7 @@ def evidence(
         assert index.encoded is not None  # it has positions
         if exact or not index.approximate:
             by_chunk = gathered(index.encoded.matrix() @ encoded, positions)
-            encoder = best_per_row(by_chunk, arrays.starts)
+            encoder = arrays.best(by_chunk)
         elif arrays.sample is not None and arrays.sample.encoded_vectors is not None:
             try:
                 encoder, encoder_spread = _encoder_candidates(
@@ -147,11 +147,11 @@ def _nearest(
     chunk_rows = rows_of(chunk_hits, arrays.chunk_rows_by_id)
     title_rows = rows_of(title_hits, arrays.article_rows_by_key)
     lexical_best = np.argpartition(-lexical, k)[:k] if n > k else np.arange(n)
-    candidates = np.unique(
-        np.concatenate(
-            [arrays.owner[chunk_rows[chunk_rows >= 0]], title_rows[title_rows >= 0], lexical_best]
-        )
-    )
+    picked = np.zeros(n, dtype=bool)
+    picked[arrays.owner[chunk_rows[chunk_rows >= 0]]] = True
+    picked[title_rows[title_rows >= 0]] = True
+    picked[lexical_best] = True
+    candidates = np.flatnonzero(picked)
     rows, local_starts = _chunk_rows(arrays, candidates)
     exact_chunks = index.chunk_vectors.vectors(arrays.chunk_id_array[rows]) @ vector
     exact_titles = index.title_vectors.vectors(arrays.keys[candidates]) @ vector
