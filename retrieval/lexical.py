@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 import bm25s
 import numpy as np
-from scipy import sparse
 
 from retrieval.analysis import READING_PREFIX, Analyzer, Tokens
 from retrieval.chunking import Chunk
@@ -17,9 +16,6 @@ from retrieval.chunking import Chunk
 # bm25s sets its own logger to DEBUG when imported: every index built (each article saved,
 # each server start) would log "Building index from tokens" lines at any log level
 logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-# postings in a query past which scoring is a sparse product rather than a bincount
-SPARSE_ABOVE = 50_000
 
 
 class LexicalIndex:
@@ -38,7 +34,6 @@ class LexicalIndex:
         self._tokens: dict[int, Tokens] = {}
         self._ids: np.ndarray = np.zeros(0, dtype=np.int64)
         self._bm25: bm25s.BM25 | None = None
-        self._postings: sparse.csr_array | None = None  # terms x documents, bm25s' own arrays
         self._df: Counter[str] = Counter()
 
     def __len__(self) -> int:
@@ -84,11 +79,10 @@ class LexicalIndex:
         self._ids = np.asarray(ids, dtype=np.int64)
         self._df = +self._df  # drop the zero counts removals left
         if not ids:
-            self._bm25 = self._postings = None
+            self._bm25 = None
             return
         bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
         bm25.index([self._tokens[i] or [""] for i in ids], show_progress=False)
-        self._postings = _postings(bm25, len(ids))
         self._bm25 = bm25
 
     def _built(self) -> bm25s.BM25 | None:
@@ -115,27 +109,28 @@ class LexicalIndex:
 
     def score_array(self, query_tokens: Tokens) -> np.ndarray:
         """BM25 scores of every document in build order: the sum of the query terms'
-        postings (a term asked twice counts twice). Vectorised where bm25s adds term by
-        term with `np.add.at`: one bincount over the postings; past `SPARSE_ABOVE` of them
-        (a Japanese question over 50k passages: ~280k at p95), a sparse product, which
-        does not widen them to float64 first (1.16 → 0.55 ms there, and slower on few)."""
+        postings (a term asked twice counts twice), added into one float32 array by one
+        `np.add.at` over them all. bm25s adds term by term; `np.bincount` widens every
+        posting to int64 and float64 first (a Japanese question over 50k passages has
+        ~280k postings at p95: 1.2 ms by bincount, 0.6 ms by a sparse product, less here)."""
         bm25 = self._built()
+        n = len(self._ids)
+        scores = np.zeros(n, dtype=np.float32)
         if bm25 is None:
-            return np.zeros(0, dtype=np.float32)
+            return scores
         vocab = bm25.vocab_dict
         known = [vocab[t] for t in query_tokens if t in vocab]
-        n = len(self._ids)
         if not known:
-            return np.zeros(n, dtype=np.float32)
+            return scores
         matrix = bm25.scores
         indptr, indices, data = matrix["indptr"], matrix["indices"], matrix["data"]
         spans = [(int(indptr[t]), int(indptr[t + 1])) for t in known]
-        if self._postings is not None and sum(b - a for a, b in spans) > SPARSE_ABOVE:
-            picked = self._postings[np.asarray(known, dtype=np.int64)]
-            return np.asarray(np.ones(len(known), dtype=np.float32) @ picked, dtype=np.float32)
-        docs = np.concatenate([indices[a:b] for a, b in spans])
-        weights = np.concatenate([data[a:b] for a, b in spans])
-        return np.bincount(docs, weights=weights, minlength=n).astype(np.float32)
+        np.add.at(
+            scores,
+            np.concatenate([indices[a:b] for a, b in spans]),
+            np.concatenate([data[a:b] for a, b in spans]),
+        )
+        return scores
 
     def coverage(self, query_tokens: Tokens, doc_id: int) -> float:
         """Share of the query's idf mass that the chunk contains, in [0, 1].
@@ -154,15 +149,3 @@ class LexicalIndex:
         total = sum(self.idf(t) for t in words)
         hit = sum(self.idf(t) for t in words if t in chunk_terms)
         return hit / total if total > 0 else 0.0
-
-
-def _postings(bm25: bm25s.BM25, documents: int) -> sparse.csr_array:
-    """bm25s' score matrix (one row of (document, score) postings per term) as a sparse
-    array over the same buffers: no copy of the postings."""
-    matrix = bm25.scores
-    indptr, indices = matrix["indptr"], matrix["indices"]
-    if indptr[-1] < np.iinfo(np.int32).max:  # one index type, so scipy keeps `indices`
-        indptr, indices = indptr.astype(np.int32), indices.astype(np.int32, copy=False)
-    return sparse.csr_array(
-        (matrix["data"], indices, indptr), shape=(len(indptr) - 1, documents), copy=False
-    )
