@@ -57,3 +57,11 @@ def test_an_emptied_index_scores_nothing() -> None:
     terms.remove([1])
     terms.build()
     assert terms.score_array(["return"]).shape == (0,)
+
+
+def test_an_index_emptied_but_not_rebuilt_scores_nothing() -> None:
+    terms = LexicalIndex(get_analyzer("en"))
+    terms.add([(1, "returns within thirty days"), (2, "shipping to japan")])
+    terms.build()
+    terms.remove([1, 2])
+    assert terms.score_array(["return"]).shape == (0,)
