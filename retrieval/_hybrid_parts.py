@@ -358,11 +358,8 @@ class RowGroups:
         j = np.arange(width, dtype=np.int64)[:, None]
         self.columns = np.where(sizes > j, starts[:-1] + j, self.rows).astype(kind)
         self.long = np.flatnonzero(sizes > width)
-        rest = sizes[self.long] - width
-        self.long_rows = np.repeat(starts[self.long] + width - np.cumsum(rest) + rest, rest)
-        self.long_rows += np.arange(int(rest.sum()), dtype=np.int64)
-        self.long_starts = np.zeros(self.long.size, dtype=np.int64)
-        np.cumsum(rest[:-1], out=self.long_starts[1:])
+        self.long_rows, ends = spans(starts[self.long] + width, sizes[self.long] - width)
+        self.long_starts = ends[:-1]
 
     def best(self, scores: np.ndarray) -> np.ndarray:
         if scores.size != self.rows:
@@ -377,6 +374,16 @@ class RowGroups:
             rest = np.maximum.reduceat(padded[self.long_rows], self.long_starts)
             best[self.long] = np.maximum(best[self.long], rest)
         return best
+
+
+def spans(firsts: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of spans (`sizes[i]` rows from `firsts[i]`), concatenated in their order,
+    and where each span starts in that list (one past the end last)."""
+    rows = np.repeat(firsts - np.cumsum(sizes) + sizes, sizes)
+    rows += np.arange(int(sizes.sum()), dtype=np.int64)
+    local_starts = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=local_starts[1:])
+    return rows, local_starts
 
 
 def _width(sizes: np.ndarray, most: int = 16) -> int:

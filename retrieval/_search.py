@@ -22,6 +22,7 @@ from retrieval._hybrid_parts import (
     best_per_row,
     gathered,
     rows_of,
+    spans,
 )
 from retrieval.analysis import READING_PREFIX, reading_words
 from retrieval.fusion import FusionWeights, add_encoder, fuse_articles, standardise
@@ -171,11 +172,7 @@ def _chunk_rows(arrays: SearchArrays, articles: np.ndarray) -> tuple[np.ndarray,
     """The chunk rows of `articles` (article rows), concatenated in their order, and where
     each article's rows start in that list (one past the end last)."""
     starts = arrays.starts[articles]
-    sizes = arrays.starts[articles + 1] - starts
-    rows = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
-    local_starts = np.zeros(len(articles) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=local_starts[1:])
-    return rows, local_starts
+    return spans(starts, arrays.starts[articles + 1] - starts)
 
 
 def _encoder_candidates(
