@@ -2,8 +2,12 @@
 
 The server where an editor publishes re-indexes at once and emits `ArticleChanged` (the
 hub carries it to every server); the others hear it and re-index the same article from
-the database. A server that may have missed announcements (its link to Redis broke)
-syncs its whole index again.
+the database. A server that may have missed announcements (its link to Redis broke: the
+hub says `OVERFLOW`) syncs its whole index again, and keeps listening meanwhile: an
+article announced during a whole sync is re-indexed after it (the sync read the articles
+as they were when it began, and would put back what it read). While Redis stays down the
+hub says `OVERFLOW` at every retry; whole syncs then run at most one per
+`RESYNC_EVERY_SECONDS`, and always once after the last `OVERFLOW`.
 
 Closing stops the listening, never a whole sync halfway: a database read cut off in the
 middle cannot be finished (see `delivery.tasks`), so `close` waits for a sync under way
@@ -13,6 +17,7 @@ middle cannot be finished (see `delivery.tasks`), so `close` waits for a sync un
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,6 +30,8 @@ from knowledge.reindex import Reindexer
 
 log = logging.getLogger(__name__)
 
+RESYNC_EVERY_SECONDS = 10.0
+
 
 class IndexSync:
     def __init__(
@@ -33,14 +40,22 @@ class IndexSync:
         hub: Hub,
         reindexer: Reindexer,
         resync: Callable[[], Awaitable[object]],
+        *,
+        resync_every_seconds: float = RESYNC_EVERY_SECONDS,
     ) -> None:
         self.bus = bus
         self.hub = hub
         self.reindexer = reindexer
         self.resync = resync
+        self.resync_every_seconds = resync_every_seconds
         self.origin = uuid.uuid4().hex
         self._listener: asyncio.Task[None] | None = None
         self._resyncing: asyncio.Task[None] | None = None
+        self._again = False  # an OVERFLOW came that no whole sync has answered yet
+        self._running = False  # a whole sync is reading and indexing
+        self._last_start = float("-inf")
+        self._held: dict[str, None] = {}  # announced during it, in order: indexed after
+        self._closing = asyncio.Event()
 
     async def changed(self, article_id: str) -> None:
         """An article changed here: re-index it here, and tell the other servers."""
@@ -57,6 +72,7 @@ class IndexSync:
         await asyncio.wait_for(ready.wait(), 10)
 
     async def close(self) -> None:
+        self._closing.set()  # a sync waiting for its turn does not run
         await stop(self._listener)
         resyncing = self._resyncing
         if resyncing is not None and not resyncing.done():
@@ -65,22 +81,48 @@ class IndexSync:
                 log.error("the index sync under way would not stop")
 
     async def _listen(self, ready: asyncio.Event) -> None:
-        while True:
-            async with self.hub.subscribe(channels.KNOWLEDGE) as queue:
-                ready.set()
-                while True:
-                    event = await queue.get()
-                    if event.get("type") == OVERFLOW:
-                        break
-                    if event.get("origin") != self.origin and event.get("article_id"):
-                        await self.reindexer.schedule(str(event["article_id"]))
-            # announcements may have been missed: sync the whole index, in a task of its
-            # own that closing lets end (it is not cancelled with the listening)
+        async with self.hub.subscribe(channels.KNOWLEDGE) as queue:
+            ready.set()
+            while True:
+                event = await queue.get()
+                if event.get("type") == OVERFLOW:
+                    self._resync_soon()
+                elif event.get("origin") != self.origin and event.get("article_id"):
+                    article_id = str(event["article_id"])
+                    if self._running:
+                        self._held[article_id] = None
+                    else:
+                        await self.reindexer.schedule(article_id)
+
+    def _resync_soon(self) -> None:
+        """Announcements may have been missed: sync the whole index, in a task of its own
+        that closing lets end (it is not cancelled with the listening)."""
+        self._again = True
+        if self._resyncing is None:
             self._resyncing = asyncio.create_task(self._resync())
-            await asyncio.shield(self._resyncing)
 
     async def _resync(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            await self.resync()
-        except Exception:
-            log.exception("re-syncing the index failed")
+            while self._again:
+                pause = self._last_start + self.resync_every_seconds - loop.time()
+                if pause > 0:  # the hub is failing again and again: not more often than this
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), pause)
+                if self._closing.is_set():
+                    return
+                self._again = False  # what comes from now on needs the next sync
+                self._last_start = loop.time()
+                self._running = True
+                try:
+                    await self.resync()
+                except Exception:
+                    log.exception("re-syncing the index failed")
+                finally:
+                    self._running = False
+                    held, self._held = list(self._held), {}
+                if not self._closing.is_set():
+                    for article_id in held:
+                        await self.reindexer.schedule(article_id)
+        finally:
+            self._resyncing = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import anyio
 import pytest
 
@@ -23,6 +25,20 @@ class Recorder:
 
     async def resync(self) -> None:
         self.resyncs += 1
+
+
+async def one_server(
+    resync: Callable[[], Awaitable[None]] | None = None, **options: float
+) -> tuple[InProcessHub, IndexSync, Recorder]:
+    """One server's index sync on a hub of its own, listening; `resync` stands for the
+    whole sync (the recorder counts it by default)."""
+    hub = InProcessHub()
+    bus = EventBus()
+    bus.listen(HubDelivery(hub))
+    index = Recorder()
+    sync = IndexSync(bus, hub, index, resync or index.resync, **options)  # type: ignore[arg-type]
+    await sync.start()
+    return hub, sync, index
 
 
 async def test_a_change_on_one_server_is_reindexed_on_the_others_once() -> None:
@@ -70,3 +86,57 @@ async def test_closing_lets_a_whole_sync_under_way_finish() -> None:
         await started.wait()
         await sync.close()
     assert finished == [True]
+
+
+async def test_an_article_announced_during_a_whole_sync_is_indexed_after_it() -> None:
+    """The whole sync puts back the articles as it read them when it began: an article
+    changed meanwhile is re-indexed once it is done, not before and not never."""
+    release = anyio.Event()
+    started: list[bool] = []
+
+    async def slow_resync() -> None:
+        started.append(True)
+        await release.wait()
+
+    hub, sync, index = await one_server(slow_resync)
+    await hub.publish("knowledge", {"type": OVERFLOW})
+    await anyio.sleep(0.02)
+    await hub.publish("knowledge", {"type": "article_changed", "article_id": "returns"})
+    await hub.publish("knowledge", {"type": "article_changed", "article_id": "returns"})
+    await anyio.sleep(0.05)
+    assert started == [True] and index.scheduled == []  # still listening, holding it
+    release.set()
+    await anyio.sleep(0.05)
+    assert index.scheduled == ["returns"]
+    await hub.publish("knowledge", {"type": "article_changed", "article_id": "shipping"})
+    await anyio.sleep(0.02)
+    assert index.scheduled == ["returns", "shipping"]  # no sync under way: at once
+    await sync.close()
+
+
+async def test_while_redis_keeps_failing_whole_syncs_are_spaced_and_one_follows_the_last() -> None:
+    times: list[float] = []
+
+    async def resync() -> None:
+        times.append(anyio.current_time())
+        await anyio.sleep(0.05)
+
+    hub, sync, _ = await one_server(resync, resync_every_seconds=0.2)
+    for _ in range(10):  # the hub's retries every 20 ms while Redis is down
+        await hub.publish("knowledge", {"type": OVERFLOW})
+        await anyio.sleep(0.02)
+    await anyio.sleep(0.6)
+    assert len(times) == 2  # one at the first failure, one after the last
+    assert times[1] - times[0] >= 0.2
+    await sync.close()
+
+
+async def test_closing_does_not_wait_out_the_pause_between_whole_syncs() -> None:
+    hub, sync, index = await one_server(resync_every_seconds=60)
+    await hub.publish("knowledge", {"type": OVERFLOW})
+    await anyio.sleep(0.01)
+    await hub.publish("knowledge", {"type": OVERFLOW})  # the next sync waits its turn
+    await anyio.sleep(0.05)
+    with anyio.fail_after(2):
+        await sync.close()
+    assert index.resyncs == 1
