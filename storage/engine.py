@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # pg_advisory_xact_lock key: server processes starting together migrate one at a time
 _MIGRATION_LOCK = 0x6B616B65  # "kake"
@@ -29,6 +31,14 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets foreign keys, WAL and a generous busy timeout."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _one_trip(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            # the URL's database and options, on a connection that makes one trip to its
+            # thread per statement (`storage/sqlite_driver.py`)
+            return dialect.loaded_dbapi.connect(
+                *cargs, async_creator_fn=sqlite_driver.connect, **cparams
+            )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
