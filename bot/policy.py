@@ -164,6 +164,9 @@ class Bot:
             lang: The message's language; detected per message when not given.
         """
         lang = lang or self.detect_language(text)
+        # most messages are questions: their embedding is computed while the intents are
+        # judged (a request for a person or small talk leaves it unused)
+        self.retriever.prefetch(text, lang=lang)
         judgement = self.judge(text, lang)
         frustration = self.score_frustration(text, lang, history, judgement)
         scores: dict[str, Any] = {

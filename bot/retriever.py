@@ -28,6 +28,10 @@ class Retriever(Protocol):
         """The indexed article with this id (what a customer chose among suggestions)."""
         ...
 
+    def prefetch(self, query: str, *, lang: str | None = None) -> None:
+        """Start what `retrieve(query)` will need (its embedding) without waiting for it."""
+        ...
+
 
 @dataclass(frozen=True)
 class FakeArticle:
@@ -53,6 +57,9 @@ class FakeRetriever:
             if a.article_id == article_id:
                 return Article(a.article_id, a.title, a.lang, a.text, url=a.url)
         return None
+
+    def prefetch(self, query: str, *, lang: str | None = None) -> None:
+        pass  # nothing to compute ahead
 
     def detect_language(self, text: str) -> str:
         return "ja" if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text) else "en"

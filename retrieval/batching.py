@@ -9,11 +9,13 @@ and hands each its row; a question seen recently is answered from the cache at o
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
+from functools import partial
 from queue import Empty, SimpleQueue
 from typing import Generic, TypeVar
 
@@ -45,6 +47,11 @@ class LRUCache(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        """Whether `key` is held (neither a hit nor a miss, and not made recent)."""
+        with self._lock:
+            return key in self._data
 
     def get(self, key: K) -> V | None:
         with self._lock:
@@ -200,6 +207,7 @@ class MicroBatcher:
             for _, future in live:
                 future.set_exception(exc)
             return
+        vectors.setflags(write=False)  # a row is shared by every caller of the same text
         row = {text: i for i, text in enumerate(texts)}
         for text, future in live:
             future.set_result(vectors[row[text]])
@@ -243,15 +251,42 @@ class QueryEncoder:
     ) -> None:
         self.cache: LRUCache[str, np.ndarray] = LRUCache(cache_size)
         self.batcher = MicroBatcher(encode, window_ms=window_ms, max_batch=max_batch, name=name)
+        self._pending: dict[str, Future[np.ndarray]] = {}  # asked for, not encoded yet
+        self._lock = threading.Lock()
 
     def __call__(self, text: str) -> np.ndarray:
-        key = normalise_query(text)
-        vector = self.cache.get(key)
-        if vector is None:  # the model reads the text as given; spacing never changes words
-            vector = self.batcher(text)
-            vector.setflags(write=False)  # shared by every caller that asks the same
-            self.cache.put(key, vector)
+        vector = self.cache.get(normalise_query(text))
+        if vector is None:
+            vector = self._future(text).result()
         return vector
+
+    def prefetch(self, text: str) -> None:
+        """Start encoding `text` now, for a call that will ask for it soon; never waits,
+        never raises (the call itself hears of a failure)."""
+        key = normalise_query(text)
+        with self._lock:
+            if key in self._pending:
+                return
+        if key in self.cache:
+            return
+        with contextlib.suppress(BatcherClosed):  # closing: the call will hear of it
+            self._future(text)
+
+    def _future(self, text: str) -> Future[np.ndarray]:
+        """The vector of `text` on its way: one model call for however many ask at once."""
+        key = normalise_query(text)  # the model reads the text as given; spacing never
+        with self._lock:  # changes its words
+            future = self._pending.get(key)
+            if future is None:
+                future = self._pending[key] = self.batcher.submit(text)
+                future.add_done_callback(partial(self._keep, key))
+        return future
+
+    def _keep(self, key: str, future: Future[np.ndarray]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self.cache.put(key, future.result())
+        with self._lock:
+            self._pending.pop(key, None)
 
     def close(self) -> None:
         self.batcher.close()

@@ -247,6 +247,15 @@ class HybridRetriever(IndexMaintenance):
             signals=signals,
         )
 
+    def prefetch(self, query: str, *, lang: str | None = None) -> None:
+        """Start embedding `query` for a `retrieve` that will follow, and return at once:
+        the model runs in its batcher's thread while the caller does other work (the bot
+        judges the message meanwhile). Nothing to do where the language is not embedded."""
+        snapshot = self._snapshot
+        lang = lang if lang in snapshot.languages else self._detect_language(query, snapshot)
+        if self.fusion_weights(lang).uses_dense:
+            self.query_vectors.prefetch(query)
+
     def evidence(self, query: str, *, lang: str | None = None) -> ArticleEvidence:
         """Every raw signal the fusion sees, per article of the query's language.
 

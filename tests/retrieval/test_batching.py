@@ -142,3 +142,28 @@ def test_the_query_cache_stays_bounded() -> None:
     queries(QUESTIONS[0])  # long forgotten: encoded again
     assert len(model.calls) == len(QUESTIONS) + 1
     queries.close()
+
+
+def test_a_prefetched_question_is_encoded_once_and_ready_when_asked() -> None:
+    model = CountingModel()
+    queries = QueryEncoder(model, cache_size=4)
+    queries.prefetch("Where is my parcel?")
+    queries.prefetch("Where is my  parcel?")  # on its way already
+    vector_ = queries("Where is my parcel?")
+    np.testing.assert_array_equal(vector_, vector("Where is my parcel?"))
+    queries.prefetch("Where is my parcel?")  # known: nothing to do
+    assert model.calls == [["Where is my parcel?"]]
+    queries.close()
+
+
+def test_a_failed_prefetch_leaves_the_question_to_be_encoded_when_asked() -> None:
+    model = CountingModel(fail=True)
+    queries = QueryEncoder(model, cache_size=4)
+    queries.prefetch("Where is my parcel?")  # fails in the batcher's thread, silently
+    while queries._pending:  # the failure is heard of
+        threading.Event().wait(0.001)
+    model.fail = False
+    np.testing.assert_array_equal(queries("Where is my parcel?"), vector("Where is my parcel?"))
+    assert len(model.calls) == 2
+    queries.close()
+    queries.prefetch("Anything else?")  # closed: nothing happens, nothing raised

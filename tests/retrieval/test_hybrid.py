@@ -205,3 +205,20 @@ def test_the_encoder_is_not_asked_about_japanese_it_cannot_read() -> None:
     assert _unreadable_for_encoder("kyanseru dekimasu ka")  # romaji
     assert not _unreadable_for_encoder("返品したい")
     assert not _unreadable_for_encoder("キャンセルできますか")  # a katakana word it knows
+
+
+def test_a_question_started_ahead_is_embedded_once_and_ranked_the_same(
+    retriever: HybridRetriever, fake_embeddings: CountingEmbedding
+) -> None:
+    question = "Where do I reset my password?"
+    expected = make(CountingEmbedding(size=32), ARTICLES).retrieve(question, lang="en")
+    before = fake_embeddings.texts
+    retriever.prefetch(question, lang="en")
+    retriever.prefetch(question, lang="en")  # on its way already
+    result = retriever.retrieve(question, lang="en")
+    assert fake_embeddings.texts == before + 1
+    assert [(a.article_id, a.score) for a in result.articles] == [
+        (a.article_id, a.score) for a in expected.articles
+    ]
+    retriever.prefetch(question, lang="en")  # asked before: nothing to do
+    assert fake_embeddings.texts == before + 1
