@@ -153,8 +153,8 @@ class MailIntake:
         await self.bus.emit(ConversationUpdated(public_id, frame))
         if bot_owns_it:
             self.replies.enqueue(conversation_id, public_id, message.seq, question)
-        else:
-            await self.bus.emit(QueueChanged())
+        else:  # queued or with a person already: the consoles' previews, nobody's place
+            await self.bus.emit(QueueChanged(places=False))
         return Intake("accepted", public_id)
 
     async def _record_ignored(

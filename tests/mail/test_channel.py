@@ -10,6 +10,7 @@ import pytest
 from imapclient import IMAPClient
 from sqlalchemy import func, select
 
+from delivery.events import QueueChanged
 from handoff.states import ConversationState
 from mail.config import Server
 from mail.imap import ImapInbox
@@ -146,6 +147,8 @@ async def test_unanswerable_mail_waits_for_an_agent_whose_reply_threads_back(des
     assert rows[-1].text == "Thank you, received it."  # quoted history trimmed
     assert (await conversation(desk, "hanako@customer.example")).id == found.id
     assert len(desk.sent) == 2  # the agent has it; the bot stays quiet
+    changed = [e for e in desk.recorder.events if isinstance(e, QueueChanged)]
+    assert changed[-1] == QueueChanged(places=False)  # the consoles' preview; nobody moves
 
 
 async def test_offline_chat_is_continued_by_mail(desk: Desk) -> None:
