@@ -265,6 +265,10 @@ class IntentClassifier:
         chosen = [i for i in order if intent is None or examples[i].intent == intent][:k]
         return [NearExample(examples[i], round(float(similarities[i]), 4)) for i in chosen]
 
+    def prefetch(self, text: str) -> None:
+        """Start encoding `text` for a `judge` that will follow; returns at once."""
+        self.encoder.prefetch(encoder_text(text))
+
     def judge(self, text: str, lang: str, vector: np.ndarray | None = None) -> Judgement:
         """Every head's verdict on one message (`vector`: its encoding, when already made)."""
         vec = self.encoder.encode_one(encoder_text(text)) if vector is None else vector

@@ -139,6 +139,14 @@ class Bot:
     def detect_language(self, text: str) -> str:
         return self.retriever.detect_language(text)
 
+    def prefetch(self, text: str) -> None:
+        """Start the models on a message the bot is about to answer (its encoding for the
+        intents, its embedding for the search) and return at once: they run in their
+        batchers' threads while the message is stored, and `respond` finds them done."""
+        self.retriever.prefetch(text, lang=self.detect_language(text))
+        if self.intents is not None:
+            self.intents.prefetch(text)
+
     def score_frustration(
         self,
         text: str,

@@ -74,6 +74,16 @@ class BotReplies:
         self._queued: set[tuple[str, int]] = set()
         self._sweeper: Loop[None] | None = None
 
+    def prepare(self, text: str) -> None:
+        """A message arrives that the bot will likely answer: start its models now, while
+        the message is stored (a message the bot does not answer costs an unused
+        encoding). Never fails the message: a model that cannot start is met again, and
+        reported, when the reply asks for it."""
+        try:
+            self.bot.prefetch(text)
+        except Exception:
+            log.warning("could not start the models early for a message", exc_info=True)
+
     def enqueue(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
         """Answer message `seq` after the conversation's earlier messages are answered."""
         if (public_id, seq) in self._queued:

@@ -152,6 +152,7 @@ class ConversationService:
         Returns the stored message's frame and whether it was a duplicate. A new message
         in a conversation the bot owns gets its reply in the background.
         """
+        self.replies.prepare(text)  # the models start while the message is stored
         async with self.locks.hold(ref.public_id), self.sessions.begin() as session:
             conversation = await session.get_one(Conversation, ref.id, with_for_update=True)
             existing = await transcript.by_client_id(session, ref.id, client_id)

@@ -44,6 +44,13 @@ class SentenceEncoder(ABC):
         """One message's vector: from an LRU of recent messages (the intent heads and the
         answer confidence read the same one), else micro-batched with the messages of
         other replies running at the same time (`retrieval.batching`)."""
+        return self._query_encoder()(text)
+
+    def prefetch(self, text: str) -> None:
+        """Start encoding `text` for an `encode_one` that will follow; returns at once."""
+        self._query_encoder().prefetch(text)
+
+    def _query_encoder(self) -> QueryEncoder:
         queries = self.__dict__.get("_queries")
         if queries is None:
             with _QUERIES_LOCK:
@@ -54,7 +61,7 @@ class SentenceEncoder(ABC):
                         cache_size=QUERY_CACHE_SIZE,
                         name="sentence-encoder",
                     )
-        return queries(text)
+        return queries
 
     @abstractmethod
     def _encode(self, texts: list[str]) -> np.ndarray: ...

@@ -168,3 +168,16 @@ def test_the_nearest_labelled_examples_explain_a_verdict() -> None:
     assert all(n.example.intent == HANDOFF for n in near)
     assert near[0].example.label == "yes"
     assert near[0].similarity >= near[-1].similarity
+
+
+@pytest.mark.model
+def test_a_message_started_early_is_encoded_once_and_judged_the_same() -> None:
+    classifier = default_classifier()
+    text = "denwa de tantousha to hanashitai desu"  # romaji: the encoder reads it as kana
+    expected = classifier.judge(text, "ja")
+    queries = classifier.encoder._query_encoder()
+    queries.cache.clear()
+    calls = queries.batcher.calls
+    classifier.prefetch(text)
+    assert classifier.judge(text, "ja") == expected
+    assert queries.batcher.calls == calls + 1

@@ -171,3 +171,37 @@ async def test_the_bot_reads_the_conversation_so_far_with_files_by_name(
     assert turns[0].text == "how do I return an item"
     assert "30 days" in turns[1].text
     assert turns[2].text == "here it is\n[attachment: receipt.pdf]"
+
+
+async def test_the_models_start_on_a_message_before_it_is_stored(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref, _ = await chat.service.start("en")
+    bot = chat.service.replies.bot
+    started: list[tuple[str, int]] = []
+
+    def prefetch(text: str, *, lang: str | None = None) -> None:
+        started.append((text, len(chat.recorder.frames("message"))))
+
+    monkeypatch.setattr(bot.retriever, "prefetch", prefetch)
+    await chat.service.receive(ref, "c1", "how do I return an item")
+    await chat.service.drain()
+    # at once (nothing stored or delivered yet), and again, found ready, by the reply
+    assert started[0] == ("how do I return an item", 0)
+    assert [m["kind"] for m in chat.recorder.frames("message")] == ["text", "answer"]
+
+
+async def test_models_that_cannot_start_early_do_not_stop_the_message(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref, _ = await chat.service.start("en")
+
+    def broken(text: str) -> None:
+        raise RuntimeError("the embedding batcher is gone")
+
+    monkeypatch.setattr(chat.service.replies.bot, "prefetch", broken)
+    frame, _ = await chat.service.receive(ref, "c1", "how do I return an item")
+    await chat.service.drain()
+    assert frame["text"] == "how do I return an item"
+    stored = await chat.service.messages_after(ref.id, 0)
+    assert [(m["role"], m["kind"]) for m in stored] == [("customer", "text"), ("bot", "answer")]
