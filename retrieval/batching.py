@@ -207,10 +207,13 @@ class MicroBatcher:
             for _, future in live:
                 future.set_exception(exc)
             return
-        vectors.setflags(write=False)  # a row is shared by every caller of the same text
-        row = {text: i for i, text in enumerate(texts)}
+        rows = {text: vectors[i].copy() for i, text in enumerate(texts)}
+        for vector in rows.values():
+            # a row of its own: a vector kept in a cache never keeps its whole batch alive;
+            # read-only, as every caller of the same text shares it
+            vector.setflags(write=False)
         for text, future in live:
-            future.set_result(vectors[row[text]])
+            future.set_result(rows[text])
 
     def _fail_leftovers(self) -> None:
         while True:
@@ -277,9 +280,11 @@ class QueryEncoder:
         key = normalise_query(text)  # the model reads the text as given; spacing never
         with self._lock:  # changes its words
             future = self._pending.get(key)
-            if future is None:
-                future = self._pending[key] = self.batcher.submit(text)
-                future.add_done_callback(partial(self._keep, key))
+            if future is not None:
+                return future
+            future = self._pending[key] = self.batcher.submit(text)
+        # outside the lock: a batch already done runs the callback here and now
+        future.add_done_callback(partial(self._keep, key))
         return future
 
     def _keep(self, key: str, future: Future[np.ndarray]) -> None:

@@ -167,3 +167,13 @@ def test_a_failed_prefetch_leaves_the_question_to_be_encoded_when_asked() -> Non
     assert len(model.calls) == 2
     queries.close()
     queries.prefetch("Anything else?")  # closed: nothing happens, nothing raised
+
+
+def test_a_kept_vector_does_not_hold_on_to_its_whole_batch() -> None:
+    """The query caches keep a thousand vectors; each must be its own row, not a view that
+    keeps the batch it came in (up to 32 rows) alive."""
+    batcher = MicroBatcher(CountingModel(), window_ms=50)
+    vectors = ask_together(batcher, QUESTIONS[:8])
+    assert all(v.base is None and v.flags.owndata for v in vectors)
+    assert all(not v.flags.writeable for v in vectors)
+    batcher.close()
