@@ -266,11 +266,7 @@ class QueryEncoder:
     def prefetch(self, text: str) -> None:
         """Start encoding `text` now, for a call that will ask for it soon; never waits,
         never raises (the call itself hears of a failure)."""
-        key = normalise_query(text)
-        with self._lock:
-            if key in self._pending:
-                return
-        if key in self.cache:
+        if normalise_query(text) in self.cache:
             return
         with contextlib.suppress(BatcherClosed):  # closing: the call will hear of it
             self._future(text)

@@ -16,6 +16,7 @@ here streams from SQLite.
 from __future__ import annotations
 
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
@@ -52,7 +53,7 @@ class OneTripCursor:
 
     def __init__(self, connection: OneTripConnection) -> None:
         self._connection = connection
-        self._rows: list[Any] = []
+        self._rows: deque[Any] = deque()
         self.description: Description = None
         self.rowcount = -1
         self.lastrowid: int | None = None
@@ -76,26 +77,26 @@ class OneTripCursor:
 
     async def _trip(self, call: Callable[[sqlite3.Cursor], object]) -> OneTripCursor:
         done = await self._connection.run_in_thread(call)
-        self._rows = done.rows
+        self._rows = deque(done.rows)
         self.description = done.description
         self.rowcount = done.rowcount
         self.lastrowid = done.lastrowid
         return self
 
     async def fetchone(self) -> Any:
-        return self._rows.pop(0) if self._rows else None
+        return self._rows.popleft() if self._rows else None
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
         size = self.arraysize if size is None else size
-        rows, self._rows = self._rows[:size], self._rows[size:]
-        return rows
+        return [self._rows.popleft() for _ in range(min(size, len(self._rows)))]
 
     async def fetchall(self) -> list[Any]:
-        rows, self._rows = self._rows, []
+        rows = list(self._rows)
+        self._rows.clear()
         return rows
 
     async def close(self) -> None:
-        self._rows = []
+        self._rows.clear()
 
 
 class OneTripConnection(aiosqlite.Connection):
