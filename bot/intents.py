@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import lru_cache
 from typing import Literal
 
 SmallTalk = Literal["greeting", "thanks", "goodbye"]
@@ -158,7 +158,7 @@ def _within_one_edit(a: str, b: str) -> bool:
 _FUZZY_VERBS: tuple[str, ...] = ("talk", "speak")
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: the words are whatever customers type
 def _fix_typo(word: str) -> str:
     if len(word) >= 4 and word not in _FUZZY_VERBS:
         for verb in _FUZZY_VERBS:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.errors import ChatError
 from conversations.frames import with_files
+from handoff.queue import BASE_PRIORITY, DEFAULT_BASE_PRIORITY
+from handoff.reasons import HandoffReason
 from handoff.states import ConversationState
 from storage.models import Conversation, Message
 
@@ -46,6 +48,44 @@ async def queue_keys(session: AsyncSession) -> list[tuple[str, str | None, datet
         ).where(Conversation.state == ConversationState.WAITING.value)
     )
     return [(public_id, reason, at) for public_id, reason, at in rows]
+
+
+async def waiting_ahead(
+    session: AsyncSession,
+    public_id: str,
+    cutoffs: dict[float, datetime | bool],
+    now: datetime,
+) -> int:
+    """How many waiting conversations come before `public_id`, from `queue.served_before`'s
+    cutoffs: one count in the database, however long the queue (read as `queue_keys` and
+    `Lineup._ordered` read it: no reason is a customer's request, no time is now)."""
+    reason, at = Conversation.escalation_reason, Conversation.escalated_at
+    unnamed = BASE_PRIORITY.get(HandoffReason.CUSTOMER_REQUEST, DEFAULT_BASE_PRIORITY)
+    groups: list[ColumnElement[bool]] = []
+    for base, cutoff in cutoffs.items():
+        if cutoff is False:
+            continue
+        named = [r for r, b in BASE_PRIORITY.items() if b == base]
+        of_base: list[ColumnElement[bool]] = [reason.in_(named)] if named else []
+        if base == DEFAULT_BASE_PRIORITY:
+            of_base.append(reason.not_in(list(BASE_PRIORITY)))
+        if base == unnamed:
+            of_base.append(reason.is_(None))
+        if cutoff is True:
+            earlier: ColumnElement[bool] = true()
+        else:
+            earlier = or_(at < cutoff, at.is_(None) if now < cutoff else false())
+        groups.append(and_(or_(*of_base), earlier))
+    if not groups:
+        return 0
+    count = await session.scalar(
+        select(func.count()).where(
+            Conversation.state == ConversationState.WAITING.value,
+            Conversation.public_id != public_id,
+            or_(*groups),
+        )
+    )
+    return int(count or 0)
 
 
 async def owned_by(session: AsyncSession, user_id: int) -> list[Conversation]:

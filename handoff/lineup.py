@@ -8,7 +8,10 @@ reload, moves waiting customers' positions and, when set, assigns round robin.
 A refresh tells a waiting customer their state only when it differs from the last state
 they were told (by a refresh or anything else on the bus), and refreshes under a burst
 of changes run at most every `REFRESH_EVERY_SECONDS`: with hundreds waiting, every
-handoff used to send every waiting customer the same frame again.
+handoff used to send every waiting customer the same frame again. With thousands waiting a
+refresh itself takes a while, and the pause after it grows with it
+(`REFRESH_PAUSE_PER_SECOND`). A customer's own place, when they are queued or come back,
+is one count in the database (`queue.served_before`), never the whole queue.
 """
 
 from __future__ import annotations
@@ -29,13 +32,21 @@ from handoff import _rows
 from handoff.assignment import Assignment
 from handoff.config import HandoffConfig
 from handoff.hours import BusinessHours
-from handoff.queue import QueueEntry, estimated_wait_seconds, ordered, priority, sla_state
+from handoff.queue import (
+    QueueEntry,
+    estimated_wait_seconds,
+    ordered,
+    priority,
+    served_before,
+    sla_state,
+)
 from handoff.reasons import HandoffReason
 from storage.models import Conversation
 
 log = logging.getLogger(__name__)
 
 REFRESH_EVERY_SECONDS = 0.2  # under a burst of changes; a lone change is refreshed at once
+REFRESH_PAUSE_PER_SECOND = 9  # ...or 9 s for each second the last refresh took: <= 10 %
 
 
 class Lineup:
@@ -76,12 +87,16 @@ class Lineup:
         )
 
     async def place(self, session: AsyncSession, conversation: Conversation) -> tuple[int, int]:
-        """The customer's place in the queue and estimated wait in seconds."""
-        queue = await self._queue(session)
-        position = next(
-            (i for i, e in enumerate(queue, 1) if e.conversation_id == conversation.public_id),
-            len(queue),
+        """The customer's place in the queue and estimated wait in seconds (one count, not
+        the whole queue read and sorted: this runs inside the handoff's transaction)."""
+        now = datetime.now(UTC)
+        cutoffs = served_before(
+            conversation.escalation_reason or HandoffReason.CUSTOMER_REQUEST,
+            conversation.escalated_at or now,
+            self.config.queue_aging_per_minute,
         )
+        ahead = await _rows.waiting_ahead(session, conversation.public_id, cutoffs, now)
+        position = ahead + 1
         return position, self._wait(position, await self._free_capacity(session))
 
     # ------------------------------------------------------------------ reading the queue
@@ -199,15 +214,21 @@ class Lineup:
             self._refresher = asyncio.create_task(self._refresh())
 
     async def _refresh(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._dirty:
             self._dirty = False
             places, self._places_dirty = self._places_dirty, False
+            started = loop.time()
             try:
                 await self.refresh(places)
             except Exception:
                 log.exception("queue refresh failed")
             if self._dirty:  # changed meanwhile: one more, a moment later
-                await asyncio.sleep(REFRESH_EVERY_SECONDS)
+                # A refresh reads the whole queue: with thousands waiting it takes long
+                # enough that back-to-back refreshes under a stream of handoffs would hold
+                # the server. The pause grows with it, so refreshing takes a bounded share.
+                took = loop.time() - started
+                await asyncio.sleep(max(REFRESH_EVERY_SECONDS, took * REFRESH_PAUSE_PER_SECOND))
 
     async def drain(self) -> None:
         """Wait for the queue refresh (at shutdown, and in tests)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from handoff.reasons import HandoffReason
@@ -21,6 +21,7 @@ BASE_PRIORITY: Mapping[str, float] = {
     HandoffReason.LOW_CONFIDENCE: 200.0,
     HandoffReason.CUSTOMER_REQUEST: 100.0,
 }
+DEFAULT_BASE_PRIORITY = 100.0  # a reason the table does not know
 DEFAULT_SLA_SECONDS: Mapping[str, int] = {
     HandoffReason.FRUSTRATION: 120,
     HandoffReason.LOW_CONFIDENCE: 300,
@@ -49,7 +50,7 @@ class QueueEntry:
 
 def priority(reason: str, waited_seconds: float, aging_per_minute: float = 10.0) -> float:
     """Higher is served first."""
-    return BASE_PRIORITY.get(reason, 100.0) + aging_per_minute * waited_seconds / 60
+    return BASE_PRIORITY.get(reason, DEFAULT_BASE_PRIORITY) + aging_per_minute * waited_seconds / 60
 
 
 def sla_state(
@@ -71,6 +72,34 @@ def ordered(
         entries,
         key=lambda e: (-priority(e.reason, e.waited(now), aging_per_minute), e.escalated_at),
     )
+
+
+def served_before(
+    reason: str, escalated_at: datetime, aging_per_minute: float = 10.0
+) -> dict[float, datetime | bool]:
+    """Which waiting conversations `ordered` serves before one with `reason`, escalated at
+    `escalated_at`: for each base priority, those with it escalated before the time given
+    (True: all of them, False: none).
+
+    Priority grows at the same rate for everyone, so the difference between two never
+    changes and the order does not depend on when it is read: a conversation's place is a
+    count the database can do, not a sort of the whole queue.
+    """
+    mine = BASE_PRIORITY.get(reason, DEFAULT_BASE_PRIORITY)
+    cutoffs: dict[float, datetime | bool] = {}
+    for base in {*BASE_PRIORITY.values(), DEFAULT_BASE_PRIORITY}:
+        if base == mine:
+            cutoffs[base] = escalated_at  # the same priority: whoever waited longer
+        elif aging_per_minute <= 0:
+            cutoffs[base] = base > mine
+        else:
+            # base + aging * (now - t) > mine + aging * (now - escalated_at)
+            shift = (base - mine) * 60 / aging_per_minute
+            try:
+                cutoffs[base] = escalated_at + timedelta(seconds=shift)
+            except OverflowError:  # ageing so slow that the base decides alone
+                cutoffs[base] = base > mine
+    return cutoffs
 
 
 def estimated_wait_seconds(

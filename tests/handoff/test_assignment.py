@@ -15,10 +15,11 @@ from conversations.service import ConversationRef
 from delivery.events import AgentsNotified, ConversationUpdated, QueueChanged
 from delivery.presence import InProcessPresence
 from handoff import _rows
+from handoff import lineup as lineup_module
 from handoff.assignment import Assignment
 from handoff.config import HandoffConfig
 from handoff.hours import BusinessHours
-from handoff.lineup import Lineup
+from handoff.lineup import REFRESH_PAUSE_PER_SECOND, Lineup
 from tests.conversations.conftest import Chat
 
 pytestmark = pytest.mark.anyio
@@ -176,3 +177,48 @@ async def test_a_message_in_a_queued_chat_refreshes_the_consoles_but_moves_nobod
         if isinstance(e, ConversationUpdated) and e.conversation_id == second.public_id
     ]
     assert told and told[-1].get("queue_position") == 1, "the second in line moves up"
+
+
+async def test_a_slow_queue_refresh_is_followed_by_a_longer_pause(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With thousands waiting, a refresh takes a while; under a stream of handoffs the
+    refreshes used to run back to back and held the server (answers took seconds)."""
+    refreshes = 0
+    pauses: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def slow_refresh(places: bool = True) -> None:
+        nonlocal refreshes
+        refreshes += 1
+        await real_sleep(0.05)
+        if refreshes < 3:
+            desk.lineup.changed_soon()  # another handoff came in meanwhile
+
+    async def recorded_sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(desk.lineup, "refresh", slow_refresh)
+    monkeypatch.setattr(lineup_module.asyncio, "sleep", recorded_sleep)
+    desk.lineup.changed_soon()
+    await desk.lineup.drain()
+    assert refreshes == 3
+    assert len(pauses) == 2
+    assert all(p >= 0.05 * REFRESH_PAUSE_PER_SECOND for p in pauses), pauses
+
+
+async def test_a_customers_place_is_counted_without_reading_the_queue(
+    chat: Chat,
+    desk: Desk,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second, third = await waiting(chat), await waiting(chat), await waiting(chat)
+    monkeypatch.setattr(_rows, "queue_keys", None)  # reading the whole queue would fail
+    async with sessions() as session:
+        places = [
+            (await desk.lineup.place(session, await _rows.by_public_id(session, ref.public_id)))[0]
+            for ref in (first, second, third)
+        ]
+    assert places == [1, 2, 3]
