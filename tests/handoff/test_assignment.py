@@ -15,7 +15,6 @@ from conversations.service import ConversationRef
 from delivery.events import AgentsNotified, ConversationUpdated, QueueChanged
 from delivery.presence import InProcessPresence
 from handoff import _rows
-from handoff import lineup as lineup_module
 from handoff.assignment import Assignment
 from handoff.config import HandoffConfig
 from handoff.hours import BusinessHours
@@ -200,7 +199,7 @@ async def test_a_slow_queue_refresh_is_followed_by_a_longer_pause(
         await real_sleep(0)
 
     monkeypatch.setattr(desk.lineup, "refresh", slow_refresh)
-    monkeypatch.setattr(lineup_module.asyncio, "sleep", recorded_sleep)
+    monkeypatch.setattr(asyncio, "sleep", recorded_sleep)  # the pause between refreshes
     desk.lineup.changed_soon()
     await desk.lineup.drain()
     assert refreshes == 3
