@@ -62,6 +62,15 @@ class Reindexer:
             if self._tasks.get(article_id) is asyncio.current_task():
                 del self._tasks[article_id]
 
+    async def settled(self, article_id: str, within: float) -> bool:
+        """Wait (at most `within` seconds) until the article's latest change is indexed;
+        False if it is still under way (it goes on in the background)."""
+        task = self._tasks.get(article_id)
+        if task is None:
+            return True
+        done, _ = await asyncio.wait({task}, timeout=within)
+        return bool(done)
+
     async def drain(self) -> None:
         while pending := [t for t in self._tasks.values() if not t.done()]:
             await asyncio.gather(*pending, return_exceptions=True)

@@ -1,6 +1,7 @@
 """Every server's index in step: an article changed through one server is re-indexed by all.
 
-The server where an editor publishes re-indexes at once and emits `ArticleChanged` (the
+The server where an editor publishes re-indexes at once (the editor's request returns when
+its bot knows the change, or after `SETTLE_SECONDS`) and emits `ArticleChanged` (the
 hub carries it to every server); the others hear it and re-index the same article from
 the database. A server that may have missed announcements (its link to Redis broke: the
 hub says `OVERFLOW`) syncs its whole index again, and keeps listening meanwhile: an
@@ -31,6 +32,9 @@ from knowledge.reindex import Reindexer
 log = logging.getLogger(__name__)
 
 RESYNC_EVERY_SECONDS = 10.0
+SETTLE_SECONDS = 10.0
+"""How long a change waits for this server's index before it returns: an editor who sees
+"published" can ask the bot at once (it usually takes well under a second)."""
 
 
 class IndexSync:
@@ -42,12 +46,14 @@ class IndexSync:
         resync: Callable[[], Awaitable[object]],
         *,
         resync_every_seconds: float = RESYNC_EVERY_SECONDS,
+        settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self.bus = bus
         self.hub = hub
         self.reindexer = reindexer
         self.resync = resync
         self.resync_every_seconds = resync_every_seconds
+        self.settle_seconds = settle_seconds
         self.origin = uuid.uuid4().hex
         self._listener: asyncio.Task[None] | None = None
         self._resyncing: asyncio.Task[None] | None = None
@@ -58,9 +64,14 @@ class IndexSync:
         self._closing = asyncio.Event()
 
     async def changed(self, article_id: str) -> None:
-        """An article changed here: re-index it here, and tell the other servers."""
+        """An article changed here: re-index it here, tell the other servers, and wait
+        (at most `settle_seconds`) until this server's index has it."""
         await self.reindexer.schedule(article_id)
         await self.announce(article_id)
+        if not await self.reindexer.settled(article_id, self.settle_seconds):
+            log.warning(
+                "article %s is still being indexed after %.0f s", article_id, self.settle_seconds
+            )
 
     async def announce(self, article_id: str) -> None:
         """Tell the other servers only (this one indexes it by other means: a whole sync)."""

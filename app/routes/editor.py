@@ -131,7 +131,7 @@ async def update_article(
 async def publish_article(
     article_id: ArticleId, services: ServicesDep, signed: EditorDep
 ) -> dict[str, Any]:
-    """Make its latest revision live for the bot (indexed in the background within a second)."""
+    """Make its latest revision live for the bot (answered once this server's index has it)."""
     return await _status(services, signed, article_id, "published")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -10,7 +12,9 @@ import pytest
 from delivery.events import EventBus
 from delivery.hub import OVERFLOW, InProcessHub
 from delivery.listeners import HubDelivery
+from knowledge.reindex import Reindexer
 from knowledge.sync import IndexSync
+from retrieval.kb import Article
 
 pytestmark = pytest.mark.anyio
 
@@ -25,6 +29,9 @@ class Recorder:
 
     async def resync(self) -> None:
         self.resyncs += 1
+
+    async def settled(self, article_id: str, within: float) -> bool:
+        return True
 
 
 async def one_server(
@@ -140,3 +147,57 @@ async def test_closing_does_not_wait_out_the_pause_between_whole_syncs() -> None
     with anyio.fail_after(2):
         await sync.close()
     assert index.resyncs == 1
+
+
+class SlowIndex:
+    """An index whose upsert takes `seconds` (in its thread, as the real one's does)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.bodies: list[str] = []
+
+    def upsert(self, article: Article) -> bool:
+        time.sleep(self.seconds)
+        self.bodies.append(article.body)
+        return True
+
+    def delete(self, article_id: str) -> bool:
+        return True
+
+
+async def published(article_id: str) -> Article:
+    return Article(article_id, "Gift wrapping", "en", "Furoshiki wrapping costs 550 yen.")
+
+
+async def test_a_change_returns_once_this_servers_bot_knows_it() -> None:
+    """The editor who sees "published" and asks the bot at once gets the new answer,
+    even when re-embedding is slow."""
+    index = SlowIndex(0.3)
+    bus, hub = EventBus(), InProcessHub()
+    bus.listen(HubDelivery(hub))
+    sync = IndexSync(bus, hub, Reindexer(index, published), _no_resync)
+    await sync.start()
+    await sync.changed("gift-wrapping")
+    assert index.bodies == ["Furoshiki wrapping costs 550 yen."]
+    await sync.close()
+
+
+async def test_a_change_stuck_in_indexing_does_not_hold_the_editor(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    index = SlowIndex(0.5)
+    bus, hub = EventBus(), InProcessHub()
+    bus.listen(HubDelivery(hub))
+    reindexer = Reindexer(index, published)
+    sync = IndexSync(bus, hub, reindexer, _no_resync, settle_seconds=0.1)
+    await sync.start()
+    with caplog.at_level(logging.WARNING, logger="knowledge.sync"), anyio.fail_after(0.4):
+        await sync.changed("gift-wrapping")
+    assert index.bodies == [] and "still being indexed" in caplog.text
+    await reindexer.drain()  # it carried on in the background
+    assert index.bodies == ["Furoshiki wrapping costs 550 yen."]
+    await sync.close()
+
+
+async def _no_resync() -> None:
+    pass
