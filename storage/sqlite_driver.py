@@ -21,6 +21,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
 import aiosqlite
+from aiosqlite.core import _STOP_RUNNING_SENTINEL
 
 Description = tuple[tuple[Any, ...], ...] | None
 
@@ -114,6 +115,25 @@ class OneTripConnection(aiosqlite.Connection):
         if self._idle():
             return  # SQLAlchemy's pool resets every connection it takes back: no trip
         await super().rollback()
+
+    def __del__(self) -> None:
+        """Dropped while still open (an engine collected without `dispose()`, its pooled
+        connections with it): close the database in the connection's own thread and let
+        the thread end, rather than leave both open for the life of the process.
+
+        aiosqlite's own finalizer only warns; its `stop()` wants an event loop, and none
+        may be current while the garbage collector runs.
+        """
+        if self._connection is not None:
+            self._tx.put_nowait((None, self._close_and_stop))
+
+    def _close_and_stop(self) -> object:
+        """In the connection's thread: close, then end the thread's loop."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self._running = False
+        return _STOP_RUNNING_SENTINEL
 
     def _idle(self) -> bool:
         """No transaction open (sqlite3 opens one before a write, not before a read).

@@ -3,6 +3,8 @@ behaves as SQLAlchemy's aiosqlite does: rows, counts, new ids, errors, streams."
 
 from __future__ import annotations
 
+import gc
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -131,3 +133,18 @@ async def test_reads_cost_no_commit_and_writes_still_commit_or_roll_back(
         names = (await connection.execute(text("SELECT name FROM parents"))).scalars().all()
     await other.dispose()
     assert names == ["kept"]
+
+
+async def test_an_engine_dropped_without_dispose_closes_its_database(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'dropped.sqlite'}")
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE notes (body TEXT)"))
+        await connection.execute(text("INSERT INTO notes VALUES ('kept')"))
+        raw = await connection.get_raw_connection()
+        thread = raw.driver_connection._thread  # type: ignore[union-attr]
+    del engine, connection, raw
+    gc.collect()  # no "deleted before being closed" warning (warnings are errors here)
+    thread.join(timeout=10)
+    assert not thread.is_alive()  # the connection's thread ended, the database is closed
+    with sqlite3.connect(tmp_path / "dropped.sqlite") as database:  # and what it wrote stays
+        assert database.execute("SELECT body FROM notes").fetchall() == [("kept",)]
