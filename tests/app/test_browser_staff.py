@@ -49,7 +49,7 @@ def test_a_staged_change_reaches_the_bot_only_when_published(
     message = editor.get_by_test_id("message")
     message.filter(has_text="as a draft").wait_for(timeout=10_000)
     assert "publish to make it live" in message.inner_text()
-    assert "the bot uses it" not in message.inner_text()
+    assert "the bot answers from it" not in message.inner_text()
     staged = editor.get_by_test_id("staged")
     assert staged.is_visible() and "revision 1" in staged.inner_text()
     rows = editor.get_by_test_id("revision-row")

@@ -213,7 +213,7 @@ export function initArticle() {
       api("POST", "/api/articles/" + encodeURIComponent(articleId) + "/" + action).then(function (a) {
         showState(a);
         if (action === "publish") {
-          say("Published revision " + a.revision + " — the bot uses it within a second.", "ok");
+          say("Published revision " + a.revision + " — the bot answers from it now.", "ok");
           loadHistory();
           tryIt.askAgain();
         } else {
