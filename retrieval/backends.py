@@ -36,6 +36,14 @@ Backend = Literal["torch", "onnx", "onnx-int8", "openvino"]
 BACKENDS: tuple[Backend, ...] = ("torch", "onnx", "onnx-int8", "openvino")
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _EXPORT_LOCK = threading.Lock()
+TOKEN_BUCKET = 16
+"""Token counts are padded up to a multiple of this. OpenVINO's CPU plugin keeps compiled
+kernels for every input shape it has seen (up to thousands, each holding its own buffers),
+and customers' questions come in every length and batch size: a server's memory grew
+without end, 2.2 GB after 3,000 batches of random shapes in a throwaway test. Padded, the
+lengths fall in 16 buckets and memory levels off; the padding is masked out of the
+attention and the pooling, so the vectors do not change, and the kernels are reused, so a
+question is no slower (p50 4.6-5.0 ms against 4.9-5.5 unpadded, one at a time)."""
 
 
 def default_cache_dir() -> Path:
@@ -186,7 +194,12 @@ class ExportedEncoder:
 
     def _run(self, texts: list[str]) -> np.ndarray:
         tokens = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
+            texts,
+            padding=True,
+            pad_to_multiple_of=TOKEN_BUCKET if self.max_length % TOKEN_BUCKET == 0 else None,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="np",
         )
         feed = {name: np.asarray(tokens[name], dtype=np.int64) for name in _INPUTS}
         if self.runtime == "openvino":

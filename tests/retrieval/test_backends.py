@@ -4,6 +4,7 @@ files (no network), giving the vectors PyTorch gives, and measured side by side.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,6 +36,30 @@ def test_an_exported_backend_gives_the_vectors_pytorch_gives(
     assert np.min(np.sum(vectors * reference, axis=1)) > 0.999
     again = SentenceTransformerEmbeddings(backend=backend, cache_dir=tmp_path)
     np.testing.assert_allclose(again.encode(TEXTS[:1]), vectors[:1], atol=1e-5)
+
+
+def test_questions_of_every_length_reach_openvino_in_a_few_shapes(
+    tmp_path: Path, real_embeddings: SentenceTransformerEmbeddings
+) -> None:
+    # each new shape costs OpenVINO kernels it keeps: a server's memory grew without end
+    exported = SentenceTransformerEmbeddings(backend="openvino", cache_dir=tmp_path)
+    encoder = exported._exported
+    tokenizer, lengths = encoder.tokenizer, set()
+
+    def tokenize(*args: Any, **kwargs: Any) -> Any:
+        tokens = tokenizer(*args, **kwargs)
+        lengths.add(tokens["input_ids"].shape[1])
+        return tokens
+
+    encoder.tokenizer = tokenize
+    questions = [" ".join(["where is my parcel"] * n) for n in range(1, 60, 2)]
+    one_by_one = np.vstack([exported.encode([q]) for q in questions])
+    together = exported.encode(questions)
+    # 30 lengths of question (4 to 240 tokens) in 15 shapes, and no more will ever come
+    assert lengths <= {16 * k for k in range(1, 17)}
+    reference = real_embeddings.encode(questions)  # the padding changes no vector
+    assert np.min(np.sum(one_by_one * reference, axis=1)) > 0.999
+    np.testing.assert_allclose(together, one_by_one, atol=1e-5)
 
 
 def test_an_unknown_backend_is_refused_with_the_choices(tmp_path: Path) -> None:
