@@ -79,10 +79,13 @@ def test_a_staged_change_reaches_the_bot_only_when_published(
 
     editor.get_by_test_id("publish").click()
     message.filter(has_text="Published revision 3").wait_for(timeout=10_000)
+    assert "the bot answers from it now" in message.inner_text()  # it does: asked below
     assert editor.get_by_test_id("staged").is_hidden()
     editor.locator('[data-live="true"][data-revision="3"]').wait_for()
     assert editor.get_by_test_id("try-draft").is_hidden(), "no draft left to preview"
     assert not errors, errors
+    message.scroll_into_view_if_needed()
+    keep(editor, "editor-published")
 
     later = browser.new_context().new_page()
     later.goto(f"{base}/?lang=ja")
