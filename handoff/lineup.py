@@ -9,9 +9,12 @@ A refresh tells a waiting customer their state only when it differs from the las
 they were told (by a refresh or anything else on the bus), and refreshes under a burst
 of changes run at most every `REFRESH_EVERY_SECONDS`: with hundreds waiting, every
 handoff used to send every waiting customer the same frame again. With thousands waiting a
-refresh itself takes a while, and the pause after it grows with it
-(`REFRESH_PAUSE_PER_SECOND`). A customer's own place, when they are queued or come back,
-is one count in the database (`queue.served_before`), never the whole queue.
+refresh itself takes a while: it works through the queue `REFRESH_STEP` customers at a
+time, letting the server answer others in between, and the pause after it grows with it
+(`REFRESH_PAUSE_PER_SECOND`). A customer told something else while a refresh runs (an
+agent took the chat) keeps that, and is not sent the refresh's stale place. A customer's
+own place, when they are queued or come back, is one count in the database
+(`queue.served_before`), never the whole queue.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from conversations.errors import ChatError
 from conversations.frames import waiting_frame
 from conversations.ports import Availability
-from delivery.events import AgentsNotified, ConversationUpdated, DomainEvent, EventBus, QueueChanged
+from delivery.events import (
+    AgentsNotified,
+    ConversationUpdated,
+    DomainEvent,
+    EventBus,
+    QueueChanged,
+    StateFrame,
+)
 from delivery.presence import AgentPresence, PresenceStore
 from handoff import _rows
 from handoff.assignment import Assignment
@@ -47,6 +57,9 @@ log = logging.getLogger(__name__)
 
 REFRESH_EVERY_SECONDS = 0.2  # under a burst of changes; a lone change is refreshed at once
 REFRESH_PAUSE_PER_SECOND = 9  # ...or 9 s for each second the last refresh took: <= 10 %
+# waiting customers a refresh works through (frames built, then frames sent) before it lets
+# the event loop serve others: thousands waiting held every reply for a whole refresh
+REFRESH_STEP = 256
 
 
 class Lineup:
@@ -71,6 +84,9 @@ class Lineup:
         self._places_dirty = False
         self._refresher: asyncio.Task[None] | None = None
         self._told: dict[str, dict[str, Any]] = {}  # waiting customers' last state frame
+        # per refresh under way: the customers told something else meanwhile (claimed,
+        # queued again), whose frame that refresh must not overwrite
+        self._told_meanwhile: list[set[str]] = []
 
     # ------------------------------------------------------------------ QueueInfo
     async def availability(self) -> Availability:
@@ -196,6 +212,8 @@ class Lineup:
         if isinstance(event, QueueChanged):
             self.changed_soon(places=event.places)
         elif isinstance(event, ConversationUpdated) and event.frame.get("type") == "state":
+            for meanwhile in self._told_meanwhile:
+                meanwhile.add(event.conversation_id)
             if event.frame.get("state") == "waiting":
                 self._told[event.conversation_id] = dict(event.frame)
             else:
@@ -244,6 +262,36 @@ class Lineup:
             return
         if self.config.auto_assign:
             await self._auto_assign()
+        meanwhile: set[str] = set()
+        self._told_meanwhile.append(meanwhile)
+        try:
+            told, moved = await self._places()
+        finally:  # by identity: two refreshes' sets may be equal
+            self._told_meanwhile = [m for m in self._told_meanwhile if m is not meanwhile]
+        # only those still waiting are remembered; a customer told something else while
+        # this ran (claimed, closed, queued again) keeps what they were told
+        for public_id in meanwhile:
+            told.pop(public_id, None)
+            if public_id in self._told:
+                told[public_id] = self._told[public_id]
+        self._told = told
+        await self.bus.emit(*events)
+        for start in range(0, len(moved), REFRESH_STEP):
+            if start:
+                await asyncio.sleep(0)
+            # a customer claimed (or told anything else) since is not sent a stale place
+            await self.bus.emit(
+                *(
+                    ConversationUpdated(public_id, state)
+                    for public_id, state in moved[start : start + REFRESH_STEP]
+                    if self._told.get(public_id) == state
+                )
+            )
+
+    async def _places(self) -> tuple[dict[str, dict[str, Any]], list[tuple[str, StateFrame]]]:
+        """Every waiting customer's state frame, and (in queue order) those that differ
+        from what the customer was last told. Works through the queue `REFRESH_STEP`
+        customers at a time, letting the event loop serve others in between."""
         available = await self.availability()  # now, not when each was queued
         async with self.sessions() as session:
             # the queue's keys, read once, not the waiting conversations: with thousands
@@ -252,16 +300,18 @@ class Lineup:
             free = await self._free_capacity(session)
         reasons = {public_id: reason for public_id, reason, _ in keys}
         told: dict[str, dict[str, Any]] = {}
+        moved: list[tuple[str, StateFrame]] = []
         for place, entry in enumerate(self._ordered(keys), 1):
+            if place % REFRESH_STEP == 0:
+                await asyncio.sleep(0)
             public_id = entry.conversation_id
             state = waiting_frame(
                 reasons[public_id], place=(place, self._wait(place, free)), available=available
             )
             told[public_id] = dict(state)
             if self._told.get(public_id) != told[public_id]:
-                events.append(ConversationUpdated(public_id, state))
-        self._told = told  # only those still waiting are remembered
-        await self.bus.emit(*events)
+                moved.append((public_id, state))
+        return told, moved
 
     async def _auto_assign(self) -> None:
         async with self.sessions() as session:
