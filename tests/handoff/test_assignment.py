@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import cast
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -266,7 +267,7 @@ async def test_a_long_queue_is_refreshed_a_step_at_a_time(
     assert {k: place for k, (place, _) in told.items()} == {
         ref.public_id: place for place, ref in enumerate(refs[1:], 2)
     }
-    waits = [told[ref.public_id][1] for ref in refs[1:]]
+    waits = [cast(int, told[ref.public_id][1]) for ref in refs[1:]]
     assert waits == sorted(waits) and waits[0] < waits[-1]
 
 
