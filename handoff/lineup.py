@@ -11,8 +11,8 @@ of changes run at most every `REFRESH_EVERY_SECONDS`: with hundreds waiting, eve
 handoff used to send every waiting customer the same frame again. With thousands waiting a
 refresh itself takes a while: it works through the queue `REFRESH_STEP` customers at a
 time, letting the server answer others in between, and the pause after it grows with it
-(`REFRESH_PAUSE_PER_SECOND`). A customer told something else while a refresh runs (an
-agent took the chat) keeps that, and is not sent the refresh's stale place. A customer's
+(`REFRESH_PAUSE_PER_SECOND`). A customer who stops waiting while a refresh runs (an
+agent took the chat) is not sent the refresh's stale place. A customer's
 own place, when they are queued or come back, is one count in the database
 (`queue.served_before`), never the whole queue.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -265,33 +265,33 @@ class Lineup:
         meanwhile: set[str] = set()
         self._told_meanwhile.append(meanwhile)
         try:
-            told, moved = await self._places()
+            told = await self._places()
         finally:  # by identity: two refreshes' sets may be equal
             self._told_meanwhile = [m for m in self._told_meanwhile if m is not meanwhile]
-        # only those still waiting are remembered; a customer told something else while
-        # this ran (claimed, closed, queued again) keeps what they were told
+        previous = self._told
+        # a customer who stopped waiting while this ran (an agent took the chat, it was
+        # closed) is neither remembered nor sent this refresh's stale place
         for public_id in meanwhile:
-            told.pop(public_id, None)
-            if public_id in self._told:
-                told[public_id] = self._told[public_id]
-        self._told = told
+            if public_id not in previous:
+                told.pop(public_id, None)
+        self._told = told  # only those still waiting are remembered
+        moved = [(pid, state) for pid, state in told.items() if previous.get(pid) != state]
         await self.bus.emit(*events)
         for start in range(0, len(moved), REFRESH_STEP):
             if start:
                 await asyncio.sleep(0)
-            # a customer claimed (or told anything else) since is not sent a stale place
+            # ...and the same for one who stops waiting while the frames go out
             await self.bus.emit(
                 *(
-                    ConversationUpdated(public_id, state)
+                    ConversationUpdated(public_id, cast(StateFrame, state))
                     for public_id, state in moved[start : start + REFRESH_STEP]
                     if self._told.get(public_id) == state
                 )
             )
 
-    async def _places(self) -> tuple[dict[str, dict[str, Any]], list[tuple[str, StateFrame]]]:
-        """Every waiting customer's state frame, and (in queue order) those that differ
-        from what the customer was last told. Works through the queue `REFRESH_STEP`
-        customers at a time, letting the event loop serve others in between."""
+    async def _places(self) -> dict[str, dict[str, Any]]:
+        """Every waiting customer's state frame, in queue order. Works through the queue
+        `REFRESH_STEP` customers at a time, letting the event loop serve others between."""
         available = await self.availability()  # now, not when each was queued
         async with self.sessions() as session:
             # the queue's keys, read once, not the waiting conversations: with thousands
@@ -300,7 +300,6 @@ class Lineup:
             free = await self._free_capacity(session)
         reasons = {public_id: reason for public_id, reason, _ in keys}
         told: dict[str, dict[str, Any]] = {}
-        moved: list[tuple[str, StateFrame]] = []
         for place, entry in enumerate(self._ordered(keys), 1):
             if place % REFRESH_STEP == 0:
                 await asyncio.sleep(0)
@@ -309,9 +308,7 @@ class Lineup:
                 reasons[public_id], place=(place, self._wait(place, free)), available=available
             )
             told[public_id] = dict(state)
-            if self._told.get(public_id) != told[public_id]:
-                moved.append((public_id, state))
-        return told, moved
+        return told
 
     async def _auto_assign(self) -> None:
         async with self.sessions() as session:
