@@ -12,9 +12,9 @@ handoff used to send every waiting customer the same frame again. With thousands
 refresh itself takes a while: it works through the queue `REFRESH_STEP` customers at a
 time, letting the server answer others in between, and the pause after it grows with it
 (`REFRESH_PAUSE_PER_SECOND`). A customer who stops waiting while a refresh runs (an
-agent took the chat) is not sent the refresh's stale place. A customer's
-own place, when they are queued or come back, is one count in the database
-(`queue.served_before`), never the whole queue.
+agent took the chat) is not sent the refresh's stale place. A customer's own place, when
+they are queued or come back, is one count in the database (`queue.served_before`), never
+the whole queue.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ class Lineup:
         self._places_dirty = False
         self._refresher: asyncio.Task[None] | None = None
         self._told: dict[str, dict[str, Any]] = {}  # waiting customers' last state frame
-        # per refresh under way: the customers told something else meanwhile (claimed,
-        # queued again), whose frame that refresh must not overwrite
+        # per refresh under way: the customers sent a state frame meanwhile; those among
+        # them who stopped waiting (claimed, closed) get nothing from that refresh
         self._told_meanwhile: list[set[str]] = []
 
     # ------------------------------------------------------------------ QueueInfo
