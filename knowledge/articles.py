@@ -292,6 +292,26 @@ class ArticleService:
         body = f"## {heading}\n\n{lines}\n\n## Answer\n\n(Write the answer here.)"
         return await self.draft(questions[0][:80], lang, body, author, "from knowledge gaps")
 
+    async def add_questions(
+        self, article_id: str, questions: Sequence[str], author: str
+    ) -> ArticleRecord:
+        """Teach an article customers' questions (from the knowledge gaps): a new revision
+        with them after its own, staged as a draft on a published article like any edit.
+
+        Raises:
+            ArticleError: no such article ("not_found"), or too many or too long questions
+                ("invalid_article").
+        """
+        record = await self.get(article_id)
+        merged = [*(record.questions or []), *questions]
+        return await self.update(
+            article_id,
+            {"questions": merged},
+            author,
+            note=f"{len(questions)} customer question(s) from knowledge gaps",
+            expected_revision=record.revision,
+        )
+
     async def draft_from_conversation(self, public_id: str, author: str) -> ArticleRecord:
         """A draft documenting a solved conversation: the question and the agent's replies.
 
@@ -366,6 +386,7 @@ class ArticleService:
                 tags=list(record.tags or []),
                 url=record.url,
                 body=record.body,
+                questions=list(record.questions or []),
                 status=status or record.status,
                 author=author,
                 note=note[:500],
@@ -395,6 +416,7 @@ class ArticleService:
                 "tags": list(article.tags),
                 "url": article.url,
                 "body": article.body,
+                "questions": list(article.questions),
             }
             try:
                 existing = await self.get(article.id)

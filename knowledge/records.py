@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from retrieval.errors import KBError
-from retrieval.kb import Article, parse_article, render_article
+from retrieval.kb import Article, clean_questions, parse_article, render_article
 from storage.models import ArticleRecord, ArticleRevision
 
 STATUSES = ("draft", "published", "archived")
-CONTENT_FIELDS = ("title", "lang", "tags", "url", "body")
+CONTENT_FIELDS = ("title", "lang", "tags", "url", "body", "questions")
 
 
 class ArticleError(ValueError):
@@ -42,6 +42,7 @@ def to_article(record: ArticleRecord | ArticleRevision, article_id: str | None =
         body=record.body,
         tags=tuple(record.tags or ()),
         url=record.url,
+        questions=tuple(record.questions or ()),
     )
 
 
@@ -52,6 +53,7 @@ def article_dict(record: ArticleRecord, with_body: bool = True) -> dict[str, Any
         "lang": record.lang,
         "tags": list(record.tags or []),
         "url": record.url,
+        "questions": list(record.questions or []),
         "status": record.status,
         "revision": record.revision,
         "updated_at": record.updated_at.isoformat(),
@@ -69,6 +71,7 @@ def revision_dict(revision: ArticleRevision) -> dict[str, Any]:
         "lang": revision.lang,
         "tags": list(revision.tags or []),
         "url": revision.url,
+        "questions": list(revision.questions or []),
         "body": revision.body,
         "status": revision.status,
         "author": revision.author,
@@ -80,6 +83,7 @@ def revision_dict(revision: ArticleRevision) -> dict[str, Any]:
 def validate(data: dict[str, Any]) -> dict[str, Any]:
     """Check article fields with the KB format's rules; returns the cleaned values."""
     try:
+        questions = clean_questions(data.get("questions"))
         article = parse_article(
             render_article(
                 Article(
@@ -89,6 +93,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
                     body=str(data.get("body") or ""),
                     tags=tuple(str(t).strip() for t in data.get("tags") or () if str(t).strip()),
                     url=(str(data["url"]).strip() or None) if data.get("url") else None,
+                    questions=questions,
                 )
             )
         )
@@ -100,4 +105,5 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
         "tags": list(article.tags),
         "url": article.url,
         "body": article.body,
+        "questions": list(article.questions),
     }

@@ -227,8 +227,10 @@ class IndexMaintenance:
         for chunk in chunks:
             draft.chunks[chunk.id] = chunk
         index.chunk_terms.add_chunks(chunks)
-        # The title counts twice in the article's own BM25 document: it names the topic.
-        index.article_terms.add([(key, f"{article.title}\n{article.title}\n{article.body}")])
+        # The title counts twice in the article's own BM25 document: it names the topic;
+        # the customers' questions are in it too, in their words.
+        document = "\n".join([article.title, article.title, article.body, *article.questions])
+        index.article_terms.add([(key, document)])
 
     def _drop(self, draft: Draft, article_id: str) -> None:
         article = draft.articles.pop(article_id, None)

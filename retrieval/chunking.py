@@ -1,4 +1,5 @@
-"""Section-aware chunking: one chunk per Markdown section, the title carried into each."""
+"""Section-aware chunking: one chunk per Markdown section, the title carried into each,
+then one per customer question the article lists (`Article.questions`)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,15 @@ class Chunk:
     heading: str
     text: str
     position: int
+    # a customer's question the article answers: searched like a section, never shown
+    question: bool = False
 
     @property
     def search_text(self) -> str:
-        """What the retrievers see: title and heading give a section its context."""
+        """What the retrievers see: title and heading give a section its context; a
+        question is matched as the customer wrote it."""
+        if self.question:
+            return self.text
         parts = [self.title]
         if self.heading:
             parts.append(self.heading)
@@ -98,7 +104,8 @@ def chunk_article(article: Article, max_chars: int = 1200) -> list[Chunk]:
         max_chars: Sections longer than this are split at paragraph boundaries.
 
     Returns:
-        The chunks in reading order; never empty for an article with a body.
+        The sections in reading order (never none for an article with a body), then the
+        article's questions.
     """
     chunks: list[Chunk] = []
     for heading, text in _sections(article.body):
@@ -115,4 +122,18 @@ def chunk_article(article: Article, max_chars: int = 1200) -> list[Chunk]:
                     position=position,
                 )
             )
+    for question in article.questions:
+        position = len(chunks)
+        chunks.append(
+            Chunk(
+                id=chunk_id(article.id, position),
+                article_id=article.id,
+                lang=article.lang,
+                title=article.title,
+                heading="",
+                text=question,
+                position=position,
+                question=True,
+            )
+        )
     return chunks

@@ -402,9 +402,13 @@ class HybridRetriever(IndexMaintenance):
         article = snapshot.articles[article_id]
         chunk_rows = ev.chunk_rows(row)
         scores = passage_scores(chunk_rows)
-        passages = []
-        for j in np.argsort(-scores, kind="stable")[: self.config.passages_per_article]:
+        passages: list[Passage] = []
+        for j in np.argsort(-scores, kind="stable"):
             chunk = snapshot.chunks[ev.chunk_ids[chunk_rows[j]]]
+            if chunk.question:  # found the article; the answer is in its sections
+                continue
+            if len(passages) == self.config.passages_per_article:
+                break
             passages.append(
                 Passage(
                     chunk_id=chunk.id,

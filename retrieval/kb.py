@@ -8,8 +8,16 @@ Each file starts with::
     lang: en
     tags: [account, login]
     url: https://help.example.com/reset-password
+    questions:                       # optional: what customers ask that this answers
+      - I forgot my password
+      - can't log in, need a new password
     ---
     Markdown body...
+
+`questions` are customers' own words for what the article answers (Intercom's and
+Zendesk's bots call them example or training questions): the retrievers index each as a
+passage of the article, so "my parcel hasn't come" finds an article that says "package"
+and "delivery", but they are never shown as the answer.
 
 One bad file never stops the others from loading: every problem is collected
 and reported with the file it belongs to.
@@ -33,7 +41,9 @@ ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # BCP-47 primary language subtag: 2-3 letters (ISO 639), lower case.
 LANG_TAG = re.compile(r"^[a-z]{2,3}$")
 REQUIRED_FIELDS = ("id", "title", "lang")
-KNOWN_FIELDS = frozenset({"id", "title", "lang", "tags", "url"})
+KNOWN_FIELDS = frozenset({"id", "title", "lang", "tags", "url", "questions"})
+MAX_QUESTIONS = 50
+MAX_QUESTION_CHARS = 300
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
@@ -60,14 +70,15 @@ class Article:
     tags: tuple[str, ...] = ()
     url: str | None = None
     path: str | None = field(default=None, compare=False)
+    questions: tuple[str, ...] = ()
 
     @property
     def content_hash(self) -> str:
         """A hash of everything retrieval depends on; changes whenever the article does."""
-        payload = json.dumps(
-            [self.id, self.title, self.lang, list(self.tags), self.url, self.body],
-            ensure_ascii=False,
-        )
+        fields: list[Any] = [self.id, self.title, self.lang, list(self.tags), self.url, self.body]
+        if self.questions:  # an article without questions keeps the hash it always had
+            fields.append(list(self.questions))
+        payload = json.dumps(fields, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -152,6 +163,7 @@ def _article_from_meta(meta: dict[str, Any], body: str, path: str) -> Article:
         raise KBError(f"url {url!r} is not an http(s) address")
     if not body.strip():
         raise KBError("the body is empty (write the article below the front matter)")
+    questions = clean_questions(meta.get("questions"))
     return Article(
         id=article_id,
         title=str(meta["title"]).strip(),
@@ -160,7 +172,42 @@ def _article_from_meta(meta: dict[str, Any], body: str, path: str) -> Article:
         tags=tuple(str(t) for t in tags),
         url=url,
         path=path,
+        questions=questions,
     )
+
+
+def clean_questions(value: Any) -> tuple[str, ...]:
+    """Customers' questions as the article stores them: one line each, blanks and repeats
+    dropped, order kept.
+
+    Raises:
+        KBError: when `value` is not a list of short texts.
+    """
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        value = value.splitlines()
+    if not isinstance(value, list) or not all(isinstance(q, str | int | float) for q in value):
+        raise KBError(
+            "questions must be a list of customer questions "
+            "(expected e.g. questions: [I forgot my password])"
+        )
+    seen: dict[str, None] = {}
+    for question in value:
+        text = " ".join(str(question).split())
+        if len(text) > MAX_QUESTION_CHARS:
+            raise KBError(
+                f"question {text[:40]!r}... is longer than {MAX_QUESTION_CHARS} characters "
+                "(write the question a customer would type, not an answer)"
+            )
+        if text:
+            seen.setdefault(text, None)
+    if len(seen) > MAX_QUESTIONS:
+        raise KBError(
+            f"{len(seen)} questions: at most {MAX_QUESTIONS} per article (keep the ones "
+            "customers really ask, in their different words)"
+        )
+    return tuple(seen)
 
 
 def iter_kb_files(root: Path) -> Iterable[Path]:
@@ -211,6 +258,22 @@ def load_kb(root: str | Path) -> LoadResult:
     return LoadResult(articles, problems)
 
 
+class _OnePerLine(list[str]):
+    """A list written one item per line (questions), whatever the dumper's default."""
+
+
+class _FrontMatterDumper(yaml.SafeDumper):
+    """Safe YAML, with `_OnePerLine` lists in block style."""
+
+
+_FrontMatterDumper.add_representer(
+    _OnePerLine,
+    lambda dumper, items: dumper.represent_sequence(
+        "tag:yaml.org,2002:seq", list(items), flow_style=False
+    ),
+)
+
+
 def render_article(article: Article) -> str:
     """Write an article back in the knowledge-base file format."""
     meta: dict[str, Any] = {"id": article.id, "title": article.title, "lang": article.lang}
@@ -218,5 +281,13 @@ def render_article(article: Article) -> str:
         meta["tags"] = list(article.tags)
     if article.url:
         meta["url"] = article.url
-    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None)
+    if article.questions:
+        meta["questions"] = _OnePerLine(article.questions)
+    front = yaml.dump(
+        meta,
+        Dumper=_FrontMatterDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=None,
+    )
     return f"---\n{front}---\n{article.body}\n"

@@ -26,7 +26,7 @@ from bot.policy import Bot
 from knowledge.records import article_dict, revision_dict, to_article
 from knowledge.rendering import render_markdown
 from retrieval.hybrid import HybridRetriever
-from retrieval.kb import ARTICLE_ID, Article
+from retrieval.kb import ARTICLE_ID, MAX_QUESTIONS, Article
 from storage.models import ArticleRecord
 
 router = APIRouter(responses=SIGNED_IN)
@@ -50,6 +50,8 @@ class ArticleIn(BaseModel):
     url: str | None = Field(
         default=None, max_length=1000, json_schema_extra=_shown(r"^(https?://\S+)?$")
     )
+    # customers' own questions the article answers; left out, an update keeps them
+    questions: list[str] | None = Field(default=None, max_length=MAX_QUESTIONS)
     note: str = Field(default="", max_length=500)
 
 
@@ -62,7 +64,10 @@ class ArticleUpdate(ArticleIn):
 
 
 def _content(body: ArticleIn) -> dict[str, Any]:
-    return body.model_dump(include={"title", "lang", "body", "tags", "url"})
+    content = body.model_dump(include={"title", "lang", "body", "tags", "url", "questions"})
+    if body.questions is None:  # a client that does not send them keeps them
+        del content["questions"]
+    return content
 
 
 async def _described(services: Services, record: ArticleRecord) -> dict[str, Any]:
@@ -266,6 +271,21 @@ async def draft_from_gap(
     """A new draft pre-filled with the customers' questions of a topic."""
     record = await services.articles.draft_from_questions(questions, lang, signed.user.display_name)
     return article_dict(record)
+
+
+@router.post("/api/articles/{article_id}/questions", responses=refused(BODY, 404, 409, 422))
+async def add_article_questions(
+    article_id: ArticleId,
+    services: ServicesDep,
+    signed: EditorDep,
+    questions: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=300)]],
+        Body(embed=True, min_length=1, max_length=MAX_QUESTIONS),
+    ],
+) -> dict[str, Any]:
+    """Add customers' questions to an article (a new revision; a draft if it is live)."""
+    record = await services.articles.add_questions(article_id, questions, signed.user.display_name)
+    return await _described(services, record)
 
 
 @router.post(

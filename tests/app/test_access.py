@@ -134,6 +134,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/articles/{article_id}"): Rule(Audience.EDITOR, body=_article),
     ("POST", "/api/articles/{article_id}/publish"): Rule(Audience.EDITOR),
     ("POST", "/api/articles/{article_id}/archive"): Rule(Audience.EDITOR),
+    ("POST", "/api/articles/{article_id}/questions"): Rule(
+        Audience.EDITOR, body=lambda: {"questions": ["where is my parcel"]}
+    ),
     ("GET", "/api/articles/{article_id}/revisions"): Rule(Audience.EDITOR),
     ("GET", "/api/articles/{article_id}/diff"): Rule(Audience.EDITOR, query="?a=1&b=1"),
     ("POST", "/api/articles/{article_id}/revert"): Rule(

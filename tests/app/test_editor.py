@@ -301,6 +301,54 @@ def test_knowledge_gaps_group_unanswered_questions_into_topics(make_client: Make
     assert article["status"] == "draft" and telescopes["examples"][0] in article["body"]
 
 
+@on_both_databases
+def test_an_article_taught_customers_words_answers_them_once_published(
+    client: TestClient, editor: dict[str, str]
+) -> None:
+    """The knowledge gaps' "teach" action: the article never says "freebie", the
+    customers do; once the editor adds their question and publishes, a customer asking
+    in other words of the same kind gets the article, answered from its body."""
+    client.post("/api/articles", json=NEW_ARTICLE, headers=editor)
+    client.post("/api/articles/tote-bag-gift/publish", headers=editor)
+    reindexed(client)
+    asked = "Are there any freebies this month?"
+    assert "tote-bag-gift" not in cited(client, asked)
+
+    taught = client.post(
+        "/api/articles/tote-bag-gift/questions",
+        json={"questions": ["any freebies with my order?", "  any freebies with my order? "]},
+        headers=editor,
+    )
+    assert taught.status_code == 200, taught.text
+    article = taught.json()
+    assert article["questions"] == ["any freebies with my order?"], "blanks and repeats go"
+    assert article["revision"] == 3 and article["live_revision"] == 2, "staged like any edit"
+    reindexed(client)
+    assert "tote-bag-gift" not in cited(client, asked)
+
+    client.post("/api/articles/tote-bag-gift/publish", headers=editor)
+    reindexed(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws)
+        answer = ask(ws, asked, "f")
+    assert [c["article_id"] for c in answer["citations"]][:1] == ["tote-bag-gift"]
+    assert "8,000 yen" in answer["text"] and "freebies" not in answer["text"]
+
+    exported = client.get("/api/articles/tote-bag-gift/revisions", headers=editor).json()
+    assert any("question" in r["note"] for r in exported)
+    too_many = client.post(
+        "/api/articles/tote-bag-gift/questions",
+        json={"questions": [f"question number {n}" for n in range(50)]},
+        headers=editor,
+    )
+    assert too_many.status_code == 422
+    assert "at most 50" in too_many.json()["error"]["message"]
+    missing = client.post(
+        "/api/articles/no-such-article/questions", json={"questions": ["hi"]}, headers=editor
+    )
+    assert missing.status_code == 404
+
+
 def test_a_closed_conversation_becomes_a_draft_article(client: TestClient) -> None:
     headers = editor_headers(client)
     agent = editor_headers(client, Role.AGENT)

@@ -174,3 +174,17 @@ def test_japanese_article_is_chunked_by_headings() -> None:
     chunks = chunk_article(ja)
     assert [c.heading for c in chunks] == ["", "返品の条件", "返品の手順"]
     assert all(c.lang == "ja" and c.search_text.startswith("返品の方法\n") for c in chunks)
+
+
+def test_questions_follow_the_sections_and_are_searched_as_written() -> None:
+    article = Article(
+        id="track",
+        title="Tracking your parcel",
+        lang="en",
+        body="Intro.\n\n## Tracking number\nIn the shipping e-mail.",
+        questions=("my stuff still hasn't come", "where's my order"),
+    )
+    chunks = chunk_article(article)
+    assert [c.question for c in chunks] == [False, False, True, True]
+    assert [c.search_text for c in chunks[2:]] == ["my stuff still hasn't come", "where's my order"]
+    assert chunks[1].id == chunk_article(Article("track", "T", "en", article.body))[1].id

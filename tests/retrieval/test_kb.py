@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -304,8 +306,15 @@ def test_nested_folders_at_any_depth_are_read(write_article: Callable[..., Path]
             url="https://help.example.com/ja/return-item",
         ),
         Article(id="yes", title="yes", lang="en", body="no", tags=("on", "null", "123")),
+        Article(
+            id="track-package-ja",
+            title="配送状況の確認",
+            lang="ja",
+            body="発送済みの荷物の確認方法です。",
+            questions=("頼んだものがまだ来ない", "yes", "where's my parcel? (order #12: 3 items)"),
+        ),
     ],
-    ids=["plain", "english", "japanese", "yaml-keywords"],
+    ids=["plain", "english", "japanese", "yaml-keywords", "questions"],
 )
 def test_render_then_parse_round_trips(article: Article) -> None:
     text = render_article(article)
@@ -345,3 +354,43 @@ def test_content_hash_changes_with_the_body() -> None:
     assert (
         a.content_hash == Article(id="a", title="T", lang="en", body="one", path="x").content_hash
     )
+
+
+# --------------------------------------------------------------------------- questions
+
+
+def test_questions_are_one_line_each_without_blanks_or_repeats(
+    write_article: Callable[..., Path],
+) -> None:
+    path = write_article(
+        "a.md",
+        **GOOD,
+        questions='["where is  my parcel", "", "where is my parcel", "  parcel\\n late "]',
+    )
+    assert load_kb(path.parent).articles[0].questions == ("where is my parcel", "parcel late")
+
+
+def test_an_article_without_questions_keeps_its_content_hash() -> None:
+    """Upgrading must not re-embed every article that has no questions: its hash is the
+    one it had before articles had questions."""
+    article = Article(id="a", title="A", lang="en", body="Body.", tags=("t",))
+    before = json.dumps(["a", "A", "en", ["t"], None, "Body."], ensure_ascii=False)
+    assert article.content_hash == hashlib.sha256(before.encode()).hexdigest()
+    taught = Article(id="a", title="A", lang="en", body="Body.", tags=("t",), questions=("q",))
+    assert taught.content_hash != article.content_hash
+
+
+@pytest.mark.parametrize(
+    ("questions", "message"),
+    [
+        ("{where: parcel}", "must be a list of customer questions"),
+        ("[[nested]]", "must be a list of customer questions"),
+        (f"[{'x' * 301}]", "longer than 300 characters"),
+        (f"[{', '.join(f'q{n}' for n in range(51))}]", "51 questions: at most 50"),
+    ],
+)
+def test_bad_questions_are_refused_with_the_reason(
+    write_article: Callable[..., Path], questions: str, message: str
+) -> None:
+    path = write_article("a.md", **GOOD, questions=questions)
+    assert message in only_problem(path.parent).message
