@@ -13,6 +13,7 @@ export function initArticle() {
     tags: $("[data-testid=field-tags]"),
     url: $("[data-testid=field-url]"),
     body: $("[data-testid=field-body]"),
+    questions: $("[data-testid=field-questions]"),
     note: $("[data-testid=field-note]")
   };
   var btnSave = $("[data-testid=save]");
@@ -85,6 +86,7 @@ export function initArticle() {
     f.tags.value = (a.tags || []).join(", ");
     f.url.value = a.url || "";
     f.body.value = a.body || "";
+    f.questions.value = (a.questions || []).join("\n");
     f.note.value = "";
     dirty = false;
     showState(a);
@@ -108,6 +110,7 @@ export function initArticle() {
       body: f.body.value,
       tags: f.tags.value.split(/[,、，]/).map(function (t) { return t.trim(); }).filter(Boolean),
       url: url || null,
+      questions: f.questions.value.split("\n").map(function (q) { return q.trim(); }).filter(Boolean),
       note: f.note.value.trim()
     };
   }

@@ -1,5 +1,6 @@
 // Knowledge gaps: what customers asked that the bot could not answer, grouped by topic,
-// each with a button that drafts a new article.
+// each with a button that drafts a new article and a form that teaches an existing article
+// the topic's questions (when the article answers them but the bot did not find it).
 
 import { cleanHtml } from "../shared/sanitize.js";
 import { $, api, el, fmtTime, root, say } from "./api.js";
@@ -34,10 +35,51 @@ function mistakesList(mistakes) {
   return box;
 }
 
+// "Add these questions to an article": the article's language's published articles.
+function teachForm(topic, lang, articles) {
+  var form = el("form", { "class": "ed-teach", "data-testid": "gap-teach" });
+  var id = "ed-teach-" + Math.random().toString(36).slice(2, 8);
+  form.appendChild(el("label", { "for": id }, "The answer is in an article? Teach it these questions:"));
+  var row = el("div", { "class": "ed-teach-row" });
+  var select = el("select", { id: id, "class": "kk-input", "data-testid": "gap-teach-article", required: "" });
+  select.appendChild(el("option", { value: "" }, "Choose an article…"));
+  articles.filter(function (a) { return a.lang === lang; }).forEach(function (a) {
+    select.appendChild(el("option", { value: a.id }, a.title + " (" + a.id + ")"));
+  });
+  var btn = el("button", { type: "submit", "class": "kk-btn kk-btn--small", "data-testid": "gap-teach-submit" }, "Add questions");
+  row.appendChild(select);
+  row.appendChild(btn);
+  form.appendChild(row);
+  var done = el("p", { "class": "ed-teach-done", "data-testid": "gap-teach-done", hidden: "" });
+  form.appendChild(done);
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (!select.value) { select.focus(); say("Choose the article that answers these questions.", "error"); return; }
+    var questions = topic.examples && topic.examples.length ? topic.examples : [topic.label];
+    btn.disabled = true;
+    api("POST", "/api/articles/" + encodeURIComponent(select.value) + "/questions", { questions: questions }).then(function (a) {
+      var live = a.live_revision === a.revision;
+      done.textContent = "";
+      done.appendChild(document.createTextNode(
+        "Added " + questions.length + (questions.length === 1 ? " question" : " questions") + " to “" + a.title + "”" +
+        (live ? "." : ": revision " + a.revision + " is a draft until you publish it. ")));
+      if (!live) {
+        done.appendChild(el("a", { href: "/editor/articles/" + encodeURIComponent(a.id), "data-testid": "gap-teach-review" }, "Review and publish"));
+      }
+      done.hidden = false;
+      say("Added the questions to “" + a.title + "”.");
+    }).catch(function (err) {
+      say(err.message, "error");
+    }).then(function () { btn.disabled = false; });
+  });
+  return form;
+}
+
 export function initGaps() {
   var period = $("[data-role=period]");
   var list = $("[data-role=topics]");
   var seq = 0;
+  var articles = api("GET", "/api/articles?status=published").catch(function () { return []; });
 
   function counts(obj, labels) {
     return Object.keys(obj || {}).map(function (k) {
@@ -55,7 +97,9 @@ export function initGaps() {
     var mine = ++seq;
     say("Loading…");
     root.setAttribute("aria-busy", "true");
-    api("GET", "/api/gaps?days=" + encodeURIComponent(period.value)).then(function (data) {
+    Promise.all([api("GET", "/api/gaps?days=" + encodeURIComponent(period.value)), articles]).then(function (both) {
+      var data = both[0];
+      var published = both[1] || [];
       if (mine !== seq) return;
       var topics = (data && data.topics) || [];
       list.textContent = "";
@@ -96,6 +140,7 @@ export function initGaps() {
           });
         });
         li.appendChild(btn);
+        li.appendChild(teachForm(t, mainLang(t.languages), published));
         list.appendChild(li);
       });
     }).catch(function (err) {
