@@ -39,10 +39,10 @@ class Settings(BaseSettings):
     query_cache_size: int = Field(default=1024, ge=0, le=10_000_000)
     batch_window_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
     max_batch: int = Field(default=32, ge=1, le=1024)
-    confidence_dense_midpoint: float = Field(default=0.42, ge=-5.0, le=5.0)
-    confidence_dense_scale: float = Field(default=0.06, gt=0.0, le=1.0)
-    confidence_lexical_midpoint: float = Field(default=0.45, ge=-5.0, le=5.0)
-    confidence_lexical_scale: float = Field(default=0.10, gt=0.0, le=1.0)
+    confidence_dense_midpoint: float = Field(default=0.4857, ge=-5.0, le=5.0)
+    confidence_dense_scale: float = Field(default=0.0572, gt=0.0, le=1.0)
+    confidence_lexical_midpoint: float = Field(default=0.3669, ge=-5.0, le=5.0)
+    confidence_lexical_scale: float = Field(default=0.1917, gt=0.0, le=1.0)
     confidence_encoder_midpoint: float = Field(default=0.23, ge=-5.0, le=5.0)
     confidence_encoder_scale: float = Field(default=0.13, gt=0.0, le=1.0)
     confidence_encoder_weight: float = Field(default=2.0, ge=0.0, le=10.0)
@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     answer_model: Path | None = SHIPPED_ANSWER_MODEL
     answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     answer_threshold_by_lang: Annotated[dict[str, float], NoDecode] = Field(
-        default_factory=lambda: {"en": 0.662, "ja": 0.8244}
+        default_factory=lambda: {"en": 0.7381, "ja": 0.7934}
     )
     # how much the multilingual sentence encoder counts in ranking beside BM25's 1, by
     # language (a language not listed: 0); it reads Japanese, the embedding model does not
