@@ -298,7 +298,11 @@ class Bot:
         article = self.retriever.article(article_id)
         if article is None:
             return []
-        return [Section(c.heading, c.text) for c in chunk_article(article, max_chars=100_000)]
+        return [
+            Section(c.heading, c.text)
+            for c in chunk_article(article, max_chars=100_000)
+            if not c.question  # customers' words that find the article, not its answer
+        ]
 
     def _compose(
         self,

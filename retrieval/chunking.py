@@ -107,33 +107,22 @@ def chunk_article(article: Article, max_chars: int = 1200) -> list[Chunk]:
         The sections in reading order (never none for an article with a body), then the
         article's questions.
     """
-    chunks: list[Chunk] = []
-    for heading, text in _sections(article.body):
-        for piece in _split_long(text, max_chars):
-            position = len(chunks)
-            chunks.append(
-                Chunk(
-                    id=chunk_id(article.id, position),
-                    article_id=article.id,
-                    lang=article.lang,
-                    title=article.title,
-                    heading=heading,
-                    text=piece,
-                    position=position,
-                )
-            )
-    for question in article.questions:
-        position = len(chunks)
-        chunks.append(
-            Chunk(
-                id=chunk_id(article.id, position),
-                article_id=article.id,
-                lang=article.lang,
-                title=article.title,
-                heading="",
-                text=question,
-                position=position,
-                question=True,
-            )
+    parts = [
+        (heading, piece, False)
+        for heading, text in _sections(article.body)
+        for piece in _split_long(text, max_chars)
+    ]
+    parts += [("", question, True) for question in article.questions]
+    return [
+        Chunk(
+            id=chunk_id(article.id, position),
+            article_id=article.id,
+            lang=article.lang,
+            title=article.title,
+            heading=heading,
+            text=text,
+            position=position,
+            question=question,
         )
-    return chunks
+        for position, (heading, text, question) in enumerate(parts)
+    ]

@@ -94,3 +94,22 @@ def test_excerpt_keeps_a_list_with_its_lead_in_and_short_passages_whole() -> Non
     part = excerpt(long, "how do I return an item", "en", max_chars=300)
     assert "To return an item:\n- open Order history\n- press Return request" in part
     assert "Outro" not in part
+
+
+@pytest.mark.model
+def test_a_customer_asking_an_articles_own_question_gets_its_answer_not_the_question(
+    sample_bot: Bot,
+) -> None:
+    """The articles' `questions` find them; the answer is always from their sections."""
+    echoed = []
+    answered = 0
+    for article in load_kb(SAMPLE_KB).articles:
+        for question in article.questions:
+            decision = sample_bot.respond(question, lang=article.lang)
+            if decision.kind is not DecisionKind.ANSWER:
+                continue
+            answered += 1
+            if question in visible(decision.text):
+                echoed.append((question, decision.text))
+    assert answered >= 300, answered
+    assert not echoed, echoed[:3]
