@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.analysis import get_analyzer
-from retrieval.chunking import chunk_id
+from retrieval.analysis import Tokens, get_analyzer
+from retrieval.chunking import Chunk, chunk_id
 from retrieval.dense import DenseIndex, ivf_lists
 from retrieval.fusion import ENCODER_RANK_WEIGHTS, Calibration
 from retrieval.lexical import LexicalIndex
@@ -114,6 +114,9 @@ class SearchArrays:
     article_rows_by_key: tuple[np.ndarray, np.ndarray]  # sorted article keys, their rows
     sample: DenseSample | None  # approximate mode: what estimates the dense spread
     groups: RowGroups  # the chunk rows of every article, for `best`
+    # chunk row -> whether it is a section (not one of the article's questions); None when
+    # every chunk is a section
+    sections: np.ndarray | None = None
 
     def best(self, chunk_scores: np.ndarray) -> np.ndarray:
         """The best of each article's chunk scores (-inf for an article with none)."""
@@ -159,9 +162,14 @@ class LanguageIndexes:
         self.title_vectors = DenseIndex(dimensions)
         # the sentence encoder's vectors of the chunks (the answer confidence reads them)
         self.encoded = DenseIndex(encoder_dimensions) if encoder_dimensions else None
-        self.chunk_terms = LexicalIndex(analyzer)
+        self.chunk_terms = LexicalIndex(analyzer)  # the sections
+        # the articles' customer questions, in an index of their own: among the sections,
+        # hundreds of one-line documents would shift BM25's average length and idf, and
+        # change which section answers ("パスワードを忘れました" got the password rules)
+        self.question_terms = LexicalIndex(analyzer)
         self.article_terms = LexicalIndex(analyzer)
         self._articles: dict[str, tuple[int, ...]] = {}  # id -> chunk ids, insertion order
+        self._questions: dict[str, int] = {}  # id -> how many of its last chunks are questions
         self.lang = lang
         self.arrays: SearchArrays | None = None
 
@@ -188,15 +196,46 @@ class LanguageIndexes:
     def has(self, article_id: str) -> bool:
         return article_id in self._articles
 
-    def place(self, article_id: str, chunk_ids: Sequence[int]) -> None:
-        """Give an article its rows (at the end; an article placed again moves there)."""
+    def place(self, article_id: str, chunk_ids: Sequence[int], questions: int = 0) -> None:
+        """Give an article its rows (at the end; an article placed again moves there); the
+        last `questions` of its chunks are its customers' questions, not sections."""
         self._articles.pop(article_id, None)
         self._articles[article_id] = tuple(chunk_ids)
+        self._questions.pop(article_id, None)
+        if questions:
+            self._questions[article_id] = questions
         self.arrays = None
 
     def unplace(self, article_id: str) -> None:
         self._articles.pop(article_id, None)
+        self._questions.pop(article_id, None)
         self.arrays = None
+
+    def add_terms(self, chunks: Sequence[Chunk]) -> None:
+        """Index the chunks' words: sections and questions each in their own index."""
+        self.chunk_terms.add_chunks([c for c in chunks if not c.question])
+        self.question_terms.add_chunks([c for c in chunks if c.question])
+
+    def remove_terms(self, chunk_ids: list[int]) -> None:
+        self.chunk_terms.remove(chunk_ids)
+        self.question_terms.remove(chunk_ids)
+
+    def chunk_lexical(self, tokens: Tokens) -> np.ndarray:
+        """BM25 of every chunk row (published indexes): sections scored among sections,
+        questions among questions."""
+        assert self.arrays is not None, "search a published (frozen) index"
+        sections = self.arrays.sections
+        if sections is None:
+            return self.chunk_terms.score_array(tokens)
+        scores = np.zeros(sections.size, dtype=np.float32)
+        scores[sections] = self.chunk_terms.score_array(tokens)
+        scores[~sections] = self.question_terms.score_array(tokens)
+        return scores
+
+    def coverage(self, tokens: Tokens, chunk_id: int) -> float:
+        """The share of the query's idf mass the chunk holds, in its own index's terms."""
+        terms = self.question_terms if self.question_terms.has(chunk_id) else self.chunk_terms
+        return terms.coverage(tokens, chunk_id)
 
     def thaw(self) -> LanguageIndexes:
         """A copy to change (the dense and lexical indexes are copied, not shared)."""
@@ -206,8 +245,10 @@ class LanguageIndexes:
         twin.title_vectors = self.title_vectors.copy()
         twin.encoded = self.encoded.copy() if self.encoded is not None else None
         twin.chunk_terms = self.chunk_terms.copy()
+        twin.question_terms = self.question_terms.copy()
         twin.article_terms = self.article_terms.copy()
         twin._articles = dict(self._articles)
+        twin._questions = dict(self._questions)
         twin.arrays = None
         return twin
 
@@ -237,7 +278,17 @@ class LanguageIndexes:
         keys = np.asarray([article_key(a) for a in ids], dtype=np.int64)
         starts = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(sizes, out=starts[1:])
-        self.chunk_terms.build(chunk_array)
+        sections = None
+        if self._questions:
+            sections = np.ones(len(chunk_ids), dtype=bool)
+            ends = dict(zip(ids, starts[1:].tolist(), strict=True))
+            for article_id, count in self._questions.items():
+                sections[ends[article_id] - count : ends[article_id]] = False
+            self.chunk_terms.build(chunk_array[sections])
+            self.question_terms.build(chunk_array[~sections])
+        else:
+            self.chunk_terms.build(chunk_array)
+            self.question_terms.build([])
         self.article_terms.build(keys)
         by_id = _lookup(chunk_array)
         by_key = _lookup(keys)
@@ -266,6 +317,7 @@ class LanguageIndexes:
             article_rows_by_key=by_key,
             sample=sample,
             groups=RowGroups(starts),
+            sections=sections,
         )
 
     def _sample(

@@ -223,10 +223,10 @@ class IndexMaintenance:
         draft.articles[article.id] = article
         ids = [c.id for c in chunks]
         draft.article_chunks[article.id] = ids
-        index.place(article.id, ids)
+        index.place(article.id, ids, questions=sum(1 for c in chunks if c.question))
         for chunk in chunks:
             draft.chunks[chunk.id] = chunk
-        index.chunk_terms.add_chunks(chunks)
+        index.add_terms(chunks)
         # The title counts twice in the article's own BM25 document: it names the topic;
         # the customers' questions are in it too, in their words.
         document = "\n".join([article.title, article.title, article.body, *article.questions])
@@ -245,7 +245,7 @@ class IndexMaintenance:
         index.title_vectors.remove([article_key(article_id)])
         if index.encoded is not None:
             index.encoded.remove(ids)
-        index.chunk_terms.remove(ids)
+        index.remove_terms(ids)
         index.article_terms.remove([article_key(article_id)])
 
     def _forget_saved(self, draft: Draft, article_id: str) -> None:

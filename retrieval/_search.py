@@ -55,7 +55,7 @@ def evidence(
     ids = arrays.article_ids
     tokens = query_tokens(index, query)
     words = {t for t in tokens if not t.startswith(READING_PREFIX)}
-    chunk_lexical = index.chunk_terms.score_array(tokens)
+    chunk_lexical = index.chunk_lexical(tokens)
     article_lexical = index.article_terms.score_array(tokens)
     best_chunk_lexical = arrays.best(chunk_lexical)
     # Lexical evidence for an article: the whole article matching the question's words,
@@ -211,15 +211,26 @@ def _spread(sample: DenseSample, vector: np.ndarray, title_weight: float) -> tup
 
 
 class PassageScores:
-    """The fused score of chunk rows, as `combine` gives it over every chunk of the
-    language (min-max normalised over all of them), computed only for the rows asked."""
+    """The fused score of chunk rows, as `combine` gives it over every section of the
+    language (min-max normalised over all of them), computed only for the rows asked.
 
-    def __init__(self, dense: np.ndarray, lexical: np.ndarray, weights: FusionWeights) -> None:
+    `sections` (chunk row -> is a section) leaves the articles' questions out of the
+    ranges: a short question matching the customer's words has BM25 scores far above any
+    section's, and normalised with it the sections' lexical scores would shrink until the
+    dense ones alone chose which section answers."""
+
+    def __init__(
+        self,
+        dense: np.ndarray,
+        lexical: np.ndarray,
+        weights: FusionWeights,
+        sections: np.ndarray | None = None,
+    ) -> None:
         total = weights.dense + weights.lexical
         if total <= 0:
             raise ValueError("at least one retriever needs a positive weight")
         self.parts = [
-            (weight / total, scores, *_range(scores))
+            (weight / total, scores, *_range(scores if sections is None else scores[sections]))
             for weight, scores in ((weights.dense, dense), (weights.lexical, lexical))
             if weight > 0 and scores.size
         ]
@@ -233,6 +244,8 @@ class PassageScores:
 
 
 def _range(scores: np.ndarray) -> tuple[float, float]:
+    if not scores.size:
+        return 0.0, 0.0
     low = float(scores.min())
     return low, float(scores.max()) - low
 

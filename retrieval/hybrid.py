@@ -295,7 +295,7 @@ class HybridRetriever(IndexMaintenance):
         index = evidence.index or self._snapshot.langs[evidence.lang]
         sections = [evidence.chunk_ids[j] for j in evidence.chunk_rows(row)]
         best = max(
-            (index.chunk_terms.coverage(evidence.tokens, cid) for cid in sections),
+            (index.coverage(evidence.tokens, cid) for cid in sections),
             default=0.0,
         )
         whole = index.article_terms.coverage(
@@ -315,7 +315,10 @@ class HybridRetriever(IndexMaintenance):
         ids, tokens = ev.article_ids, ev.tokens
         dense, fused = ev.dense, ev.fused
         passage_scores = PassageScores(
-            ev.chunk_dense if weights.uses_dense else np.zeros(0), ev.chunk_lexical, weights
+            ev.chunk_dense if weights.uses_dense else np.zeros(0),
+            ev.chunk_lexical,
+            weights,
+            sections=index.arrays.sections if index.arrays is not None else None,
         )
         order = top_rows(fused, k)
         results = [self._scored(snapshot, ev, int(i), passage_scores) for i in order]

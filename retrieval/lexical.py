@@ -90,6 +90,10 @@ class LexicalIndex:
             self.build()
         return self._bm25
 
+    def has(self, doc_id: int) -> bool:
+        """Whether the document is in the index."""
+        return doc_id in self._tokens
+
     def contains(self, term: str) -> bool:
         """Whether any document has the term."""
         return self._df.get(term, 0) > 0
