@@ -39,10 +39,10 @@ class Settings(BaseSettings):
     query_cache_size: int = Field(default=1024, ge=0, le=10_000_000)
     batch_window_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
     max_batch: int = Field(default=32, ge=1, le=1024)
-    confidence_dense_midpoint: float = Field(default=0.4857, ge=-5.0, le=5.0)
-    confidence_dense_scale: float = Field(default=0.0572, gt=0.0, le=1.0)
-    confidence_lexical_midpoint: float = Field(default=0.3669, ge=-5.0, le=5.0)
-    confidence_lexical_scale: float = Field(default=0.1917, gt=0.0, le=1.0)
+    confidence_dense_midpoint: float = Field(default=0.4845, ge=-5.0, le=5.0)
+    confidence_dense_scale: float = Field(default=0.0558, gt=0.0, le=1.0)
+    confidence_lexical_midpoint: float = Field(default=0.3649, ge=-5.0, le=5.0)
+    confidence_lexical_scale: float = Field(default=0.1862, gt=0.0, le=1.0)
     confidence_encoder_midpoint: float = Field(default=0.23, ge=-5.0, le=5.0)
     confidence_encoder_scale: float = Field(default=0.13, gt=0.0, le=1.0)
     confidence_encoder_weight: float = Field(default=2.0, ge=0.0, le=10.0)
@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     answer_model: Path | None = SHIPPED_ANSWER_MODEL
     answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     answer_threshold_by_lang: Annotated[dict[str, float], NoDecode] = Field(
-        default_factory=lambda: {"en": 0.7381, "ja": 0.7934}
+        default_factory=lambda: {"en": 0.7417, "ja": 0.8067}
     )
     # how much the multilingual sentence encoder counts in ranking beside BM25's 1, by
     # language (a language not listed: 0); it reads Japanese, the embedding model does not
@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(ENCODER_RANK_WEIGHTS)
     )
     suggest_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
+    suggest_threshold_by_lang: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"en": 0.5}
+    )
     frustration_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     misses_before_handoff: int = Field(default=2, ge=1, le=10)
     database_url: str | None = None
@@ -210,11 +213,12 @@ class Settings(BaseSettings):
             raise ValueError(f"{exc} (`kakehashi calibrate --out FILE` writes one)") from None
         return path
 
-    @field_validator("answer_threshold_by_lang", mode="before")
+    @field_validator("answer_threshold_by_lang", "suggest_threshold_by_lang", mode="before")
     @classmethod
-    def _parse_thresholds(cls, value: object) -> object:
+    def _parse_thresholds(cls, value: object, info: ValidationInfo) -> object:
         """ "en:0.52,ja:0.66" (or a JSON object); each threshold in [0, 1]."""
-        return _by_language(value, "KAKEHASHI_ANSWER_THRESHOLD_BY_LANG", "threshold", 1.0)
+        name = f"KAKEHASHI_{str(info.field_name).upper()}"
+        return _by_language(value, name, "threshold", 1.0)
 
     @field_validator("encoder_rank_weight_by_lang", mode="before")
     @classmethod
