@@ -56,6 +56,7 @@ def thresholds(settings: Settings) -> Thresholds:
         answer=settings.answer_threshold,
         suggest=settings.suggest_threshold,
         answer_by_lang=dict(settings.answer_threshold_by_lang),
+        suggest_by_lang=dict(settings.suggest_threshold_by_lang),
     )
 
 

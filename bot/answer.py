@@ -29,19 +29,25 @@ class Thresholds:
     answer: float = 0.5
     suggest: float = 0.3
     answer_by_lang: Mapping[str, float] = field(default_factory=dict)
+    suggest_by_lang: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for lang, answer in {"*": self.answer, **self.answer_by_lang}.items():
-            if not 0 <= self.suggest <= answer <= 1:
+        for lang in {"*", *self.answer_by_lang, *self.suggest_by_lang}:
+            answer, suggest = self.answer_for(lang), self.suggest_for(lang)
+            if not 0 <= suggest <= answer <= 1:
                 where = "" if lang == "*" else f" for {lang}"
                 raise ValueError(
                     f"thresholds must satisfy 0 <= suggest <= answer <= 1{where} "
-                    f"(got suggest={self.suggest}, answer={answer})"
+                    f"(got suggest={suggest}, answer={answer})"
                 )
 
     def answer_for(self, lang: str) -> float:
         """The answer threshold for a language (the default one when it has none)."""
         return self.answer_by_lang.get(lang, self.answer)
+
+    def suggest_for(self, lang: str) -> float:
+        """The threshold below which the bot declines, for a language."""
+        return self.suggest_by_lang.get(lang, self.suggest)
 
 
 def decide_answer(result: RetrievalResult, thresholds: Thresholds) -> AnswerOutcome:
@@ -50,6 +56,6 @@ def decide_answer(result: RetrievalResult, thresholds: Thresholds) -> AnswerOutc
         return AnswerOutcome.DECLINE
     if result.confidence >= thresholds.answer_for(result.lang):
         return AnswerOutcome.ANSWER
-    if result.confidence >= thresholds.suggest:
+    if result.confidence >= thresholds.suggest_for(result.lang):
         return AnswerOutcome.SUGGEST
     return AnswerOutcome.DECLINE

@@ -8,7 +8,12 @@ from tests.app.agents import ALWAYS_OPEN, agent_socket, new_agent
 from tests.app.conftest import MakeClient, ask, open_chat, receive_until, settle
 
 CLOSED_ALL_WEEK = "sun 00:00-00:01"  # open one minute a week: closed whenever a test runs
-UNSURE = {"answer_threshold": 1.0, "answer_threshold_by_lang": {}, "suggest_threshold": 0.0}
+UNSURE = {
+    "answer_threshold": 1.0,
+    "answer_threshold_by_lang": {},
+    "suggest_threshold": 0.0,
+    "suggest_threshold_by_lang": {},
+}
 
 
 def test_after_hours_a_waiting_customer_gets_the_opening_time_and_still_gets_answers(

@@ -66,3 +66,22 @@ def test_a_language_can_have_its_own_answer_threshold() -> None:
     assert decide_answer(result(0.7), thresholds) is AnswerOutcome.ANSWER
     with pytest.raises(ValueError, match="for ja"):
         Thresholds(answer=0.5, suggest=0.3, answer_by_lang={"ja": 0.2})
+
+
+def test_a_language_can_have_its_own_suggest_threshold() -> None:
+    """Below it the bot says it does not know (and the question reaches the gaps page)
+    instead of offering articles."""
+    thresholds = Thresholds(answer=0.7, suggest=0.3, suggest_by_lang={"en": 0.5})
+    assert decide_answer(result(0.4), thresholds) is AnswerOutcome.DECLINE  # English
+    assert decide_answer(result(0.55), thresholds) is AnswerOutcome.SUGGEST
+    ja = RetrievalResult(
+        query="q",
+        lang="ja",
+        mode="hybrid",
+        articles=result(0.4).articles,
+        confidence=0.4,
+        latency_ms=1.0,
+    )
+    assert decide_answer(ja, thresholds) is AnswerOutcome.SUGGEST
+    with pytest.raises(ValueError, match="for en"):
+        Thresholds(answer=0.5, suggest=0.3, suggest_by_lang={"en": 0.6})
