@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.rendering import render_markdown
 from retrieval.analysis import READING_PREFIX, get_analyzer
+from retrieval.topics import topic_label
 from storage.models import Message
 
 
@@ -44,7 +45,9 @@ class Topic:
     def as_dict(self, examples: int = 5) -> dict[str, Any]:
         ordered = sorted(self.questions, key=lambda q: q.at, reverse=True)
         return {
-            "label": " / ".join(t for t, _ in self.terms.most_common(3)) or ordered[0].text[:40],
+            # in the words the customers wrote, not the index's terms (@リョウキン, 辺鄙)
+            "label": topic_label([q.text for q in ordered], ordered[0].lang)
+            or ordered[0].text[:40],
             "count": len(self.questions),
             "languages": dict(Counter(q.lang for q in self.questions)),
             "reasons": dict(Counter(q.reason for q in self.questions)),
