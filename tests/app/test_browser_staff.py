@@ -172,10 +172,10 @@ def test_an_editor_teaches_an_article_a_question_from_the_gaps_page(
 ) -> None:
     base = staff_server.base
     customer = browser.new_context().new_page()
-    customer.goto(f"{base}/?lang=en")
-    question = "my stuff hasn't turned up"
+    customer.goto(f"{base}/?lang=ja")
+    question = "配送料金について"
     declined = ask_in_widget(customer, question)
-    assert not declined.get_by_test_id("citation").count(), declined.inner_text()
+    assert declined.get_attribute("data-kind") == "decline", declined.inner_text()
 
     editor = signed_in(browser, staff_server, "/editor/gaps", "ken", "editor")
     errors: list[str] = []
@@ -185,15 +185,15 @@ def test_an_editor_teaches_an_article_a_question_from_the_gaps_page(
     form = topic.get_by_test_id("gap-teach")
     form.get_by_test_id("gap-teach-submit").click()
     assert "Choose the article" in editor.get_by_test_id("message").inner_text()
-    form.get_by_test_id("gap-teach-article").select_option("track-package")
+    form.get_by_test_id("gap-teach-article").select_option("delivery-options-ja")
     form.get_by_test_id("gap-teach-submit").click()
     done = form.get_by_test_id("gap-teach-done")
     done.wait_for(timeout=10_000)
-    assert "Tracking your parcel" in done.inner_text() and "draft" in done.inner_text()
+    assert "配送方法と送料" in done.inner_text() and "draft" in done.inner_text()
     keep(editor, "editor-gaps-teach")
 
     form.get_by_test_id("gap-teach-review").click()
-    editor.wait_for_url(f"{base}/editor/articles/track-package")
+    editor.wait_for_url(f"{base}/editor/articles/delivery-options-ja")
     questions = editor.get_by_test_id("field-questions")
     editor.wait_for_function(
         "() => document.querySelector('[data-testid=\"field-questions\"]').value.length > 0"
@@ -205,16 +205,16 @@ def test_an_editor_teaches_an_article_a_question_from_the_gaps_page(
     assert not errors, errors
 
     later = browser.new_context().new_page()
-    later.goto(f"{base}/?lang=en")
+    later.goto(f"{base}/?lang=ja")
     deadline = 20.0
     while True:  # re-indexing one article takes a moment after publishing
-        answer = ask_in_widget(later, "my stuff still hasn't turned up")
+        answer = ask_in_widget(later, "配送料金を教えて")
         if answer.get_by_test_id("citation").count() or deadline <= 0:
             break
         later.wait_for_timeout(1000)
         deadline -= 1
         later.reload()
-    assert "Tracking your parcel" in answer.get_by_test_id("citation").inner_text()
+    assert answer.get_by_test_id("citation").inner_text() == "参照: 配送方法と送料"
 
 
 def test_a_console_lists_the_first_of_a_long_queue_and_says_how_many_wait(

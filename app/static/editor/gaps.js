@@ -41,7 +41,7 @@ function teachForm(topic, lang, articles) {
   var id = "ed-teach-" + Math.random().toString(36).slice(2, 8);
   form.appendChild(el("label", { "for": id }, "The answer is in an article? Teach it these questions:"));
   var row = el("div", { "class": "ed-teach-row" });
-  var select = el("select", { id: id, "class": "kk-input", "data-testid": "gap-teach-article", required: "" });
+  var select = el("select", { id: id, "class": "kk-input", "data-testid": "gap-teach-article" });
   select.appendChild(el("option", { value: "" }, "Choose an article…"));
   articles.filter(function (a) { return a.lang === lang; }).forEach(function (a) {
     select.appendChild(el("option", { value: a.id }, a.title + " (" + a.id + ")"));
