@@ -22,7 +22,7 @@ CASES = [
 def test_a_scale_step_reports_its_index_and_the_questions_it_answered(tmp_path: Path) -> None:
     cases = tmp_path / "cases.json"
     cases.write_text(json.dumps(CASES, ensure_ascii=False), "utf-8")
-    step = Step(400, cases, tmp_path, SAMPLE_KB)
+    step = Step(1000, cases, tmp_path, SAMPLE_KB)  # the sample KB alone is 768
 
     async def go() -> tuple[dict[str, object], dict[str, object]]:
         try:
@@ -34,7 +34,7 @@ def test_a_scale_step_reports_its_index_and_the_questions_it_answered(tmp_path: 
     indexed, figures = asyncio.run(go())
 
     assert indexed["indexed"] == figures["chunks"]
-    assert 400 <= int(figures["chunks"]) < 404  # type: ignore[call-overload]
+    assert 1000 <= int(figures["chunks"]) < 1004  # type: ignore[call-overload]
     assert int(figures["synthetic_articles"]) > 0  # type: ignore[call-overload]
     assert figures["n"] == 2
     assert figures["hit_at_3"] == 1.0  # the real articles are found among the synthetic ones
