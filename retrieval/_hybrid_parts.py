@@ -169,7 +169,6 @@ class LanguageIndexes:
         self.question_terms = LexicalIndex(analyzer)
         self.article_terms = LexicalIndex(analyzer)
         self._articles: dict[str, tuple[int, ...]] = {}  # id -> chunk ids, insertion order
-        self._questions: dict[str, int] = {}  # id -> how many of its last chunks are questions
         self.lang = lang
         self.arrays: SearchArrays | None = None
 
@@ -196,19 +195,14 @@ class LanguageIndexes:
     def has(self, article_id: str) -> bool:
         return article_id in self._articles
 
-    def place(self, article_id: str, chunk_ids: Sequence[int], questions: int = 0) -> None:
-        """Give an article its rows (at the end; an article placed again moves there); the
-        last `questions` of its chunks are its customers' questions, not sections."""
+    def place(self, article_id: str, chunk_ids: Sequence[int]) -> None:
+        """Give an article its rows (at the end; an article placed again moves there)."""
         self._articles.pop(article_id, None)
         self._articles[article_id] = tuple(chunk_ids)
-        self._questions.pop(article_id, None)
-        if questions:
-            self._questions[article_id] = questions
         self.arrays = None
 
     def unplace(self, article_id: str) -> None:
         self._articles.pop(article_id, None)
-        self._questions.pop(article_id, None)
         self.arrays = None
 
     def add_terms(self, chunks: Sequence[Chunk]) -> None:
@@ -248,7 +242,6 @@ class LanguageIndexes:
         twin.question_terms = self.question_terms.copy()
         twin.article_terms = self.article_terms.copy()
         twin._articles = dict(self._articles)
-        twin._questions = dict(self._questions)
         twin.arrays = None
         return twin
 
@@ -278,12 +271,9 @@ class LanguageIndexes:
         keys = np.asarray([article_key(a) for a in ids], dtype=np.int64)
         starts = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(sizes, out=starts[1:])
-        sections = None
-        if self._questions:
-            sections = np.ones(len(chunk_ids), dtype=bool)
-            ends = dict(zip(ids, starts[1:].tolist(), strict=True))
-            for article_id, count in self._questions.items():
-                sections[ends[article_id] - count : ends[article_id]] = False
+        sections = None  # which rows are sections: the ones the question index lacks
+        if len(self.question_terms):
+            sections = ~np.isin(chunk_array, self.question_terms.ids())
             self.chunk_terms.build(chunk_array[sections])
             self.question_terms.build(chunk_array[~sections])
         else:

@@ -223,7 +223,7 @@ class IndexMaintenance:
         draft.articles[article.id] = article
         ids = [c.id for c in chunks]
         draft.article_chunks[article.id] = ids
-        index.place(article.id, ids, questions=sum(1 for c in chunks if c.question))
+        index.place(article.id, ids)
         for chunk in chunks:
             draft.chunks[chunk.id] = chunk
         index.add_terms(chunks)

@@ -90,6 +90,10 @@ class LexicalIndex:
             self.build()
         return self._bm25
 
+    def ids(self) -> np.ndarray:
+        """Every document's id, in no particular order."""
+        return np.fromiter(self._tokens, dtype=np.int64, count=len(self._tokens))
+
     def has(self, doc_id: int) -> bool:
         """Whether the document is in the index."""
         return doc_id in self._tokens
