@@ -94,7 +94,7 @@ def test_messages_of_every_length_reach_openvino_in_a_few_shapes(
     monkeypatch.setattr(forward, "_embed", seen)
     messages = [" ".join(["where is my parcel"] * n) for n in range(1, 40, 2)]
     vectors = np.vstack([graph.encode([m]) for m in messages])
-    assert len(widths) < len(messages) / 2
-    assert all(width % _usem3_openvino.TOKEN_BUCKET == 0 for width in widths)
+    # 20 lengths (up to ~160 tokens) in the multiples of 16 up to 160: at most 10 shapes
+    assert widths <= {16 * k for k in range(1, 11)}
     # the padding is masked out: the vectors are the package's own
     assert np.min(np.sum(vectors * numpy.encode(messages), axis=1)) > 0.9999
