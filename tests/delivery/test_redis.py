@@ -133,8 +133,10 @@ async def test_the_agents_of_a_server_that_died_go_absent_after_the_grace_period
     # A heartbeat longer than any stall of a loaded test machine: with 0.3 s, a stalled
     # loop made the living server bury the dying one before the test killed it, and the
     # dying one's own sweep then took Aiko's grace period and was killed before it said so.
-    dying = RedisPresence(clients[0], 0.1, on_absent, sweep_seconds=0.05, heartbeat_seconds=2)
-    living = RedisPresence(clients[1], 0.1, on_absent, sweep_seconds=0.05, heartbeat_seconds=2)
+    # 2 s was not enough once either (a full CI run, 1,500 tests in: Aiko never went
+    # absent), so 8 s: the test waits that long for the burial.
+    dying = RedisPresence(clients[0], 0.1, on_absent, sweep_seconds=0.05, heartbeat_seconds=8)
+    living = RedisPresence(clients[1], 0.1, on_absent, sweep_seconds=0.05, heartbeat_seconds=8)
     await dying.start()
     await living.start()
     try:
