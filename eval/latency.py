@@ -107,7 +107,7 @@ def _uncached(respond: Callable[[str], Any], retriever: Any) -> Callable[[str], 
     def fresh(text: str) -> Any:
         retriever.query_vectors.cache.clear()
         if retriever.sentence_encoder is not None:
-            retriever.sentence_encoder._query_encoder().cache.clear()
+            retriever.sentence_encoder.forget_recent()
         return respond(text)
 
     return fresh

@@ -52,6 +52,11 @@ class SentenceEncoder(ABC):
         other replies running at the same time (`retrieval.batching`)."""
         return self._query_encoder()(text)
 
+    def forget_recent(self) -> None:
+        """Drop the remembered vectors of recent messages (the next `encode_one` of each
+        runs the model again), e.g. to time the model on messages never seen before."""
+        self._query_encoder().cache.clear()
+
     def prefetch(self, text: str) -> None:
         """Start encoding `text` for an `encode_one` that will follow; returns at once."""
         self._query_encoder().prefetch(text)

@@ -156,3 +156,15 @@ def test_messages_of_every_length_reach_openvino_in_a_few_shapes(
     assert widths <= {16 * k for k in range(1, 11)}
     # the padding is masked out: the vectors are the package's own
     assert np.min(np.sum(vectors * numpy.encode(messages), axis=1)) > 0.9999
+
+
+def test_forgetting_recent_messages_runs_the_model_again(
+    encoders: tuple[UniversalSentenceEncoder, UniversalSentenceEncoder],
+) -> None:
+    graph, _ = encoders
+    cache = graph._query_encoder().cache
+    first = graph.encode_one("返品したい")
+    assert "返品したい" in cache
+    graph.forget_recent()
+    assert "返品したい" not in cache
+    np.testing.assert_allclose(graph.encode_one("返品したい"), first, atol=1e-6)
