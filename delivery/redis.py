@@ -150,16 +150,52 @@ class RedisLocks:
         return len(self._local)
 
 
+# An agent's connections go down by ARGV[2]; at none, the grace period starts (deadline
+# ARGV[3]). KEYS[3], the hash of a server's connections, goes down with them in the same
+# step ("release") or loses the agent's entry ("bury"): no crash between the two steps
+# can leave an agent counted as connected, or out of the grace periods, for ever.
+_RELEASE = """
+local count = tonumber(ARGV[2])
+if ARGV[4] == 'bury' then
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  if count <= 0 then return nil end
+else
+  redis.call('HINCRBY', KEYS[3], ARGV[1], -count)
+end
+local left = redis.call('HINCRBY', KEYS[1], 'connections', -count)
+if left <= 0 then
+  redis.call('HSET', KEYS[1], 'connections', 0)
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+end
+return left
+"""
+# The grace period ARGV[1] ended at ARGV[2] is done with: removed, unless the agent came
+# back and left again meanwhile (a new deadline, which stays).
+_GRACE_DONE = """
+local deadline = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if deadline and tonumber(deadline) == tonumber(ARGV[2]) then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
 class RedisPresence:
     """Agents' presence in Redis hashes; grace periods in a sorted set by deadline.
 
-    Every server sweeps the sorted set once a second; removing an entry is atomic, so the
-    one server that removes it runs `on_absent`, once.
+    Every server sweeps the sorted set once a second. An ended grace period is claimed
+    (SET NX with an expiry, `claim_seconds`) by one server, which runs `on_absent` and
+    only then removes the entry: a server that dies (or fails) between the two leaves
+    the entry, and another server runs `on_absent` once the claim expires. So each agent
+    is put absent at least once and, unless a server dies on the way, exactly once;
+    `on_absent` must bear a second run (requeueing an agent's chats twice moves nothing).
 
     Each server also counts the connections it holds (a hash of its own) and keeps a
     heartbeat key alive. A server that dies without saying so (kill -9, power) stops the
-    heartbeat: the first server to notice takes its counts off the agents, whose grace
-    periods then start as if they had disconnected.
+    heartbeat: the first server to notice claims its burial, takes its counts off the
+    agents, whose grace periods then start as if they had disconnected, and only then
+    forgets it; each agent's count moves in one atomic step, so a burier that dies too
+    leaves the rest to the next.
     """
 
     def __init__(
@@ -170,14 +206,18 @@ class RedisPresence:
         *,
         sweep_seconds: float = 1.0,
         heartbeat_seconds: float = 15.0,
+        claim_seconds: float = 60.0,
     ) -> None:
         self.redis = redis
         self.grace_seconds = grace_seconds
         self.on_absent = on_absent
         self.sweep_seconds = sweep_seconds
         self.heartbeat_seconds = heartbeat_seconds
+        self.claim_seconds = claim_seconds
         self.server_id = uuid.uuid4().hex
         self._sweeper: Loop[None] | None = None
+        self._release_script = redis.register_script(_RELEASE)
+        self._grace_done = redis.register_script(_GRACE_DONE)
 
     def _key(self, user_id: int) -> str:
         return f"{PREFIX}presence:{user_id}"
@@ -189,6 +229,16 @@ class RedisPresence:
     @staticmethod
     def _alive(server_id: str) -> str:
         return f"{PREFIX}presence-server:{server_id}:alive"
+
+    async def _claim(self, what: str) -> bool:
+        """Whether this server may do `what` (no other server is doing it)."""
+        claimed = await self.redis.set(
+            f"{PREFIX}claim:{what}", self.server_id, nx=True, px=int(self.claim_seconds * 1000)
+        )
+        return bool(claimed)
+
+    async def _unclaim(self, what: str) -> None:
+        await self.redis.delete(f"{PREFIX}claim:{what}")
 
     async def start(self) -> None:
         await self._beat()
@@ -223,20 +273,18 @@ class RedisPresence:
         return await self._get(user_id)
 
     async def disconnect(self, user_id: int) -> None:
-        key = self._key(user_id)
-        if not await self.redis.exists(key):
+        if not await self.redis.exists(self._key(user_id)):
             return
-        await self.redis.hincrby(self._held(self.server_id), str(user_id), -1)
-        await self._release(user_id, 1)
+        await self._release(user_id, 1, self.server_id, "release")
 
-    async def _release(self, user_id: int, count: int) -> None:
-        """`count` fewer connections for the agent; none left starts the grace period."""
-        key = self._key(user_id)
-        connections = await self.redis.hincrby(key, "connections", -count)
-        if connections <= 0:
-            await self.redis.hset(key, "connections", 0)
-            deadline = time.time() + self.grace_seconds
-            await self.redis.zadd(PREFIX + "grace", {str(user_id): deadline})
+    async def _release(self, user_id: int, count: int, server_id: str, how: str) -> None:
+        """`count` fewer connections for the agent, held by `server_id` ("release": its
+        count goes down; "bury": the dead server's entry goes); none left starts the
+        grace period."""
+        await self._release_script(
+            keys=[self._key(user_id), PREFIX + "grace", self._held(server_id)],
+            args=[str(user_id), count, time.time() + self.grace_seconds, how],
+        )
 
     async def set_status(self, user_id: int, status: Status) -> None:
         await self.redis.hset(self._key(user_id), "status", status)
@@ -290,20 +338,32 @@ class RedisPresence:
             server_id = _text(member)
             if server_id == self.server_id or await self.redis.exists(self._alive(server_id)):
                 continue
-            if not await self.redis.srem(PREFIX + "presence-servers", server_id):
+            if not await self._claim(f"bury:{server_id}"):
                 continue  # another server is burying it
             held = await self.redis.hgetall(self._held(server_id))
-            await self.redis.delete(self._held(server_id))
             for user, count in held.items():
-                if int(_text(count)) > 0:
-                    await self._release(int(_text(user)), int(_text(count)))
-            log.warning("a server stopped without signing out its agents: %d released", len(held))
+                await self._release(int(_text(user)), int(_text(count)), server_id, "bury")
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.srem(PREFIX + "presence-servers", server_id)
+                pipe.delete(self._held(server_id))
+                await pipe.execute()
+            await self._unclaim(f"bury:{server_id}")
+            released = sum(1 for count in held.values() if int(_text(count)) > 0)
+            log.warning("a server stopped without signing out its agents: %d released", released)
 
     async def _end_grace_periods(self) -> None:
-        due = await self.redis.zrangebyscore(PREFIX + "grace", "-inf", time.time())
-        for member in due:
-            if not await self.redis.zrem(PREFIX + "grace", cast(str, member)):
-                continue  # another server took it
-            user_id = int(_text(member))
-            if (await self._get(user_id)).connections == 0:
-                await self.on_absent(user_id)
+        due = await self.redis.zrangebyscore(PREFIX + "grace", "-inf", time.time(), withscores=True)
+        for member, deadline in cast(list[tuple[bytes, float]], due):
+            user = _text(member)
+            if not await self._claim(f"absent:{user}"):
+                continue  # another server is on it
+            try:
+                if (await self._get(int(user))).connections == 0:
+                    await self.on_absent(int(user))
+            except _DOWN:
+                raise
+            except Exception:  # the claim expires and a server tries again
+                log.exception("putting agent %s absent failed; tried again later", user)
+                continue
+            await self._grace_done(keys=[PREFIX + "grace"], args=[user, repr(deadline)])
+            await self._unclaim(f"absent:{user}")
