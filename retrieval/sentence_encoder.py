@@ -15,7 +15,7 @@ import hashlib
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, Literal
 
@@ -110,12 +110,16 @@ class UniversalSentenceEncoder(SentenceEncoder):
         self._graph: OpenVinoForward | None = None
         self._model.encode(["warm up"])
         if runtime == "openvino":
-            self._graph = _checked_graph(self._model, threads)
+            self._graph = _checked_graph(self._model, self._numpy_pass, threads)
         self.runtime = "openvino" if self._graph is not None else "numpy"
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if self._graph is not None:
             return self._graph.encode(texts)
+        return self._numpy_pass(texts)
+
+    def _numpy_pass(self, texts: list[str]) -> np.ndarray:
+        """The package's own forward pass (all texts on "numpy", long ones on "openvino")."""
         with self._lock:
             return np.asarray(self._model.encode(texts))
 
@@ -132,11 +136,13 @@ _PROBES = (
 )
 
 
-def _checked_graph(model: Any, threads: int) -> OpenVinoForward | None:
+def _checked_graph(
+    model: Any, numpy_pass: Callable[[list[str]], np.ndarray], threads: int
+) -> OpenVinoForward | None:
     """The OpenVINO forward pass of `model`, or None (numpy is kept) when it cannot be
-    built or does not give the package's own vectors."""
+    built or does not give the package's own vectors (`numpy_pass`)."""
     try:
-        graph = OpenVinoForward(model._model, threads)
+        graph = OpenVinoForward(model._model, numpy_pass, threads)
         got = graph.encode(list(_PROBES))
     except Exception as exc:  # any failure here leaves the working numpy path in place
         log.warning(
@@ -146,7 +152,7 @@ def _checked_graph(model: Any, threads: int) -> OpenVinoForward | None:
             _package_version(),
         )
         return None
-    expected = np.asarray(model.encode(list(_PROBES)), dtype=np.float32)
+    expected = np.asarray(numpy_pass(list(_PROBES)), dtype=np.float32)
     # the vectors themselves, not only their directions: a lost normalisation or NaN fails
     if not (np.all(np.isfinite(got)) and np.allclose(got, expected, atol=1e-4)):
         log.warning(
