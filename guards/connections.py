@@ -78,9 +78,7 @@ class RedisConnections:
         self.ttl_seconds = ttl_seconds
 
     async def acquire(self, address: str, limit: int) -> bool:
-        result = await self.redis.eval(
-            _ACQUIRE, 1, PREFIX + address, limit, self.ttl_seconds
-        )
+        result = await self.redis.eval(_ACQUIRE, 1, PREFIX + address, limit, self.ttl_seconds)
         return bool(result)
 
     async def release(self, address: str) -> None:

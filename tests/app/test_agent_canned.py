@@ -35,6 +35,7 @@ def test_a_team_without_canned_responses_sees_a_hint_that_links_to_creating_some
     assert created.status_code == 201
     console = client.get("/agent", headers=agent).text
     assert 'data-testid="canned-none"' not in console and "Hello! How can I help?" in console
-    assert "Your team has no canned responses yet." not in client.get(
-        "/agent/canned", headers=agent
-    ).text
+    assert (
+        "Your team has no canned responses yet."
+        not in client.get("/agent/canned", headers=agent).text
+    )

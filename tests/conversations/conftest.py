@@ -89,9 +89,7 @@ def make_chat(sessions: async_sessionmaker[AsyncSession], run_bot: RunBot | None
         thresholds=Thresholds(answer=0.5, suggest=0.3),
         learned_intents=False,
     )
-    replies = BotReplies(
-        sessions, bus, locks, InProcessReplyQueue(), queue, bot, run_bot=run_bot
-    )
+    replies = BotReplies(sessions, bus, locks, InProcessReplyQueue(), queue, bot, run_bot=run_bot)
     return Chat(ConversationService(sessions, bus, locks, queue, replies), recorder, queue)
 
 
