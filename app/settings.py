@@ -17,7 +17,9 @@ from guards.rates import MEMORY_SCHEMES, REDIS_SCHEMES, parse_limits
 from retrieval import answer_model
 from retrieval.answer_model import SHIPPED_MODEL as SHIPPED_ANSWER_MODEL
 from retrieval.embeddings import DEFAULT_MODEL
-from retrieval.fusion import ENCODER_RANK_WEIGHTS
+from retrieval.fusion import ENCODER_RANK_WEIGHTS, Calibration
+
+_CURVES = Calibration()  # the fitted curves: one place for their numbers
 
 
 class Settings(BaseSettings):
@@ -39,13 +41,13 @@ class Settings(BaseSettings):
     query_cache_size: int = Field(default=1024, ge=0, le=10_000_000)
     batch_window_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
     max_batch: int = Field(default=32, ge=1, le=1024)
-    confidence_dense_midpoint: float = Field(default=0.4845, ge=-5.0, le=5.0)
-    confidence_dense_scale: float = Field(default=0.0558, gt=0.0, le=1.0)
-    confidence_lexical_midpoint: float = Field(default=0.3649, ge=-5.0, le=5.0)
-    confidence_lexical_scale: float = Field(default=0.1862, gt=0.0, le=1.0)
-    confidence_encoder_midpoint: float = Field(default=0.23, ge=-5.0, le=5.0)
-    confidence_encoder_scale: float = Field(default=0.13, gt=0.0, le=1.0)
-    confidence_encoder_weight: float = Field(default=2.0, ge=0.0, le=10.0)
+    confidence_dense_midpoint: float = Field(default=_CURVES.dense_midpoint, ge=-5.0, le=5.0)
+    confidence_dense_scale: float = Field(default=_CURVES.dense_scale, gt=0.0, le=1.0)
+    confidence_lexical_midpoint: float = Field(default=_CURVES.lexical_midpoint, ge=-5.0, le=5.0)
+    confidence_lexical_scale: float = Field(default=_CURVES.lexical_scale, gt=0.0, le=1.0)
+    confidence_encoder_midpoint: float = Field(default=_CURVES.encoder_midpoint, ge=-5.0, le=5.0)
+    confidence_encoder_scale: float = Field(default=_CURVES.encoder_scale, gt=0.0, le=1.0)
+    confidence_encoder_weight: float = Field(default=_CURVES.encoder_weight, ge=0.0, le=10.0)
     # the learned answer confidence per language (`kakehashi calibrate` writes it); an
     # empty value keeps the curves above for every language
     answer_model: Path | None = SHIPPED_ANSWER_MODEL

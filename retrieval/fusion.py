@@ -53,12 +53,15 @@ class FusionWeights:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic curves that turn raw evidence into probabilities of a correct answer."""
+    """Logistic curves that turn raw evidence into probabilities of a correct answer.
 
-    dense_midpoint: float = 0.42
-    dense_scale: float = 0.06
-    lexical_midpoint: float = 0.45
-    lexical_scale: float = 0.10
+    The defaults are the curves `kakehashi calibrate` fitted on `eval/datasets` (the
+    server's settings default to them too: `app/settings.py`)."""
+
+    dense_midpoint: float = 0.4845
+    dense_scale: float = 0.0558
+    lexical_midpoint: float = 0.3649
+    lexical_scale: float = 0.1862
     # the multilingual sentence encoder's similarity of the question and the top article's
     # best section (`retrieval.sentence_encoder`); weight 0 leaves it out
     encoder_midpoint: float = 0.23
