@@ -1,10 +1,12 @@
 """Knowledge gaps: what customers asked that the articles could not answer, grouped.
 
 Sources, over a period: questions the bot declined, conversations handed off for low
-confidence, and the bot's confident mistakes: answers marked 👎 and answers the customer
-followed by asking for a person (those come with the answer that was given and the article
-it cited). Questions are grouped by word overlap (the language's own analyser, so Japanese
-groups as well as English) into topics with counts, languages and examples, newest first.
+confidence, questions to which it offered articles and the customer took none of them (wrote
+again instead, or asked for a person), and the bot's confident mistakes: answers marked 👎
+and answers the customer followed by asking for a person (those come with the answer that
+was given and the article it cited). Questions are grouped by word overlap (the language's
+own analyser, so Japanese groups as well as English) into topics with counts, languages,
+examples and the articles offered instead, newest first.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from storage.models import Message
 class GapQuestion:
     text: str
     lang: str
-    reason: str  # "declined", "low_confidence", "unhelpful", "person_after_answer"
+    # "declined", "low_confidence", "none_chosen", "unhelpful", "person_after_answer"
+    reason: str
     at: datetime
     answer: str | None = None  # the bot's answer, when it gave one that did not help
     article_id: str | None = None  # the article that answer cited first
+    offered: tuple[tuple[str, str], ...] = ()  # (id, title) of the articles offered instead
 
 
 @dataclass
@@ -53,6 +57,13 @@ class Topic:
             "reasons": dict(Counter(q.reason for q in self.questions)),
             "latest": ordered[0].at.isoformat(),
             "examples": [q.text for q in ordered[:examples]],
+            # the articles the bot offered for these questions, which customers passed over
+            "offered": [
+                {"article_id": article_id, "title": title, "count": n}
+                for (article_id, title), n in Counter(
+                    pair for q in self.questions for pair in q.offered
+                ).most_common(examples)
+            ],
             "mistakes": [
                 {
                     "question": q.text,
@@ -118,8 +129,8 @@ class GapService:
 
     async def questions(self, since: datetime) -> list[GapQuestion]:
         """The customers' questions behind the bot's declines, low-confidence handoffs,
-        answers marked unhelpful and answers followed by a request for a person, sent at or
-        after `since`."""
+        offers of articles none of which was taken, answers marked unhelpful and answers
+        followed by a request for a person, sent at or after `since`."""
         async with self.sessions() as session:
             replies = list(
                 await session.scalars(
@@ -128,13 +139,18 @@ class GapService:
                         Message.created_at >= since,
                         (Message.kind == "decline")
                         | (Message.helpful.is_(False))
-                        | (Message.kind == "handoff"),
+                        | (Message.kind == "handoff")
+                        | (Message.kind == "suggestions"),
                     )
                 )
             )
             asked: list[GapQuestion] = []
             for reply in replies:
-                if reply.kind == "handoff" and reply.helpful is not False:
+                if reply.kind == "suggestions" and reply.helpful is not False:
+                    if not await _none_chosen(session, reply):
+                        continue
+                    reply_reason = "none_chosen"
+                elif reply.kind == "handoff" and reply.helpful is not False:
                     if _misses(reply) >= 1:
                         reply_reason = "low_confidence"
                     else:  # asked for a person (or upset): did an answer just fail them?
@@ -156,9 +172,26 @@ class GapService:
                         reply.created_at,
                         answer=reply.text if gave_answer else None,
                         article_id=_first_article(reply) if gave_answer else None,
+                        offered=_articles(reply) if reply.kind == "suggestions" else (),
                     )
                 )
         return _once_each(asked)
+
+
+async def _none_chosen(session: AsyncSession, offer: Message) -> bool:
+    """Whether the customer wrote again after the bot offered articles, without taking
+    one of them (a customer who has not written since may still be reading them)."""
+    after = await session.scalar(
+        select(Message.kind)
+        .where(
+            Message.conversation_id == offer.conversation_id,
+            Message.role == "customer",
+            Message.seq > offer.seq,
+        )
+        .order_by(Message.seq)
+        .limit(1)
+    )
+    return after is not None and after != "choice"
 
 
 def _misses(reply: Message) -> int:
@@ -191,11 +224,18 @@ async def _answer_before(session: AsyncSession, handoff: Message) -> Message | N
     return previous if previous is not None and previous.kind == "answer" else None
 
 
+def _articles(reply: Message) -> tuple[tuple[str, str], ...]:
+    """(id, title) of the articles a reply cites or offers, in its order."""
+    return tuple(
+        (str(c["article_id"]), str(c.get("title") or c["article_id"]))
+        for c in reply.citations or []
+        if isinstance(c, dict) and c.get("article_id")
+    )
+
+
 def _first_article(reply: Message) -> str | None:
-    for citation in reply.citations or []:
-        if isinstance(citation, dict) and citation.get("article_id"):
-            return str(citation["article_id"])
-    return None
+    cited = _articles(reply)
+    return cited[0][0] if cited else None
 
 
 def _once_each(questions: list[GapQuestion]) -> list[GapQuestion]:

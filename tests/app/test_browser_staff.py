@@ -167,6 +167,33 @@ def test_an_answer_followed_by_asking_for_a_person_shows_on_the_gaps_page(
     assert not errors, errors
 
 
+def test_articles_offered_and_passed_over_show_on_the_gaps_page(
+    browser: Browser, staff_server: StaffServer
+) -> None:
+    customer = browser.new_context().new_page()
+    customer.goto(f"{staff_server.base}/?lang=ja")
+    question = "注文した商品がまだ届きません"
+    offer = ask_in_widget(customer, question)
+    assert offer.get_attribute("data-kind") == "suggestions", offer.inner_text()
+    widget = customer.locator("kakehashi-widget")
+    widget.get_by_test_id("input").fill("どれも違います。荷物が来ないんです")  # none taken
+    widget.get_by_test_id("send").click()
+    widget.locator('[data-testid="message"][data-role="bot"]').nth(1).wait_for(timeout=30_000)
+
+    editor = signed_in(browser, staff_server, "/editor/gaps", "ken", "editor")
+    errors: list[str] = []
+    editor.on("pageerror", lambda error: errors.append(str(error)))
+    topic = editor.get_by_test_id("gap-topic").filter(has_text=question)
+    topic.wait_for(timeout=10_000)
+    assert "offered articles, none taken" in topic.inner_text()
+    offered = topic.get_by_test_id("gap-offered").locator("a")
+    titles = [offered.nth(i).inner_text() for i in range(offered.count())]
+    assert titles and "配送状況の確認" not in titles, "what was offered; tracking was not"
+    topic.scroll_into_view_if_needed()
+    keep(editor, "editor-gaps-none-taken")
+    assert not errors, errors
+
+
 def test_an_editor_teaches_an_article_a_question_from_the_gaps_page(
     browser: Browser, staff_server: StaffServer
 ) -> None:

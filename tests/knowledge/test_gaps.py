@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from knowledge.gaps import GapQuestion, GapService, group
+from knowledge.gaps import GapQuestion, GapService, Topic, group
 from storage.models import Conversation, Message
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -197,3 +197,57 @@ async def test_answers_followed_by_a_request_for_a_person_are_gaps_with_the_answ
         "article_id": "returns",
         "reason": "person_after_answer",
     } in mistakes
+
+
+SHIPPING = [{"article_id": "shipping", "title": "Shipping", "url": "/help/shipping"}]
+
+
+@pytest.mark.anyio
+async def test_articles_offered_and_none_taken_are_gaps(sessions: Sessions) -> None:
+    def offer(reply_to: int) -> dict[str, Any]:
+        return {
+            "role": "bot",
+            "kind": "suggestions",
+            "text": "Did you mean one of these?",
+            "lang": "en",
+            "citations": RETURNS + SHIPPING,
+            "meta": {"reply_to": reply_to},
+        }
+
+    # offered, and the customer wrote the question again in other words instead
+    await add_conversation(
+        sessions,
+        {"role": "customer", "text": "my order still has not come"},
+        offer(1),
+        {"role": "customer", "text": "the parcel I ordered has not arrived"},
+        {"role": "bot", "kind": "decline", "text": "…", "lang": "en", "meta": {"reply_to": 3}},
+    )
+    # offered, and the customer asked for a person
+    await add_conversation(
+        sessions,
+        {"role": "customer", "text": "can I send it back by courier"},
+        offer(1),
+        {"role": "customer", "text": "let me talk to someone"},
+        {"role": "bot", "kind": "handoff", "text": "…", "lang": "en", "meta": {"reply_to": 3}},
+    )
+    # not gaps: the customer took one of the articles; the customer has not written since
+    await add_conversation(
+        sessions,
+        {"role": "customer", "text": "returns by post"},
+        offer(1),
+        {"role": "customer", "kind": "choice", "text": "Returns"},
+        {"role": "bot", "kind": "answer", "text": "…", "lang": "en", "meta": {"reply_to": 3}},
+    )
+    await add_conversation(sessions, {"role": "customer", "text": "shipping times"}, offer(1))
+
+    found = await GapService(sessions).questions(NOW - timedelta(days=1))
+    assert sorted((q.text, q.reason) for q in found) == [
+        ("can I send it back by courier", "none_chosen"),
+        ("my order still has not come", "none_chosen"),
+        ("the parcel I ordered has not arrived", "declined"),
+    ]
+    passed_over = Topic([q for q in found if q.reason == "none_chosen"]).as_dict()
+    assert passed_over["offered"] == [
+        {"article_id": "returns", "title": "Returns", "count": 2},
+        {"article_id": "shipping", "title": "Shipping", "count": 2},
+    ], "what the bot offered instead, for the editor to see which was not it"

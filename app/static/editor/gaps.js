@@ -8,6 +8,7 @@ import { $, api, el, fmtTime, root, say } from "./api.js";
 var REASONS = {
   declined: "declined",
   low_confidence: "low confidence",
+  none_chosen: "offered articles, none taken",
   unhelpful: "marked unhelpful",
   person_after_answer: "answered, then asked for a person",
 };
@@ -118,6 +119,17 @@ export function initGaps() {
         function row(k, v) { dl.appendChild(el("dt", null, k)); dl.appendChild(el("dd", null, v)); }
         row("Languages", counts(t.languages));
         row("Reasons", counts(t.reasons, REASONS));
+        if (t.offered && t.offered.length) {
+          // what the bot offered and customers passed over: the right one may be missing
+          var offered = el("dd", { "data-testid": "gap-offered" });
+          t.offered.forEach(function (a, j) {
+            if (j) offered.appendChild(document.createTextNode(", "));
+            offered.appendChild(el("a", { href: "/editor/articles/" + encodeURIComponent(a.article_id) }, a.title));
+            if (a.count > 1) offered.appendChild(document.createTextNode(" ×" + a.count));
+          });
+          dl.appendChild(el("dt", null, "Offered, not taken"));
+          dl.appendChild(offered);
+        }
         var dd = el("dd");
         dd.appendChild(el("time", { datetime: t.latest }, fmtTime(t.latest)));
         dl.appendChild(el("dt", null, "Latest"));
