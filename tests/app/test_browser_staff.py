@@ -19,7 +19,7 @@ from tests.app.test_browser import ask_in_widget
 from tests.conftest import SAMPLE_KB
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
 __all__ = ["browser", "staff_server"]  # the fixtures
 
@@ -137,6 +137,21 @@ def test_a_temporary_password_asks_for_a_new_one_before_the_console_opens(
     assert page.get_by_test_id("user-name").inner_text() == "Mika"
 
 
+def write_again_then_open_gaps(
+    browser: Browser, staff_server: StaffServer, customer: Page, text: str
+) -> tuple[Page, list[str]]:
+    """The customer's second message, answered; then the editor's gaps page, and the
+    page errors it will collect."""
+    widget = customer.locator("kakehashi-widget")
+    widget.get_by_test_id("input").fill(text)
+    widget.get_by_test_id("send").click()
+    widget.locator('[data-testid="message"][data-role="bot"]').nth(1).wait_for(timeout=30_000)
+    editor = signed_in(browser, staff_server, "/editor/gaps", "ken", "editor")
+    errors: list[str] = []
+    editor.on("pageerror", lambda error: errors.append(str(error)))
+    return editor, errors
+
+
 def test_an_answer_followed_by_asking_for_a_person_shows_on_the_gaps_page(
     browser: Browser, staff_server: StaffServer
 ) -> None:
@@ -146,14 +161,9 @@ def test_an_answer_followed_by_asking_for_a_person_shows_on_the_gaps_page(
     question = "How do I return an item I bought?"
     answer = ask_in_widget(customer, question)
     given = answer.inner_text()
-    widget = customer.locator("kakehashi-widget")
-    widget.get_by_test_id("input").fill("That doesn't help. Can I talk to a real person?")
-    widget.get_by_test_id("send").click()
-    widget.locator('[data-testid="message"][data-role="bot"]').nth(1).wait_for(timeout=30_000)
-
-    editor = signed_in(browser, staff_server, "/editor/gaps", "ken", "editor")
-    errors: list[str] = []
-    editor.on("pageerror", lambda error: errors.append(str(error)))
+    editor, errors = write_again_then_open_gaps(
+        browser, staff_server, customer, "That doesn't help. Can I talk to a real person?"
+    )
     mistake = editor.get_by_test_id("gap-mistake").filter(has_text=question)
     mistakes = editor.get_by_test_id("gap-mistakes").filter(has=mistake)
     mistakes.locator("summary").click()
@@ -175,14 +185,8 @@ def test_articles_offered_and_passed_over_show_on_the_gaps_page(
     question = "注文した商品がまだ届きません"
     offer = ask_in_widget(customer, question)
     assert offer.get_attribute("data-kind") == "suggestions", offer.inner_text()
-    widget = customer.locator("kakehashi-widget")
-    widget.get_by_test_id("input").fill("どれも違います。荷物が来ないんです")  # none taken
-    widget.get_by_test_id("send").click()
-    widget.locator('[data-testid="message"][data-role="bot"]').nth(1).wait_for(timeout=30_000)
-
-    editor = signed_in(browser, staff_server, "/editor/gaps", "ken", "editor")
-    errors: list[str] = []
-    editor.on("pageerror", lambda error: errors.append(str(error)))
+    none_taken = "どれも違います。荷物が来ないんです"
+    editor, errors = write_again_then_open_gaps(browser, staff_server, customer, none_taken)
     topic = editor.get_by_test_id("gap-topic").filter(has_text=question)
     topic.wait_for(timeout=10_000)
     assert "offered articles, none taken" in topic.inner_text()
