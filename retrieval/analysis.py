@@ -105,6 +105,9 @@ class EnglishAnalyzer(Analyzer):
 _JA_SKIP_POS = frozenset(
     {"助詞", "助動詞", "補助記号", "記号", "空白", "感動詞", "接続詞", "代名詞", "副詞"}
 )
+# Adverbs that say what a question is about: いくら asks a price (送料はいくら; Sudachi
+# reads いくら以上 as a noun, kept anyway).
+_JA_TOPIC_ADVERBS = frozenset({"幾ら"})
 # Light verbs and formal nouns that appear in almost every sentence.
 _JA_STOPWORDS = frozenset(
     {
@@ -190,7 +193,7 @@ class JapaneseAnalyzer(Analyzer):
         morphemes = list(self._tokenizer.tokenize(text))
         for position, morpheme in enumerate(morphemes):
             pos = morpheme.part_of_speech()
-            if pos[0] in _JA_SKIP_POS:
+            if pos[0] in _JA_SKIP_POS and morpheme.normalized_form() not in _JA_TOPIC_ADVERBS:
                 continue
             surface = morpheme.surface()
             if _HAS_LATIN.search(surface):
