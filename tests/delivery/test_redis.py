@@ -17,6 +17,7 @@ from delivery.tasks import stop
 from tests._redis import RedisServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
+ISOLATED_DB = 9
 
 
 async def eventually(condition: Callable[[], bool], seconds: float = 20) -> None:
@@ -28,7 +29,11 @@ async def eventually(condition: Callable[[], bool], seconds: float = 20) -> None
 
 @pytest.fixture
 async def clients(redis_url: str) -> AsyncIterator[tuple[Redis, Redis]]:
-    a, b = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    # A database of their own: the session's two-server cluster (tests/app/_cluster.py)
+    # sweeps grace periods on database 0 for the whole run, and took these tests' (a full
+    # CI run: the retried requeue happened on a cluster server; the 2026-12-03 flake where
+    # Aiko never went absent fits too).
+    a, b = Redis.from_url(redis_url, db=ISOLATED_DB), Redis.from_url(redis_url, db=ISOLATED_DB)
     yield a, b
     await a.aclose()
     await b.aclose()
