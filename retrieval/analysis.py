@@ -193,13 +193,13 @@ class JapaneseAnalyzer(Analyzer):
         morphemes = list(self._tokenizer.tokenize(text))
         for position, morpheme in enumerate(morphemes):
             pos = morpheme.part_of_speech()
-            if pos[0] in _JA_SKIP_POS and morpheme.normalized_form() not in _JA_TOPIC_ADVERBS:
+            form = morpheme.normalized_form()
+            if pos[0] in _JA_SKIP_POS and form not in _JA_TOPIC_ADVERBS:
                 continue
             surface = morpheme.surface()
             if _HAS_LATIN.search(surface):
                 terms.extend(self._english.words(surface))
                 continue
-            form = morpheme.normalized_form()
             if form in _JA_STOPWORDS or pos[1] == "数詞" and len(surface) == 1:
                 continue
             if not converted and (_KANJI.search(form) or _HIRAGANA.match(surface)):
