@@ -13,7 +13,7 @@ import re
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +104,19 @@ def py_spy() -> str | None:
     return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
-def _frames(line: str) -> tuple[list[str], int]:
-    stack, _, count = line.rstrip().rpartition(" ")
-    return stack.split(";"), int(count)
+def _records(lines: Iterable[str]) -> Iterator[tuple[list[str], int]]:
+    """py-spy's raw records, `frame;frame;... count`, one per line, except where a frame's
+    name holds a line break (code compiled from a string names its file by the string): such
+    a record runs on until a line ends in its count."""
+    pending = ""
+    for line in lines:
+        pending = f"{pending}{line.rstrip()}" if pending else line.rstrip()
+        stack, _, count = pending.rpartition(" ")
+        if not count.isdigit():
+            continue  # the record goes on in the next line
+        if stack:
+            yield stack.split(";"), int(count)
+        pending = ""
 
 
 def _short(frame: str) -> str:
@@ -130,10 +140,7 @@ def summarise_samples(lines: Iterable[str], top: int = 12) -> dict[str, Any]:
     leaves: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = waiting = 0
-    for line in lines:
-        if not line.strip():
-            continue
-        frames, count = _frames(line)
+    for frames, count in _records(lines):
         if _waiting(frames[-1]):
             waiting += count
             continue

@@ -142,6 +142,21 @@ def test_a_profile_is_summarised_by_where_the_time_goes() -> None:
     assert shares["event loop (sockets, scheduling)"] == 10.0
 
 
+def test_a_frame_named_with_a_line_break_does_not_end_the_profile() -> None:
+    """Code compiled from a string is named by it, line breaks and all: a run under load
+    stopped its throughput section on `invalid literal for int(): 'history**.'`."""
+    summary = summarise_samples(
+        [
+            "_reply (/w/main/conversations/replies.py:5);<module> (1. Log in and go to",
+            "**My Page > Order history**.:1) 40",
+            "forward (/v/site-packages/torch/nn/modules/linear.py:9) 60",
+        ]
+    )
+    assert summary["samples"] == 100
+    shares = {c["what"]: c["pct"] for c in summary["by_category"]}
+    assert shares["embedding model (torch, OpenVINO, ONNX Runtime)"] == 60.0
+
+
 def test_threads_blocked_on_a_queue_are_not_counted_as_busy() -> None:
     """py-spy takes a thread blocked in C for a busy one: aiosqlite's thread waiting for its
     next statement made the database look like 28 % of the server's time under load."""
