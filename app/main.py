@@ -39,7 +39,7 @@ from knowledge.articles import ArticleService, load_published
 from knowledge.reindex import Reindexer
 from knowledge.sync import IndexSync
 from retrieval.store import has_saved_index
-from storage.engine import create_engine, migrate, session_factory
+from storage.engine import SQLiteSessions, create_engine, migrate, session_factory
 
 log = logging.getLogger("kakehashi")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -145,6 +145,8 @@ def create_app(
         if mail is not None:  # KAKEHASHI_MAIL_FROM set: inboxes, outbox (docs/email.md)
             await mail.start()
         metrics = Metrics()
+        if isinstance(sessions, SQLiteSessions):
+            metrics.watch_writers(sessions.writers)
         count_events(delivery.bus, metrics)
         app.state.metrics = metrics
         app.state.guard = ChatGuard.build(settings, delivery.redis, metrics)

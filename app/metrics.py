@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from delivery.events import ConversationUpdated, DomainEvent
+from storage.engine import WriterTurns
 from storage.models import Conversation
 
 BOT_KINDS = ("answer", "suggestions", "decline", "smalltalk", "handoff")
@@ -67,6 +71,10 @@ class Metrics:
         )
         self._asked: OrderedDict[str, float] = OrderedDict()  # conversation -> first unanswered
         self._states: OrderedDict[str, str] = OrderedDict()  # conversation -> last state seen
+
+    def watch_writers(self, writers: WriterTurns) -> None:
+        """Serve the SQLite writers' line (`storage.engine.WriterTurns`) as counters."""
+        self.registry.register(_WriterTurnsCollector(writers))
 
     async def on_event(self, event: DomainEvent) -> None:
         """Count what a committed action emitted (an EventBus listener)."""
@@ -120,3 +128,27 @@ class Metrics:
         wait = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
         self.queue_oldest.set(max(0.0, wait))
         return generate_latest(self.registry)
+
+
+class _WriterTurnsCollector(Collector):
+    """How many SQLite write transactions took their turn, how long they waited in line and
+    how long they held it (rate(hold) near 1: the writer is the server's limit)."""
+
+    def __init__(self, writers: WriterTurns) -> None:
+        self.writers = writers
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        w = self.writers
+        yield CounterMetricFamily(
+            "kakehashi_sqlite_write_turns", "SQLite write transactions", value=w.turns
+        )
+        yield CounterMetricFamily(
+            "kakehashi_sqlite_write_wait_seconds",
+            "Time SQLite write transactions waited for the writer's turn",
+            value=w.waited_seconds,
+        )
+        yield CounterMetricFamily(
+            "kakehashi_sqlite_write_hold_seconds",
+            "Time SQLite write transactions held the writer's turn",
+            value=w.held_seconds,
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -62,9 +63,17 @@ class WriterTurns:
     on an asyncio lock instead and start the moment the previous one commits. A
     transaction opened inside another one of the same task (nested) does not wait for
     itself.
+
+    The line is the process's one point where writes go one at a time, so it keeps count
+    (`turns`, `waited_seconds`, `held_seconds`, served as Prometheus counters): a server
+    whose writer is held most of every second has reached its message rate, whatever its
+    CPU shows.
     """
 
     def __init__(self) -> None:
+        self.turns = 0
+        self.waited_seconds = 0.0
+        self.held_seconds = 0.0
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
@@ -80,13 +89,18 @@ class WriterTurns:
             yield  # nested in this task's own write transaction
             return
         lock = self._locks.setdefault(loop, asyncio.Lock())
+        asked = time.perf_counter()
         async with lock:
+            taken = time.perf_counter()
             if task is not None:
                 self._holders[loop] = task
             try:
                 yield
             finally:
                 self._holders.pop(loop, None)
+                self.turns += 1
+                self.waited_seconds += taken - asked
+                self.held_seconds += time.perf_counter() - taken
 
 
 class SQLiteSessions(async_sessionmaker[AsyncSession]):

@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from eval._server import Server
 from eval.bench.load import (
     REPLY,
@@ -128,6 +130,52 @@ async def replies(
     return out
 
 
+WRITER_COUNTERS = ("turns", "wait_seconds", "hold_seconds")
+
+
+async def writer_counters(server: Server) -> dict[str, float] | None:
+    """The SQLite writer's line as the server counts it (`/metrics`, from loopback), or None
+    where it keeps none (PostgreSQL) or the metrics do not answer."""
+    try:
+        async with httpx.AsyncClient(base_url=server.base, timeout=10) as client:
+            response = await client.get("/metrics")
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    found: dict[str, float] = {}
+    for line in response.text.splitlines():
+        for name in WRITER_COUNTERS:
+            prefix = f"kakehashi_sqlite_write_{name}_total "
+            if line.startswith(prefix):
+                found[name] = float(line[len(prefix) :])
+    return found if len(found) == len(WRITER_COUNTERS) else None
+
+
+def _difference(
+    after: dict[str, float] | None, before: dict[str, float] | None
+) -> dict[str, float] | None:
+    if after is None or before is None:
+        return None
+    return {name: after[name] - before[name] for name in WRITER_COUNTERS}
+
+
+def _writer_figures(
+    writers: dict[str, float] | None, seconds: float, sent: int
+) -> dict[str, float]:
+    """Per step: how much of the time one SQLite write transaction held the writer's turn
+    (near 100 %: writes queue, whatever the CPU does), and what a turn cost."""
+    if writers is None or not writers["turns"]:
+        return {}
+    turns = writers["turns"]
+    return {
+        "sqlite_writer_busy_pct": round(100 * writers["hold_seconds"] / seconds, 1),
+        "sqlite_write_hold_ms": round(1000 * writers["hold_seconds"] / turns, 1),
+        "sqlite_write_wait_ms": round(1000 * writers["wait_seconds"] / turns, 1),
+        "sqlite_writes_per_message": round(turns / max(1, sent), 2),
+    }
+
+
 async def throughput(
     server: Server,
     texts: Mapping[str, Sequence[str]],
@@ -156,8 +204,10 @@ async def throughput(
                 profiler = Profiler(profile_dir / f"profile-{rate:g}.txt")
                 profiler.start(server.pid, seconds)
             cpu_before = server.cpu_seconds()
+            writers_before = await writer_counters(server)
             run = await run_rate(customers, texts, rate, seconds, timeout=timeout)
             cpu = server.cpu_seconds() - cpu_before
+            writers = _difference(await writer_counters(server), writers_before)
             if profiler is not None:
                 profiles.append({"rate": rate, **await profiler.finish()})
             step = run.summary()
@@ -165,6 +215,7 @@ async def throughput(
             # is 2,000 ms a second over this)
             step["server_cpu_ms_per_message"] = round(1000 * cpu / max(1, run.sent), 1)
             step["rss_mib"] = round(server.rss_mib(), 1)
+            step.update(_writer_figures(writers, seconds, run.sent))
             step["ok"] = bool(
                 step["p95_ms"] <= P95_LIMIT_MS
                 and not step["timeout"]

@@ -174,16 +174,25 @@ def _sections(r: dict[str, Any]) -> list[str]:
         ]
         out += _table(
             ("rate/s", "sent", "achieved/s", "p50 ms", "p95 ms", "timeouts", "silent",
-             "errors", "server MiB", "server CPU ms/message", ""),
+             "errors", "server MiB", "server CPU ms/message", "SQLite writer held %",
+             "ms a write held", "ms a write waited", ""),
             [(s["rate"], s["sent"], s["achieved_rate"], s["p50_ms"], s["p95_ms"], s["timeout"],
               s["silent"], s["error"] + s.get("lost_connections", 0), s["rss_mib"],
-              s.get("server_cpu_ms_per_message"), "ok" if s["ok"] else "fails")
+              s.get("server_cpu_ms_per_message"), s.get("sqlite_writer_busy_pct"),
+              s.get("sqlite_write_hold_ms"), s.get("sqlite_write_wait_ms"),
+              "ok" if s["ok"] else "fails")
              for s in thr["steps"]],
         )  # fmt: skip
         out += ["Server CPU per message is all its threads' (user and system) over the step, "
                 "replies included; two cores give 2,000 ms of CPU a second, so a message "
                 "costing C ms caps the rate at 2,000 / C a second, and less where the work "
-                "waits on Python's one interpreter lock.", ""]  # fmt: skip
+                "waits on Python's one interpreter lock.", "",
+                "On SQLite, write transactions take turns (`storage.engine.WriterTurns`): "
+                "\"SQLite writer held %\" is the share of the step's time one of them held "
+                "the turn, from the server's own counters (`kakehashi_sqlite_write_*` on "
+                "`/metrics`). Near 100 % the writes queue and replies wait for their turn "
+                "however much CPU is left; each message costs about two writes (the message, "
+                "then the reply).", ""]  # fmt: skip
         out += [f"Highest rate with p95 ≤ 500 ms: **{thr['max_rate_p95_under_500ms']:g} "
                 "messages/s**.", "", "![throughput](throughput.png)", ""]  # fmt: skip
     out += _profile(thr.get("profiles") or [])

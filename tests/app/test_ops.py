@@ -76,6 +76,26 @@ def test_metrics_count_what_happened(make_client: MakeClient) -> None:
     assert metric(text, "kakehashi_queue_oldest_wait_seconds") >= 0
 
 
+def test_metrics_show_how_long_sqlite_writes_held_the_writers_turn(
+    make_client: MakeClient,
+) -> None:
+    """The one place a SQLite server writes one transaction at a time: an operator sees how
+    much of each second it is held (near all of it, the server has reached its rate)."""
+    client = make_client(metrics_allowed_ips=["testclient"])
+    before = client.get("/metrics").text
+    with client.websocket_connect("/ws/chat") as ws:
+        open_chat(ws)
+        ask(ws, "How do I return an item?", "c1")
+        settle(client)
+    after = client.get("/metrics").text
+    turns = "kakehashi_sqlite_write_turns_total"
+    # at least the conversation, the message and the bot's reply
+    assert metric(after, turns) - metric(before, turns) >= 3
+    held = "kakehashi_sqlite_write_hold_seconds_total"
+    assert metric(after, held) > metric(before, held)
+    assert metric(after, "kakehashi_sqlite_write_wait_seconds_total") >= 0
+
+
 def test_metrics_are_refused_to_strangers_and_served_with_the_token(
     make_client: MakeClient,
 ) -> None:
