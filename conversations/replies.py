@@ -28,7 +28,13 @@ from conversations.escalation import escalate, handoff_text, jsonable
 from conversations.frames import message_frame, state_frame, typing_frame
 from conversations.mailing import for_channel
 from conversations.ports import QueueInfo
-from delivery.events import ConversationUpdated, DomainEvent, EventBus, QueueChanged
+from delivery.events import (
+    ConversationUpdated,
+    DomainEvent,
+    EventBus,
+    QueueChanged,
+    StateFrame,
+)
 from delivery.locks import Locks
 from delivery.tasks import Loop
 from delivery.work import ReplyQueue
@@ -177,28 +183,37 @@ class BotReplies:
         decision: Decision | None = await self._run_bot(respond, text, history)
         assert decision is not None
         events: list[DomainEvent] = []
-        async with self.locks.hold(public_id), self.sessions.begin() as session:
-            conversation = await session.get_one(
-                Conversation, conversation_id, with_for_update=True
-            )
-            if not await _claim(session, conversation_id, seq):
-                decision = None  # another server stored the reply while we thought
-            elif conversation.state == ConversationState.WAITING and (
+        async with self.locks.hold(public_id):
+            # read before the write transaction, under the conversation's lock (which
+            # whatever changes it holds): on SQLite, writes take turns one at a time in
+            # the process, and a statement inside one keeps the others waiting
+            async with self.sessions() as session:
+                conversation = await session.get_one(Conversation, conversation_id)
+            if conversation.state == ConversationState.WAITING and (
                 decision.kind not in ANSWERS_WHILE_WAITING
             ):
                 decision = None  # already queued: a person will take it from here
             elif conversation.state not in (ConversationState.BOT, ConversationState.WAITING):
                 decision = None  # a person took over while the bot was thinking
-            else:
-                events = await self._store(session, conversation, decision, seq)
+            async with self.sessions.begin() as session:
+                if not await _claim(session, conversation_id, seq):
+                    decision = None  # another server stored the reply while we thought
+                elif decision is not None:
+                    conversation = await session.merge(conversation, load=False)
+                    reply, state = await self._store(session, conversation, decision, seq)
+            if decision is not None:  # its frame rendered after the commit, not in the turn
+                events = [ConversationUpdated(public_id, message_frame(reply))]
+                if state is not None:
+                    events.append(ConversationUpdated(public_id, state))
         await self.bus.emit(*events, ConversationUpdated(public_id, typing_frame("bot", False)))
         if decision is not None and decision.handoff:
             await self.bus.emit(QueueChanged())
 
     async def _store(
         self, session: AsyncSession, conversation: Conversation, decision: Decision, seq: int
-    ) -> list[DomainEvent]:
-        """Store the bot's decision (and its handoff); the events to emit after commit."""
+    ) -> tuple[Message, StateFrame | None]:
+        """Store the bot's decision (and its handoff): the reply, and the conversation's
+        new state when it was handed off."""
         decision = for_channel(conversation, decision)
         conversation.lang = decision.lang
         missed = decision.kind is DecisionKind.DECLINE
@@ -217,8 +232,6 @@ class BotReplies:
             confidence=decision.confidence,
             meta={"scores": jsonable(decision.scores), "reply_to": seq},
         )
-        public_id = conversation.public_id
-        events: list[DomainEvent] = [ConversationUpdated(public_id, message_frame(reply))]
         if decision.handoff_reason is not None and conversation.state == ConversationState.BOT:
             await escalate(
                 session,
@@ -230,9 +243,8 @@ class BotReplies:
             )
             place = await self.queue.place(session, conversation)
             available = await self.queue.availability()
-            state = state_frame(conversation, place=place, available=available)
-            events.append(ConversationUpdated(public_id, state))
-        return events
+            return reply, state_frame(conversation, place=place, available=available)
+        return reply, None
 
 
 def _answer_choice(
