@@ -10,3 +10,9 @@ class ChatError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class ConversationMoved(Exception):
+    """The conversation left the state its writer read before writing (a lock that ran out
+    while its holder stalled; servers without a shared lock): read it again and decide
+    again."""

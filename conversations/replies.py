@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.policy import Bot, Decision, DecisionKind, Turn
 from conversations import transcript
+from conversations.errors import ConversationMoved
 from conversations.escalation import escalate, handoff_text, jsonable
 from conversations.frames import message_frame, state_frame, typing_frame
 from conversations.mailing import for_channel
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 #: What the bot says while the conversation waits for a person: answers to questions,
 #: not another handoff or a decline (the person will take it from here).
 ANSWERS_WHILE_WAITING = frozenset({DecisionKind.ANSWER, DecisionKind.SUGGEST})
+
+#: reads and writes of one reply when its conversation moved in between
+_ATTEMPTS = 3
 
 RunBot = Callable[[Callable[[str, list[Turn]], Decision], str, list[Turn]], Awaitable[Decision]]
 
@@ -184,30 +188,54 @@ class BotReplies:
         assert decision is not None
         events: list[DomainEvent] = []
         async with self.locks.hold(public_id):
-            # read before the write transaction, under the conversation's lock (which
-            # whatever changes it holds): on SQLite, writes take turns one at a time in
-            # the process, and a statement inside one keeps the others waiting
-            async with self.sessions() as session:
-                conversation = await session.get_one(Conversation, conversation_id)
-            if conversation.state == ConversationState.WAITING and (
-                decision.kind not in ANSWERS_WHILE_WAITING
-            ):
-                decision = None  # already queued: a person will take it from here
-            elif conversation.state not in (ConversationState.BOT, ConversationState.WAITING):
-                decision = None  # a person took over while the bot was thinking
-            async with self.sessions.begin() as session:
-                if not await _claim(session, conversation_id, seq):
-                    decision = None  # another server stored the reply while we thought
-                elif decision is not None:
-                    conversation = await session.merge(conversation, load=False)
-                    reply, state = await self._store(session, conversation, decision, seq)
-            if decision is not None:  # its frame rendered after the commit, not in the turn
-                events = [ConversationUpdated(public_id, message_frame(reply))]
-                if state is not None:
-                    events.append(ConversationUpdated(public_id, state))
+            for attempt in range(_ATTEMPTS):
+                try:
+                    decision, events = await self._settle(conversation_id, seq, decision)
+                    break
+                except ConversationMoved:  # its state changed between the read and the write
+                    if attempt == _ATTEMPTS - 1:
+                        raise
         await self.bus.emit(*events, ConversationUpdated(public_id, typing_frame("bot", False)))
         if decision is not None and decision.handoff:
             await self.bus.emit(QueueChanged())
+
+    async def _settle(
+        self, conversation_id: int, seq: int, decision: Decision | None
+    ) -> tuple[Decision | None, list[DomainEvent]]:
+        """Under the conversation's lock: claim message `seq` and store the bot's decision,
+        unless a person has the conversation now; the decision stored (None: nothing) and
+        the events to emit.
+
+        The conversation is read before the write transaction (everything that changes it
+        holds its lock; the write checks its state again in the statement that takes the
+        reply's seq): on SQLite writes take turns one at a time in the process, and every
+        statement inside one keeps the others waiting. Frames are rendered after the
+        commit, for the same reason.
+        """
+        async with self.sessions() as session:
+            conversation = await session.get_one(Conversation, conversation_id)
+        if conversation.state == ConversationState.WAITING and (
+            decision is not None and decision.kind not in ANSWERS_WHILE_WAITING
+        ):
+            decision = None  # already queued: a person will take it from here
+        elif conversation.state not in (ConversationState.BOT, ConversationState.WAITING):
+            decision = None  # a person took over while the bot was thinking
+        stored: tuple[Message, StateFrame | None] | None = None
+        async with self.sessions.begin() as session:
+            if not await _claim(session, conversation_id, seq):
+                return None, []  # another server stored the reply while we thought
+            if decision is not None:
+                merged = await session.merge(conversation, load=False)
+                stored = await self._store(session, merged, decision, seq)
+        if stored is None:
+            return None, []
+        reply, state = stored
+        events: list[DomainEvent] = [
+            ConversationUpdated(conversation.public_id, message_frame(reply))
+        ]
+        if state is not None:
+            events.append(ConversationUpdated(conversation.public_id, state))
+        return decision, events
 
     async def _store(
         self, session: AsyncSession, conversation: Conversation, decision: Decision, seq: int
@@ -222,6 +250,7 @@ class BotReplies:
         reply = await transcript.append(
             session,
             conversation,
+            state=conversation.state,
             role="bot",
             kind=decision.kind.value,
             text=handoff_text(decision.text, decision.lang, available)

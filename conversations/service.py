@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conversations import transcript
 from conversations.csat import csat_state
-from conversations.errors import ChatError
+from conversations.errors import ChatError, ConversationMoved
 from conversations.escalation import escalate, hand_off
 from conversations.frames import feedback_frame, message_frame, state_frame, typing_frame
 from conversations.ports import QueueInfo
@@ -42,6 +42,10 @@ from storage.models import Conversation, Message, User
 BOT_ANSWERS_IN = frozenset({ConversationState.BOT, ConversationState.WAITING})
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+#: reads and writes of one customer message when its conversation moved in between
+_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -154,24 +158,31 @@ class ConversationService:
         """
         self.replies.prepare(text)  # the models start while the message is stored
         async with self.locks.hold(ref.public_id):
-            conversation, existing = await self._read_for_write(ref, client_id)
-            if existing is not None:  # a resend: acknowledge again, even if closed since
-                return message_frame(existing), True
-            _refuse_closed(conversation)
-            # While it waits for a person the bot keeps answering questions (as its
-            # handoff notice promises); once a person has it, the bot is silent.
-            bot_owns_it = conversation.state in BOT_ANSWERS_IN
-            queued = conversation.state != ConversationState.BOT
-            async with self.sessions.begin() as session:
-                message = await transcript.append(
-                    session,
-                    await session.merge(conversation, load=False),
-                    role="customer",
-                    kind="text",
-                    text=text,
-                    client_id=client_id,
-                    reply_pending=bot_owns_it,
-                )
+            for attempt in range(_ATTEMPTS):
+                conversation, existing = await self._read_for_write(ref, client_id)
+                if existing is not None:  # a resend: acknowledge again, even if closed since
+                    return message_frame(existing), True
+                _refuse_closed(conversation)
+                # While it waits for a person the bot keeps answering questions (as its
+                # handoff notice promises); once a person has it, the bot is silent.
+                bot_owns_it = conversation.state in BOT_ANSWERS_IN
+                queued = conversation.state != ConversationState.BOT
+                try:
+                    async with self.sessions.begin() as session:
+                        message = await transcript.append(
+                            session,
+                            await session.merge(conversation, load=False),
+                            state=conversation.state,
+                            role="customer",
+                            kind="text",
+                            text=text,
+                            client_id=client_id,
+                            reply_pending=bot_owns_it,
+                        )
+                    break
+                except ConversationMoved:
+                    if attempt == _ATTEMPTS - 1:
+                        raise
             frame = message_frame(message)
         await self.bus.emit(ConversationUpdated(ref.public_id, frame))
         if bot_owns_it:
@@ -188,7 +199,9 @@ class ConversationService:
         before the write transaction, by a caller holding the conversation's lock.
 
         Whatever changes a conversation or adds to it holds its lock, so these stay true
-        until the caller writes. Read here, they are not read inside the write: on SQLite
+        until the caller writes (which checks the state again in the statement that takes
+        the message's seq: `transcript.append`). Read here, they are not read inside the
+        write: on SQLite
         write transactions take turns, one at a time in the process, and every statement
         inside one keeps the others waiting (a trip to the database's thread and back,
         about 2 ms under load).

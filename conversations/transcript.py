@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import messages
 from bot.policy import Turn
 from conversations import mailing
+from conversations.errors import ConversationMoved
 from conversations.frames import message_frame, with_files
 from delivery.events import MessageFrame
 from storage.models import Conversation, Message
@@ -22,14 +23,26 @@ from storage.models import Conversation, Message
 HISTORY_TURNS = 20
 
 
-async def append(session: AsyncSession, conversation: Conversation, **fields: Any) -> Message:
-    """Insert a message with the conversation's next seq (atomic in the transaction)."""
+async def append(
+    session: AsyncSession, conversation: Conversation, *, state: str | None = None, **fields: Any
+) -> Message:
+    """Insert a message with the conversation's next seq (atomic in the transaction).
+
+    With `state` (what the caller read before its write transaction), only while the
+    conversation is still in it, checked by the same statement that takes the seq.
+
+    Raises:
+        ConversationMoved: the conversation is in another state now.
+    """
+    guard = (Conversation.state == state,) if state is not None else ()
     seq = await session.scalar(
         update(Conversation)
-        .where(Conversation.id == conversation.id)
+        .where(Conversation.id == conversation.id, *guard)
         .values(last_seq=Conversation.last_seq + 1, updated_at=datetime.now(UTC))
         .returning(Conversation.last_seq)
     )
+    if seq is None and state is not None:
+        raise ConversationMoved(f"conversation {conversation.public_id} is no longer {state}")
     assert seq is not None
     conversation.last_seq = seq
     fields.setdefault("citations", [])

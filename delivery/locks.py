@@ -16,7 +16,8 @@ class Locks(Protocol):
 
 
 class InProcessLocks:
-    """Locks of one server process; several servers also lock rows in the database."""
+    """Locks of one server process; several servers also check in the database (row locks,
+    and the conditional update that stores a message: `conversations.transcript.append`)."""
 
     def __init__(self) -> None:
         # a lock lives while someone holds or waits for it: none kept per past key

@@ -104,18 +104,22 @@ def py_spy() -> str | None:
     return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
+# a record's count: after its last frame's "(file:line)", or alone (a thread with no
+# Python frame); a line of a frame's name that ends in a number is no count
+_RECORD = re.compile(r"(?:\)|^) ?([0-9]+)$", re.ASCII)
+
+
 def _records(lines: Iterable[str]) -> Iterator[tuple[list[str], int]]:
     """py-spy's raw records, `frame;frame;... count`, one per line, except where a frame's
     name holds a line break (code compiled from a string names its file by the string): such
     a record runs on until a line ends in its count."""
     pending = ""
     for line in lines:
-        pending = f"{pending}{line.rstrip()}" if pending else line.rstrip()
-        stack, _, count = pending.rpartition(" ")
-        if not count.isdigit():
+        pending = f"{pending}\n{line.rstrip()}" if pending else line.rstrip()
+        record = _RECORD.search(pending)
+        if record is None:
             continue  # the record goes on in the next line
-        if stack:
-            yield stack.split(";"), int(count)
+        yield pending[: record.start(1)].rstrip(" ").split(";"), int(record[1])
         pending = ""
 
 

@@ -205,3 +205,34 @@ async def test_models_that_cannot_start_early_do_not_stop_the_message(
     assert frame["text"] == "how do I return an item"
     stored = await chat.service.messages_after(ref.id, 0)
     assert [(m["role"], m["kind"]) for m in stored] == [("customer", "text"), ("bot", "answer")]
+
+
+async def test_a_conversation_closed_between_reading_and_writing_takes_no_message(
+    chat: Chat, sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message reads its conversation before its write transaction, under the
+    conversation's lock. Where that lock failed it (a Redis lock that ran out while its
+    holder stalled), the write sees the change and the message is refused, not stored in a
+    closed conversation."""
+    ref, _ = await chat.service.start("en")
+    read = chat.service._read_for_write
+    closed_behind_its_back = False
+
+    async def read_then_closed(*args: object) -> tuple[Conversation, Message | None]:
+        nonlocal closed_behind_its_back
+        found = await read(*args)  # type: ignore[arg-type]
+        if not closed_behind_its_back:
+            closed_behind_its_back = True
+            async with sessions.begin() as session:
+                await session.execute(
+                    update(Conversation).where(Conversation.id == ref.id).values(state="closed")
+                )
+        return found
+
+    monkeypatch.setattr(chat.service, "_read_for_write", read_then_closed)
+    with pytest.raises(ChatError) as refused:
+        await chat.service.receive(ref, "c1", "hello?")
+    assert refused.value.code == "conversation_closed"
+    async with sessions() as session:
+        stored = await transcript.by_client_id(session, ref.id, "c1")
+    assert stored is None

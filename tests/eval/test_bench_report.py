@@ -147,14 +147,17 @@ def test_a_frame_named_with_a_line_break_does_not_end_the_profile() -> None:
     stopped its throughput section on `invalid literal for int(): 'history**.'`."""
     summary = summarise_samples(
         [
-            "_reply (/w/main/conversations/replies.py:5);<module> (1. Log in and go to",
+            "_reply (/w/main/conversations/replies.py:5);<module> (1. Log in and go to step 2",
             "**My Page > Order history**.:1) 40",
             "forward (/v/site-packages/torch/nn/modules/linear.py:9) 60",
+            " 25",  # a thread with no Python frame
         ]
     )
-    assert summary["samples"] == 100
+    assert summary["samples"] == 125
     shares = {c["what"]: c["pct"] for c in summary["by_category"]}
-    assert shares["embedding model (torch, OpenVINO, ONNX Runtime)"] == 60.0
+    assert shares["embedding model (torch, OpenVINO, ONNX Runtime)"] == 48.0
+    native = [c for c in summary["by_category"] if "no Python frame" in c["what"]]
+    assert [c["samples"] for c in native] == [25]
 
 
 def test_threads_blocked_on_a_queue_are_not_counted_as_busy() -> None:
