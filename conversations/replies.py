@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.policy import Bot, Decision, DecisionKind, Turn
 from conversations import transcript
-from conversations.errors import ConversationMoved
 from conversations.escalation import escalate, handoff_text, jsonable
 from conversations.frames import message_frame, state_frame, typing_frame
 from conversations.mailing import for_channel
@@ -47,9 +46,6 @@ log = logging.getLogger(__name__)
 #: What the bot says while the conversation waits for a person: answers to questions,
 #: not another handoff or a decline (the person will take it from here).
 ANSWERS_WHILE_WAITING = frozenset({DecisionKind.ANSWER, DecisionKind.SUGGEST})
-
-#: reads and writes of one reply when its conversation moved in between
-_ATTEMPTS = 3
 
 RunBot = Callable[[Callable[[str, list[Turn]], Decision], str, list[Turn]], Awaitable[Decision]]
 
@@ -186,15 +182,10 @@ class BotReplies:
             respond = partial(_answer_choice, self.bot, str(chosen), lang)
         decision: Decision | None = await self._run_bot(respond, text, history)
         assert decision is not None
-        events: list[DomainEvent] = []
         async with self.locks.hold(public_id):
-            for attempt in range(_ATTEMPTS):
-                try:
-                    decision, events = await self._settle(conversation_id, seq, decision)
-                    break
-                except ConversationMoved:  # its state changed between the read and the write
-                    if attempt == _ATTEMPTS - 1:
-                        raise
+            decision, events = await transcript.until_unmoved(
+                partial(self._settle, conversation_id, seq, decision)
+            )
         await self.bus.emit(*events, ConversationUpdated(public_id, typing_frame("bot", False)))
         if decision is not None and decision.handoff:
             await self.bus.emit(QueueChanged())

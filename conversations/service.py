@@ -13,13 +13,14 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conversations import transcript
 from conversations.csat import csat_state
-from conversations.errors import ChatError, ConversationMoved
+from conversations.errors import ChatError
 from conversations.escalation import escalate, hand_off
 from conversations.frames import feedback_frame, message_frame, state_frame, typing_frame
 from conversations.ports import QueueInfo
@@ -42,10 +43,6 @@ from storage.models import Conversation, Message, User
 BOT_ANSWERS_IN = frozenset({ConversationState.BOT, ConversationState.WAITING})
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-#: reads and writes of one customer message when its conversation moved in between
-_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -158,32 +155,16 @@ class ConversationService:
         """
         self.replies.prepare(text)  # the models start while the message is stored
         async with self.locks.hold(ref.public_id):
-            for attempt in range(_ATTEMPTS):
-                conversation, existing = await self._read_for_write(ref, client_id)
-                if existing is not None:  # a resend: acknowledge again, even if closed since
-                    return message_frame(existing), True
-                _refuse_closed(conversation)
-                # While it waits for a person the bot keeps answering questions (as its
-                # handoff notice promises); once a person has it, the bot is silent.
-                bot_owns_it = conversation.state in BOT_ANSWERS_IN
-                queued = conversation.state != ConversationState.BOT
-                try:
-                    async with self.sessions.begin() as session:
-                        message = await transcript.append(
-                            session,
-                            await session.merge(conversation, load=False),
-                            state=conversation.state,
-                            role="customer",
-                            kind="text",
-                            text=text,
-                            client_id=client_id,
-                            reply_pending=bot_owns_it,
-                        )
-                    break
-                except ConversationMoved:
-                    if attempt == _ATTEMPTS - 1:
-                        raise
-            frame = message_frame(message)
+            message, duplicate, state = await transcript.until_unmoved(
+                partial(self._store_message, ref, client_id, text)
+            )
+        frame = message_frame(message)
+        if duplicate:  # a resend: acknowledged again, even if closed since
+            return frame, True
+        # While it waits for a person the bot keeps answering questions (as its handoff
+        # notice promises); once a person has it, the bot is silent.
+        bot_owns_it = state in BOT_ANSWERS_IN
+        queued = state != ConversationState.BOT
         await self.bus.emit(ConversationUpdated(ref.public_id, frame))
         if bot_owns_it:
             self.replies.enqueue(ref.id, ref.public_id, message.seq, text)
@@ -192,24 +173,37 @@ class ConversationService:
             await self.bus.emit(QueueChanged(places=False))
         return frame, False
 
-    async def _read_for_write(
-        self, ref: ConversationRef, client_id: str
-    ) -> tuple[Conversation, Message | None]:
-        """The conversation, and the message already sent with `client_id` if any: read
-        before the write transaction, by a caller holding the conversation's lock.
+    async def _store_message(
+        self, ref: ConversationRef, client_id: str, text: str
+    ) -> tuple[Message, bool, str]:
+        """Under the conversation's lock: store a customer message, unless it is a resend.
+        The message, whether it was one (already stored), and the conversation's state.
 
-        Whatever changes a conversation or adds to it holds its lock, so these stay true
-        until the caller writes (which checks the state again in the statement that takes
-        the message's seq: `transcript.append`). Read here, they are not read inside the
-        write: on SQLite
+        The conversation and the resend are read before the write transaction: whatever
+        changes a conversation or adds to it holds its lock, and the write checks the state
+        again in the statement that takes the message's seq (`transcript.append`). On SQLite
         write transactions take turns, one at a time in the process, and every statement
-        inside one keeps the others waiting (a trip to the database's thread and back,
-        about 2 ms under load).
+        inside one keeps the others waiting (a trip to the database's thread and back, about
+        2 ms under load).
         """
         async with self.sessions() as session:
             conversation = await session.get_one(Conversation, ref.id)
             existing = await transcript.by_client_id(session, ref.id, client_id)
-        return conversation, existing
+        if existing is not None:
+            return existing, True, conversation.state
+        _refuse_closed(conversation)
+        async with self.sessions.begin() as session:
+            message = await transcript.append(
+                session,
+                await session.merge(conversation, load=False),
+                state=conversation.state,
+                role="customer",
+                kind="text",
+                text=text,
+                client_id=client_id,
+                reply_pending=conversation.state in BOT_ANSWERS_IN,
+            )
+        return message, False, conversation.state
 
     async def choose(
         self, ref: ConversationRef, client_id: str, article_id: str

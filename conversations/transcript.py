@@ -6,8 +6,9 @@ system notices share one gap-free sequence per conversation.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,9 @@ from delivery.events import MessageFrame
 from storage.models import Conversation, Message
 
 HISTORY_TURNS = 20
+#: tries of a read-then-write whose conversation moved in between (`append(state=...)`)
+MOVED_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 async def append(
@@ -54,6 +58,17 @@ async def append(
     if mail is not None:  # in this transaction: the message and its mail, or neither
         session.add(mail)
     return message
+
+
+async def until_unmoved(step: Callable[[], Awaitable[T]]) -> T:
+    """Run `step` (reads, then a write that passes what it read as `append(state=...)`)
+    again while its conversation moves between the two, at most `MOVED_ATTEMPTS` times."""
+    for _ in range(MOVED_ATTEMPTS - 1):
+        try:
+            return await step()
+        except ConversationMoved:
+            continue
+    return await step()
 
 
 async def notice(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from eval._server import Server
 from eval.bench.load import (
@@ -143,12 +144,16 @@ async def writer_counters(server: Server) -> dict[str, float] | None:
         return None
     if response.status_code != 200:
         return None
-    found: dict[str, float] = {}
-    for line in response.text.splitlines():
-        for name in WRITER_COUNTERS:
-            prefix = f"kakehashi_sqlite_write_{name}_total "
-            if line.startswith(prefix):
-                found[name] = float(line[len(prefix) :])
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    found = {
+        name: samples[key]
+        for name in WRITER_COUNTERS
+        if (key := f"kakehashi_sqlite_write_{name}_total") in samples
+    }
     return found if len(found) == len(WRITER_COUNTERS) else None
 
 

@@ -215,12 +215,14 @@ async def test_a_conversation_closed_between_reading_and_writing_takes_no_messag
     holder stalled), the write sees the change and the message is refused, not stored in a
     closed conversation."""
     ref, _ = await chat.service.start("en")
-    read = chat.service._read_for_write
+    read = transcript.by_client_id  # the last read before the write
     closed_behind_its_back = False
 
-    async def read_then_closed(*args: object) -> tuple[Conversation, Message | None]:
+    async def read_then_closed(
+        session: AsyncSession, conversation_id: int, client_id: str
+    ) -> Message | None:
         nonlocal closed_behind_its_back
-        found = await read(*args)  # type: ignore[arg-type]
+        found = await read(session, conversation_id, client_id)
         if not closed_behind_its_back:
             closed_behind_its_back = True
             async with sessions.begin() as session:
@@ -229,7 +231,7 @@ async def test_a_conversation_closed_between_reading_and_writing_takes_no_messag
                 )
         return found
 
-    monkeypatch.setattr(chat.service, "_read_for_write", read_then_closed)
+    monkeypatch.setattr(transcript, "by_client_id", read_then_closed)
     with pytest.raises(ChatError) as refused:
         await chat.service.receive(ref, "c1", "hello?")
     assert refused.value.code == "conversation_closed"
