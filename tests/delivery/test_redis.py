@@ -34,6 +34,9 @@ async def clients(redis_url: str) -> AsyncIterator[tuple[Redis, Redis]]:
     # CI run: the retried requeue happened on a cluster server; the 2026-12-03 flake where
     # Aiko never went absent fits too).
     a, b = Redis.from_url(redis_url, db=ISOLATED_DB), Redis.from_url(redis_url, db=ISOLATED_DB)
+    # and each test an empty one: they share agent ids, and a test's servers leave claims,
+    # grace periods and server entries behind (a killed server cannot clean up)
+    await a.flushdb()
     yield a, b
     await a.aclose()
     await b.aclose()
