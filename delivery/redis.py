@@ -179,6 +179,15 @@ end
 return 0
 """
 
+# A claim is let go of only by the server holding it: one that ran out while its holder
+# was slow may be another server's by now.
+_UNCLAIM = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 
 class RedisPresence:
     """Agents' presence in Redis hashes; grace periods in a sorted set by deadline.
@@ -218,6 +227,7 @@ class RedisPresence:
         self._sweeper: Loop[None] | None = None
         self._release_script = redis.register_script(_RELEASE)
         self._grace_done = redis.register_script(_GRACE_DONE)
+        self._unclaim_script = redis.register_script(_UNCLAIM)
 
     def _key(self, user_id: int) -> str:
         return f"{PREFIX}presence:{user_id}"
@@ -238,7 +248,8 @@ class RedisPresence:
         return bool(claimed)
 
     async def _unclaim(self, what: str) -> None:
-        await self.redis.delete(f"{PREFIX}claim:{what}")
+        """Let go of this server's claim on `what` (not another's, taken after it ran out)."""
+        await self._unclaim_script(keys=[f"{PREFIX}claim:{what}"], args=[self.server_id])
 
     async def start(self) -> None:
         await self._beat()

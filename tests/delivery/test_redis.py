@@ -208,6 +208,28 @@ async def test_an_absence_a_dying_server_took_on_is_carried_out_by_another(
         await living.close()
 
 
+async def test_a_server_whose_claim_ran_out_does_not_let_go_of_the_next_servers(
+    clients: tuple[Redis, Redis],
+) -> None:
+    """A slow server's claim on Aiko's absence runs out and a second server claims it:
+    when the slow one lets go, the second server's claim stays, or a third server would
+    requeue her chats once more while the second is still on it."""
+    slow = RedisPresence(clients[0], 0.1, _nothing, claim_seconds=0.2)
+    second = RedisPresence(clients[1], 0.1, _nothing, claim_seconds=30)
+    third = RedisPresence(clients[1], 0.1, _nothing, claim_seconds=30)
+    assert await slow._claim("absent:7")
+    await anyio.sleep(0.4)  # ran out while its server was busy
+    assert await second._claim("absent:7")
+    await slow._unclaim("absent:7")
+    assert not await third._claim("absent:7")
+    await second._unclaim("absent:7")
+    assert await third._claim("absent:7")
+
+
+async def _nothing(user_id: int) -> None:
+    pass
+
+
 async def test_a_failed_requeue_is_tried_again(clients: tuple[Redis, Redis]) -> None:
     calls: list[int] = []
 
