@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -78,6 +79,10 @@ class Topic:
         }
 
 
+def _topics(questions: list[GapQuestion]) -> list[dict[str, Any]]:
+    return [topic.as_dict() for topic in group(questions)]
+
+
 def _terms(question: GapQuestion) -> set[str]:
     return {
         t
@@ -88,26 +93,41 @@ def _terms(question: GapQuestion) -> set[str]:
 
 def group(questions: list[GapQuestion], threshold: float = 0.25) -> list[Topic]:
     """Greedy grouping: a question joins the topic whose terms it overlaps most (Jaccard
-    with the topic's frequent terms) when the overlap reaches `threshold`."""
+    with the topic's frequent terms) when the overlap reaches `threshold`; on a tie, the
+    older topic.
+
+    Only topics sharing a term with the question can overlap it, so each question is
+    scored against those, found through an index of the topics' frequent terms: a month
+    of 12,000 questions in 8,000 topics took 35 s scored against every topic.
+    """
     topics: list[Topic] = []
+    cores: list[set[str]] = []  # each topic's frequent terms
+    holding: dict[tuple[str, str], set[int]] = {}  # (language, term) -> topics it is core in
     for question in sorted(questions, key=lambda q: q.at):
         terms = _terms(question)
+        lang = question.lang
+        candidates = sorted(set().union(*(holding.get((lang, t), ()) for t in terms)))
         best, best_score = None, 0.0
-        for topic in topics:
-            if topic.questions[0].lang != question.lang:
-                continue
-            core = {t for t, n in topic.terms.items() if n * 2 >= len(topic.questions)} or set(
-                topic.terms
-            )
-            union = terms | core
-            score = len(terms & core) / len(union) if union else 0.0
+        for number in candidates:
+            core = cores[number]
+            score = len(terms & core) / len(terms | core)
             if score > best_score:
-                best, best_score = topic, score
+                best, best_score = number, score
         if best is None or best_score < threshold:
-            best = Topic()
-            topics.append(best)
-        best.questions.append(question)
-        best.terms.update(terms)
+            best = len(topics)
+            topics.append(Topic())
+            cores.append(set())
+        topic = topics[best]
+        topic.questions.append(question)
+        topic.terms.update(terms)
+        core = {t for t, n in topic.terms.items() if n * 2 >= len(topic.questions)} or set(
+            topic.terms
+        )
+        for term in cores[best] - core:
+            holding[(lang, term)].discard(best)
+        for term in core - cores[best]:
+            holding.setdefault((lang, term), set()).add(best)
+        cores[best] = core
     return sorted(topics, key=lambda t: (t.latest, len(t.questions)), reverse=True)
 
 
@@ -121,16 +141,20 @@ class GapService:
         """The last `days` days' gap questions, grouped into topics (newest first)."""
         since = (now or datetime.now(UTC)) - timedelta(days=days)
         questions = await self.questions(since)
-        return {
-            "days": days,
-            "questions": len(questions),
-            "topics": [t.as_dict() for t in group(questions)],
-        }
+        # analysing, grouping and rendering a busy month takes seconds: not on the thread
+        # that serves every chat
+        topics = await anyio.to_thread.run_sync(_topics, questions)
+        return {"days": days, "questions": len(questions), "topics": topics}
 
     async def questions(self, since: datetime) -> list[GapQuestion]:
         """The customers' questions behind the bot's declines, low-confidence handoffs,
         offers of articles none of which was taken, answers marked unhelpful and answers
-        followed by a request for a person, sent at or after `since`."""
+        followed by a request for a person, sent at or after `since`.
+
+        Two kinds of read, whatever the period holds: the bot's replies that may be gaps,
+        then the messages of their conversations (`TRANSCRIPTS_AT_ONCE` conversations a
+        query), where each reply's question and what followed it are looked up.
+        """
         async with self.sessions() as session:
             replies = list(
                 await session.scalars(
@@ -144,84 +168,93 @@ class GapService:
                     )
                 )
             )
-            asked: list[GapQuestion] = []
-            for reply in replies:
-                if reply.kind == "suggestions" and reply.helpful is not False:
-                    if not await _none_chosen(session, reply):
-                        continue
-                    reply_reason = "none_chosen"
-                elif reply.kind == "handoff" and reply.helpful is not False:
-                    if _misses(reply) >= 1:
-                        reply_reason = "low_confidence"
-                    else:  # asked for a person (or upset): did an answer just fail them?
-                        answer = await _answer_before(session, reply)
-                        if answer is None:
-                            continue
-                        reply, reply_reason = answer, "person_after_answer"
-                else:
-                    reply_reason = "unhelpful" if reply.helpful is False else "declined"
-                question = await _question_of(session, reply)
-                if question is None:
+            transcripts = await _transcripts(session, {r.conversation_id for r in replies})
+        asked: list[GapQuestion] = []
+        for reply in replies:
+            transcript = transcripts.get(reply.conversation_id, _Transcript([]))
+            if reply.kind == "suggestions" and reply.helpful is not False:
+                if not transcript.none_chosen(reply):
                     continue
-                gave_answer = reply.kind == "answer"
-                asked.append(
-                    GapQuestion(
-                        question.text,
-                        reply.lang or "en",
-                        reply_reason,
-                        reply.created_at,
-                        answer=reply.text if gave_answer else None,
-                        article_id=_first_article(reply) if gave_answer else None,
-                        offered=_articles(reply) if reply.kind == "suggestions" else (),
-                    )
+                reply_reason = "none_chosen"
+            elif reply.kind == "handoff" and reply.helpful is not False:
+                if _misses(reply) >= 1:
+                    reply_reason = "low_confidence"
+                else:  # asked for a person (or upset): did an answer just fail them?
+                    answer = transcript.answer_before(reply)
+                    if answer is None:
+                        continue
+                    reply, reply_reason = answer, "person_after_answer"
+            else:
+                reply_reason = "unhelpful" if reply.helpful is False else "declined"
+            question = transcript.question_of(reply)
+            if question is None:
+                continue
+            gave_answer = reply.kind == "answer"
+            asked.append(
+                GapQuestion(
+                    question.text,
+                    reply.lang or "en",
+                    reply_reason,
+                    reply.created_at,
+                    answer=reply.text if gave_answer else None,
+                    article_id=_first_article(reply) if gave_answer else None,
+                    offered=_articles(reply) if reply.kind == "suggestions" else (),
                 )
+            )
         return _once_each(asked)
 
 
-async def _none_chosen(session: AsyncSession, offer: Message) -> bool:
-    """Whether the customer wrote again after the bot offered articles, without taking
-    one of them (a customer who has not written since may still be reading them)."""
-    after = await session.scalar(
-        select(Message.kind)
-        .where(
-            Message.conversation_id == offer.conversation_id,
-            Message.role == "customer",
-            Message.seq > offer.seq,
+#: conversations whose messages one query reads (bound parameters stay well under the
+#: databases' limits)
+TRANSCRIPTS_AT_ONCE = 500
+
+
+async def _transcripts(session: AsyncSession, conversation_ids: set[int]) -> dict[int, _Transcript]:
+    """The customers' and the bot's messages of each conversation, in order."""
+    found: dict[int, list[Message]] = {}
+    ids = sorted(conversation_ids)
+    for start in range(0, len(ids), TRANSCRIPTS_AT_ONCE):
+        rows = await session.scalars(
+            select(Message)
+            .where(
+                Message.conversation_id.in_(ids[start : start + TRANSCRIPTS_AT_ONCE]),
+                Message.role.in_(("customer", "bot")),
+            )
+            .order_by(Message.conversation_id, Message.seq)
         )
-        .order_by(Message.seq)
-        .limit(1)
-    )
-    return after is not None and after != "choice"
+        for message in rows:
+            found.setdefault(message.conversation_id, []).append(message)
+    return {conversation_id: _Transcript(messages) for conversation_id, messages in found.items()}
+
+
+@dataclass(frozen=True)
+class _Transcript:
+    """One conversation's customer and bot messages, in seq order."""
+
+    messages: list[Message]
+
+    def none_chosen(self, offer: Message) -> bool:
+        """Whether the customer wrote again after the bot offered articles, without taking
+        one of them (a customer who has not written since may still be reading them)."""
+        after = next((m for m in self.messages if m.role == "customer" and m.seq > offer.seq), None)
+        return after is not None and after.kind != "choice"
+
+    def question_of(self, reply: Message) -> Message | None:
+        """The customer message a bot reply answered (`meta.reply_to`)."""
+        seq = (reply.meta or {}).get("reply_to")
+        if not seq:
+            return None
+        return next((m for m in self.messages if m.seq == seq), None)
+
+    def answer_before(self, handoff: Message) -> Message | None:
+        """The bot's answer just before a handoff, when its last reply was one."""
+        previous = [m for m in self.messages if m.role == "bot" and m.seq < handoff.seq]
+        return previous[-1] if previous and previous[-1].kind == "answer" else None
 
 
 def _misses(reply: Message) -> int:
     scores = (reply.meta or {}).get("scores") or {}
     return int(scores.get("consecutive_misses") or 0)
-
-
-async def _question_of(session: AsyncSession, reply: Message) -> Message | None:
-    """The customer message a bot reply answered (`meta.reply_to`)."""
-    seq = (reply.meta or {}).get("reply_to")
-    if not seq:
-        return None
-    return await session.scalar(
-        select(Message).where(Message.conversation_id == reply.conversation_id, Message.seq == seq)
-    )
-
-
-async def _answer_before(session: AsyncSession, handoff: Message) -> Message | None:
-    """The bot's answer just before a handoff, when its last reply was one."""
-    previous = await session.scalar(
-        select(Message)
-        .where(
-            Message.conversation_id == handoff.conversation_id,
-            Message.role == "bot",
-            Message.seq < handoff.seq,
-        )
-        .order_by(Message.seq.desc())
-        .limit(1)
-    )
-    return previous if previous is not None and previous.kind == "answer" else None
 
 
 def _articles(reply: Message) -> tuple[tuple[str, str], ...]:

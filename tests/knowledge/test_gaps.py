@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from knowledge import gaps as gaps_module
 from knowledge.gaps import GapQuestion, GapService, Topic, group
 from storage.models import Conversation, Message
 
@@ -121,6 +122,18 @@ async def test_declines_low_confidence_handoffs_and_thumbs_down_are_gaps(
     report = await gaps.report(30, now=NOW + timedelta(hours=1))
     assert (report["days"], report["questions"], len(report["topics"])) == (30, 3, 3)
     assert (await gaps.report(1, now=NOW + timedelta(days=2)))["questions"] == 0
+
+
+@pytest.mark.anyio
+async def test_questions_from_more_conversations_than_one_read_holds_are_all_found(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy month: the conversations are read a batch at a time, and none is missed."""
+    monkeypatch.setattr(gaps_module, "TRANSCRIPTS_AT_ONCE", 2)
+    for n in range(5):
+        await add_exchange(sessions, f"question {n}", kind="decline")
+    found = await GapService(sessions).questions(NOW - timedelta(days=1))
+    assert sorted(q.text for q in found) == [f"question {n}" for n in range(5)]
 
 
 async def add_conversation(sessions: Sessions, *messages: dict[str, Any]) -> None:
