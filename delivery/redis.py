@@ -157,8 +157,8 @@ class RedisLocks:
 _RELEASE = """
 local count = tonumber(ARGV[2])
 if ARGV[4] == 'bury' then
-  redis.call('HDEL', KEYS[3], ARGV[1])
-  if count <= 0 then return nil end
+  -- a second burier (the first one's claim ran out) finds the entry gone: nothing to take
+  if redis.call('HDEL', KEYS[3], ARGV[1]) == 0 or count <= 0 then return nil end
 else
   redis.call('HINCRBY', KEYS[3], ARGV[1], -count)
 end

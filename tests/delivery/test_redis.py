@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from delivery.hub import OVERFLOW
-from delivery.redis import RedisHub, RedisLocks, RedisPresence
+from delivery.redis import PREFIX, RedisHub, RedisLocks, RedisPresence
 from delivery.tasks import stop
 from tests._redis import RedisServer
 
@@ -224,6 +224,22 @@ async def test_a_server_whose_claim_ran_out_does_not_let_go_of_the_next_servers(
     assert not await third._claim("absent:7")
     await second._unclaim("absent:7")
     assert await third._claim("absent:7")
+
+
+async def test_a_dead_server_buried_twice_takes_its_connections_off_once(
+    clients: tuple[Redis, Redis],
+) -> None:
+    """Aiko had one tab on a server that died and one on a live server. Two servers bury
+    the dead one (the first one's claim ran out while it was slow): she is still connected
+    through the live tab, and no grace period starts."""
+    dead = RedisPresence(clients[0], 0.1, _nothing)
+    live = RedisPresence(clients[1], 0.1, _nothing)
+    await dead.connect(7, "Aiko", 3)
+    await live.connect(7, "Aiko", 3)
+    for burier in (RedisPresence(clients[0], 0.1, _nothing), live):
+        await burier._release(7, 1, dead.server_id, "bury")
+    assert (await live._get(7)).connections == 1
+    assert await clients[1].zscore(PREFIX + "grace", 7) is None
 
 
 async def _nothing(user_id: int) -> None:
