@@ -148,10 +148,21 @@ class ArticleService:
             query = query.where(ArticleRecord.status == status)
         if updated_since is not None:
             query = query.where(ArticleRecord.updated_at >= updated_since)
-        query = query.order_by(ArticleRecord.updated_at.desc()).limit(limit)
+        query = query.order_by(ArticleRecord.updated_at.desc(), ArticleRecord.id)
         async with self.sessions() as session:
-            rows = list(await session.scalars(query))
-        return [r for r in rows if not tag or tag in (r.tags or [])]
+            if not tag:
+                return list(await session.scalars(query.limit(limit)))
+            # tags are a JSON list, read here: a page at a time, newest first, until `limit`
+            # carry the tag (cutting at `limit` rows first missed older tagged articles)
+            found: list[ArticleRecord] = []
+            offset = 0
+            while len(found) < limit:
+                page = list(await session.scalars(query.offset(offset).limit(limit)))
+                found += [r for r in page if tag in (r.tags or [])]
+                if len(page) < limit:
+                    break
+                offset += limit
+        return found[:limit]
 
     async def revisions(self, article_id: str) -> list[ArticleRevision]:
         await self.get(article_id)

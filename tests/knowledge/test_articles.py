@@ -189,6 +189,8 @@ async def test_search_filters_and_treats_wildcards_literally(articles: ArticleSe
     assert [r.id for r in await articles.search(tag="sale")] == ["sale"]
     assert [r.id for r in await articles.search(status="published")] == ["returns"]
     assert [r.id for r in await articles.search(limit=1)] == ["ja-returns"], "newest first"
+    # the one tagged article is not among the newest `limit`: found all the same
+    assert [r.id for r in await articles.search(tag="sale", limit=1)] == ["sale"]
 
 
 async def test_drafts_from_questions_and_from_a_conversation(
