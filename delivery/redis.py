@@ -109,7 +109,7 @@ class RedisHub:
                 channel = _text(message["channel"]).removeprefix(PREFIX + "hub:")
                 await self._local.publish(channel, json.loads(_text(message["data"])))
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8.2
 
     async def _resync(self) -> None:
         """Tell every local subscriber it may have missed events: it reconnects and replays."""
