@@ -59,13 +59,13 @@ def outgoing(conversation: Conversation, message: Message) -> MailMessage | None
     )
 
 
-def for_channel(conversation: Conversation, decision: Decision) -> Decision:
+def for_channel(channel: str, decision: Decision) -> Decision:
     """The bot's decision as the conversation's channel can carry it.
 
     By mail there are no choices to tap and no "talk to a person" button: what the bot
     would not answer with confidence goes to a person, who replies by mail.
     """
-    if conversation.channel != EMAIL or decision.kind not in (
+    if channel != EMAIL or decision.kind not in (
         DecisionKind.SUGGEST,
         DecisionKind.DECLINE,
     ):

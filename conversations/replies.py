@@ -15,18 +15,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import anyio
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.policy import Bot, Decision, DecisionKind, Turn
 from conversations import transcript
 from conversations.escalation import escalate, handoff_text, jsonable
 from conversations.frames import message_frame, state_frame, typing_frame
-from conversations.mailing import for_channel
+from conversations.mailing import CHAT, for_channel
 from conversations.ports import QueueInfo
 from delivery.events import (
     ConversationUpdated,
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 #: What the bot says while the conversation waits for a person: answers to questions,
 #: not another handoff or a decline (the person will take it from here).
 ANSWERS_WHILE_WAITING = frozenset({DecisionKind.ANSWER, DecisionKind.SUGGEST})
+#: the states in which the bot's reply is stored: an answer, or anything else
+BOT_REPLIES_IN = frozenset({ConversationState.BOT.value, ConversationState.WAITING.value})
+BOT_ONLY = frozenset({ConversationState.BOT.value})
 
 RunBot = Callable[[Callable[[str, list[Turn]], Decision], str, list[Turn]], Awaitable[Decision]]
 
@@ -164,16 +169,15 @@ class BotReplies:
 
     async def _answer(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
         async with self.sessions() as session:
+            connection = await session.connection()
             pending = (
-                await session.execute(
-                    select(Message.kind, Message.meta, Conversation.lang)
-                    .join(Conversation, Conversation.id == Message.conversation_id)
-                    .where(*_waiting(conversation_id, seq))
+                await connection.execute(
+                    _PENDING, {"p_conversation": conversation_id, "p_seq": seq}
                 )
             ).first()
             if pending is None:
                 return  # answered already (by another server, before a crash)
-            kind, meta, lang = pending
+            kind, meta, lang, channel = pending
             history = await transcript.history(session, conversation_id, before_seq=seq)
         chosen = (meta or {}).get("article_id") if kind == "choice" else None
         await self.bus.emit(ConversationUpdated(public_id, typing_frame("bot", True)))
@@ -182,13 +186,50 @@ class BotReplies:
             respond = partial(_answer_choice, self.bot, str(chosen), lang)
         decision: Decision | None = await self._run_bot(respond, text, history)
         assert decision is not None
+        decision = for_channel(channel, decision)
         async with self.locks.hold(public_id):
-            decision, events = await transcript.until_unmoved(
-                partial(self._settle, conversation_id, seq, decision)
-            )
+            if channel == CHAT and decision.handoff_reason is None:
+                stored, events = await self._settle_reply(conversation_id, public_id, seq, decision)
+            else:
+                stored, events = await transcript.until_unmoved(
+                    partial(self._settle, conversation_id, seq, decision)
+                )
         await self.bus.emit(*events, ConversationUpdated(public_id, typing_frame("bot", False)))
-        if decision is not None and decision.handoff:
+        if stored is not None and stored.handoff:
             await self.bus.emit(QueueChanged())
+
+    async def _settle_reply(
+        self, conversation_id: int, public_id: str, seq: int, decision: Decision
+    ) -> tuple[Decision | None, list[DomainEvent]]:
+        """Under the conversation's lock: claim message `seq` and store the bot's reply in
+        a chat, where it hands nothing off; the decision stored (None: nothing) and the
+        events to emit.
+
+        One write transaction of three statements, nothing read first: the statement that
+        takes the reply's seq stores nothing unless the bot still has the conversation (or
+        it waits for a person, and this is an answer: the bot keeps answering questions
+        while it waits). A chat's bot reply never goes out by mail (`mailing.recipient`).
+        """
+        states = BOT_REPLIES_IN if decision.kind in ANSWERS_WHILE_WAITING else BOT_ONLY
+        missed = decision.kind is DecisionKind.DECLINE
+        async with self.sessions.begin() as session:
+            if not await _claim(session, conversation_id, seq):
+                return None, []  # another server stored the reply while we thought
+            taken = await transcript.take_seq(
+                session,
+                conversation_id,
+                state=states,
+                sets={
+                    "lang": decision.lang,
+                    "consecutive_misses": transcript.ONE_MORE_MISS if missed else 0,
+                },
+            )
+            if taken is None:
+                return None, []  # a person took over while the bot was thinking
+            reply = await transcript.insert_message(
+                session, conversation_id, taken.seq, **_reply_fields(decision, seq)
+            )
+        return decision, [ConversationUpdated(public_id, message_frame(reply))]
 
     async def _settle(
         self, conversation_id: int, seq: int, decision: Decision | None
@@ -216,8 +257,9 @@ class BotReplies:
             if not await _claim(session, conversation_id, seq):
                 return None, []  # another server stored the reply while we thought
             if decision is not None:
-                merged = await session.merge(conversation, load=False)
-                stored = await self._store(session, merged, decision, seq)
+                if decision.handoff_reason is not None:  # it changes the conversation itself
+                    conversation = await session.merge(conversation, load=False)
+                stored = await self._store(session, conversation, decision, seq)
         if stored is None:
             return None, []
         reply, state = stored
@@ -231,26 +273,22 @@ class BotReplies:
     async def _store(
         self, session: AsyncSession, conversation: Conversation, decision: Decision, seq: int
     ) -> tuple[Message, StateFrame | None]:
-        """Store the bot's decision (and its handoff): the reply, and the conversation's
-        new state when it was handed off."""
-        decision = for_channel(conversation, decision)
-        conversation.lang = decision.lang
+        """Store the bot's decision (a handoff with `conversation` in `session`): the reply,
+        and the conversation's new state when it was handed off."""
         missed = decision.kind is DecisionKind.DECLINE
-        conversation.consecutive_misses = conversation.consecutive_misses + 1 if missed else 0
         available = await self.queue.availability() if decision.handoff else None
+        text = decision.text
+        if available is not None:
+            text = handoff_text(decision.text, decision.lang, available)
         reply = await transcript.append(
             session,
             conversation,
             state=conversation.state,
-            role="bot",
-            kind=decision.kind.value,
-            text=handoff_text(decision.text, decision.lang, available)
-            if available is not None
-            else decision.text,
-            lang=decision.lang,
-            citations=[vars(c) for c in decision.citations],
-            confidence=decision.confidence,
-            meta={"scores": jsonable(decision.scores), "reply_to": seq},
+            sets={
+                "lang": decision.lang,
+                "consecutive_misses": transcript.ONE_MORE_MISS if missed else 0,
+            },
+            **_reply_fields(replace(decision, text=text), seq),
         )
         if decision.handoff_reason is not None and conversation.state == ConversationState.BOT:
             await escalate(
@@ -267,6 +305,19 @@ class BotReplies:
         return reply, None
 
 
+def _reply_fields(decision: Decision, seq: int) -> dict[str, Any]:
+    """The stored message of the bot's `decision` on the customer's message `seq`."""
+    return {
+        "role": "bot",
+        "kind": decision.kind.value,
+        "text": decision.text,
+        "lang": decision.lang,
+        "citations": [vars(c) for c in decision.citations],
+        "confidence": decision.confidence,
+        "meta": {"scores": jsonable(decision.scores), "reply_to": seq},
+    }
+
+
 def _answer_choice(
     bot: Bot, article_id: str, lang: str, text: str, history: list[Turn]
 ) -> Decision:
@@ -280,23 +331,25 @@ def _answer_choice(
         return bot.respond(text, history, lang)
 
 
-def _waiting(conversation_id: int, seq: int) -> tuple[ColumnElement[bool], ...]:
-    """The customer message `seq`, while it still waits for the bot's reply."""
-    return (
-        Message.conversation_id == conversation_id,
-        Message.seq == seq,
-        Message.reply_pending.is_(True),
-    )
+# The reply's statements, built once (`conversations.transcript` says why).
+
+#: the customer message `seq`, while it still waits for the bot's reply
+_WAITING = (
+    Message.conversation_id == bindparam("p_conversation"),
+    Message.seq == bindparam("p_seq"),
+    Message.reply_pending.is_(True),
+)
+_PENDING = (
+    select(Message.kind, Message.meta, Conversation.lang, Conversation.channel)
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(*_WAITING)
+)
+_CLAIM = update(Message).where(*_WAITING).values(reply_pending=False).returning(Message.id)
 
 
 async def _claim(session: AsyncSession, conversation_id: int, seq: int) -> bool:
     """Clear message `seq`'s reply mark in one statement; False when it was cleared
     already (another server answered it)."""
-    claimed = await session.execute(
-        update(Message)
-        .where(*_waiting(conversation_id, seq))
-        .values(reply_pending=False)
-        .returning(Message.id)
-        .execution_options(synchronize_session=False)
-    )
+    connection = await session.connection()
+    claimed = await connection.execute(_CLAIM, {"p_conversation": conversation_id, "p_seq": seq})
     return claimed.first() is not None

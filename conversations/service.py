@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conversations import transcript
 from conversations.csat import csat_state
-from conversations.errors import ChatError
+from conversations.errors import ChatError, ConversationMoved
 from conversations.escalation import escalate, hand_off
 from conversations.frames import feedback_frame, message_frame, state_frame, typing_frame
 from conversations.ports import QueueInfo
@@ -179,31 +180,43 @@ class ConversationService:
         """Under the conversation's lock: store a customer message, unless it is a resend.
         The message, whether it was one (already stored), and the conversation's state.
 
-        The conversation and the resend are read before the write transaction: whatever
-        changes a conversation or adds to it holds its lock, and the write checks the state
-        again in the statement that takes the message's seq (`transcript.append`). On SQLite
-        write transactions take turns, one at a time in the process, and every statement
-        inside one keeps the others waiting (a trip to the database's thread and back, about
-        2 ms under load).
+        One write transaction of two statements: the one that takes the message's seq
+        (unless the conversation is closed) also reads its state, and the insert meets the
+        unique (conversation, client_id) when the client sends the message again. Nothing
+        is read first: on SQLite write transactions take turns, one at a time in the
+        process, and every statement inside one keeps the others waiting.
         """
+        try:
+            async with self.sessions.begin() as session:
+                taken = await transcript.take_seq(session, ref.id, open_only=True)
+                if taken is not None:
+                    state = taken.state
+                    # a customer's own message never goes out by mail (`mailing.recipient`)
+                    message = await transcript.insert_message(
+                        session,
+                        ref.id,
+                        taken.seq,
+                        role="customer",
+                        kind="text",
+                        text=text,
+                        client_id=client_id,
+                        reply_pending=state in BOT_ANSWERS_IN,
+                    )
+                    return message, False, state
+        except IntegrityError as error:  # this client_id is stored already, or it is not
+            failed: IntegrityError | None = error
+        else:
+            failed = None  # closed
         async with self.sessions() as session:
             conversation = await session.get_one(Conversation, ref.id)
             existing = await transcript.by_client_id(session, ref.id, client_id)
-        if existing is not None:
+        if existing is not None:  # a resend: acknowledged again, even if closed since
             return existing, True, conversation.state
         _refuse_closed(conversation)
-        async with self.sessions.begin() as session:
-            message = await transcript.append(
-                session,
-                await session.merge(conversation, load=False),
-                state=conversation.state,
-                role="customer",
-                kind="text",
-                text=text,
-                client_id=client_id,
-                reply_pending=conversation.state in BOT_ANSWERS_IN,
-            )
-        return message, False, conversation.state
+        if failed is not None:
+            raise failed
+        # closed when the seq was asked for, open again now (a mail reopened it)
+        raise ConversationMoved(f"conversation {ref.public_id} was closed, and is not now")
 
     async def choose(
         self, ref: ConversationRef, client_id: str, article_id: str

@@ -6,12 +6,15 @@ system notices share one gap-free sequence per conversation.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import messages
 from bot.policy import Turn
@@ -19,6 +22,7 @@ from conversations import mailing
 from conversations.errors import ConversationMoved
 from conversations.frames import message_frame, with_files
 from delivery.events import MessageFrame
+from handoff.states import ConversationState
 from storage.models import Conversation, Message
 
 HISTORY_TURNS = 20
@@ -26,34 +30,153 @@ HISTORY_TURNS = 20
 MOVED_ATTEMPTS = 3
 T = TypeVar("T")
 
+# Every message runs the statements below, as SQL statements on the session's connection
+# rather than through the ORM's unit of work, and built once, with their values bound at
+# each call: building a statement and working out its cache key cost more than the trip to
+# the database does (0.2 ms of 0.6 per statement), and the ORM's flush of one new message
+# as much again. A write transaction on SQLite holds every other writer of the process
+# until it commits.
+
+#: the turns the bot sees (`history`): the columns it reads, not whole messages (a reply's
+#: meta holds its scores, and loading twenty of them was most of a reply's database time)
+_HISTORY = (
+    select(Message.role, Message.text, Message.kind, Message.helpful, Message.meta["attachments"])
+    .where(
+        Message.conversation_id == bindparam("conversation_id"),
+        # every earlier customer message, and every reply so far (replies to messages sent
+        # before this one may have been stored after it)
+        (Message.seq < bindparam("before_seq")) | (Message.role != "customer"),
+    )
+    .order_by(Message.seq.desc())
+    .limit(HISTORY_TURNS)
+)
+_BY_CLIENT_ID = select(Message).where(
+    Message.conversation_id == bindparam("conversation_id"),
+    Message.client_id == bindparam("client_id"),
+)
+_INSERT_MESSAGE = insert(Message).returning(Message.id)
+#: the fields a stored message has when its writer does not say (the columns' defaults)
+_MESSAGE_DEFAULTS: dict[str, Any] = {
+    "kind": "text",
+    "citations": [],
+    "meta": {},
+    "reply_pending": False,
+}
+
+
+#: `take_seq(sets=...)`: one more bot reply in a row that could not answer
+ONE_MORE_MISS = Conversation.consecutive_misses + 1
+
+Guard = Literal["any", "state", "among", "open"]
+#: each column a `take_seq` sets, and the expression it sets it to (None: a bound value)
+Shape = tuple[tuple[str, ColumnElement[Any] | None], ...]
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What `take_seq` took and wrote: the seq, the conversation's state, and the values
+    of the columns it set, as stored."""
+
+    seq: int
+    state: str
+    values: dict[str, Any]
+
+
+@cache
+def _next_seq(guard: Guard, shape: Shape) -> Any:
+    """UPDATE … RETURNING the conversation's next seq, its state and the columns of
+    `shape`: in any state, only while in `p_state`, in one of `p_states`, or not closed.
+    (Cached per guard and shape: the expressions in shapes are module constants.)"""
+    statement = update(Conversation).where(Conversation.id == bindparam("p_conversation"))
+    if guard == "state":
+        statement = statement.where(Conversation.state == bindparam("p_state"))
+    elif guard == "among":
+        statement = statement.where(Conversation.state.in_(bindparam("p_states", expanding=True)))
+    elif guard == "open":
+        statement = statement.where(Conversation.state != ConversationState.CLOSED.value)
+    columns = Conversation.__table__.c
+    return statement.values(
+        last_seq=Conversation.last_seq + 1,
+        updated_at=bindparam("p_now"),
+        **{key: bindparam(f"p_{key}") if set_to is None else set_to for key, set_to in shape},
+    ).returning(Conversation.last_seq, Conversation.state, *(columns[key] for key, _ in shape))
+
+
+async def take_seq(
+    session: AsyncSession,
+    conversation_id: int,
+    *,
+    state: str | frozenset[str] | None = None,
+    open_only: bool = False,
+    sets: Mapping[str, Any] | None = None,
+) -> Taken | None:
+    """The conversation's next seq, taken in the caller's transaction, with `sets` written
+    in the same statement (a value, or an expression of this module such as
+    `ONE_MORE_MISS`); None when it is not in `state` (one state, or any of a set) or, with
+    `open_only`, when it is closed."""
+    sets = sets or {}
+    shape: Shape = tuple(
+        (key, value if isinstance(value, ColumnElement) else None) for key, value in sets.items()
+    )
+    params: dict[str, Any] = {
+        f"p_{key}": value for key, value in sets.items() if not isinstance(value, ColumnElement)
+    }
+    params.update(p_conversation=conversation_id, p_now=datetime.now(UTC))
+    guard: Guard = "open" if open_only else "any"
+    if isinstance(state, str):
+        guard, params["p_state"] = "state", state
+    elif state is not None:
+        guard, params["p_states"] = "among", sorted(state)
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # the statement below does not flush the ORM's changes
+    connection = await session.connection()
+    row = (await connection.execute(_next_seq(guard, shape), params)).first()
+    if row is None:
+        return None
+    return Taken(row[0], row[1], dict(zip(sets, row[2:], strict=True)))
+
+
+async def insert_message(
+    session: AsyncSession, conversation_id: int, seq: int, **fields: Any
+) -> Message:
+    """Insert message `seq` (taken with `take_seq`) in the caller's transaction; the
+    stored message (not in the session: nothing more is written through it)."""
+    row = {
+        **_MESSAGE_DEFAULTS,
+        **fields,
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "created_at": datetime.now(UTC),
+    }
+    connection = await session.connection()
+    message_id = (await connection.execute(_INSERT_MESSAGE, row)).scalar_one()
+    return Message(id=message_id, **row)
+
 
 async def append(
-    session: AsyncSession, conversation: Conversation, *, state: str | None = None, **fields: Any
+    session: AsyncSession,
+    conversation: Conversation,
+    *,
+    state: str | None = None,
+    sets: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> Message:
     """Insert a message with the conversation's next seq (atomic in the transaction).
 
     With `state` (what the caller read before its write transaction), only while the
-    conversation is still in it, checked by the same statement that takes the seq.
+    conversation is still in it, checked by the same statement that takes the seq. `sets`
+    are the conversation's columns that statement writes too (`conversation` shows them,
+    and its new `last_seq`, as stored).
 
     Raises:
         ConversationMoved: the conversation is in another state now.
     """
-    guard = (Conversation.state == state,) if state is not None else ()
-    seq = await session.scalar(
-        update(Conversation)
-        .where(Conversation.id == conversation.id, *guard)
-        .values(last_seq=Conversation.last_seq + 1, updated_at=datetime.now(UTC))
-        .returning(Conversation.last_seq)
-    )
-    if seq is None and state is not None:
+    taken = await take_seq(session, conversation.id, state=state, sets=sets)
+    if taken is None:
         raise ConversationMoved(f"conversation {conversation.public_id} is no longer {state}")
-    assert seq is not None
-    conversation.last_seq = seq
-    fields.setdefault("citations", [])
-    fields.setdefault("meta", {})
-    message = Message(conversation_id=conversation.id, seq=seq, **fields)
-    session.add(message)
-    await session.flush()
+    for key, value in {**taken.values, "last_seq": taken.seq}.items():
+        set_committed_value(conversation, key, value)
+    message = await insert_message(session, conversation.id, taken.seq, **fields)
     mail = mailing.outgoing(conversation, message)
     if mail is not None:  # in this transaction: the message and its mail, or neither
         session.add(mail)
@@ -90,9 +213,7 @@ async def by_client_id(
 ) -> Message | None:
     """The message a client already sent with this id (a resend after a dropped link)."""
     message: Message | None = await session.scalar(
-        select(Message).where(
-            Message.conversation_id == conversation_id, Message.client_id == client_id
-        )
+        _BY_CLIENT_ID, {"conversation_id": conversation_id, "client_id": client_id}
     )
     return message
 
@@ -126,20 +247,10 @@ async def frames_after(
 
 async def history(session: AsyncSession, conversation_id: int, before_seq: int) -> list[Turn]:
     """The turns the bot sees when it answers the message `before_seq`."""
-    # the columns the bot reads, not whole messages: a reply's meta holds its scores, and
-    # loading twenty of them was most of a reply's database time
-    files = Message.meta["attachments"]
+    connection = await session.connection()
     rows = (
-        await session.execute(
-            select(Message.role, Message.text, Message.kind, Message.helpful, files)
-            .where(
-                Message.conversation_id == conversation_id,
-                # every earlier customer message, and every reply so far (replies to
-                # messages sent before this one may have been stored after it)
-                (Message.seq < before_seq) | (Message.role != "customer"),
-            )
-            .order_by(Message.seq.desc())
-            .limit(HISTORY_TURNS)
+        await connection.execute(
+            _HISTORY, {"conversation_id": conversation_id, "before_seq": before_seq}
         )
     ).all()
     # a file shows as its name: the bot sees that something was sent, not an empty turn

@@ -8,6 +8,7 @@ attributes and `javascript:` links never reach a page.
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -53,8 +54,25 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
 
 
+#: rendered texts remembered (the bot's answers repeat: the same sections of the same
+#: articles, ~0.25 ms a render); only short ones, so the cache stays a few MiB at most
+RENDERED_CACHE_SIZE = 1024
+RENDERED_CACHE_MAX_CHARS = 4000
+
+
 def render_markdown(text: str) -> str:
     """Sanitised HTML for Markdown text."""
+    if len(text) <= RENDERED_CACHE_MAX_CHARS:
+        return _render_remembered(text)
+    return _render(text)
+
+
+@lru_cache(maxsize=RENDERED_CACHE_SIZE)
+def _render_remembered(text: str) -> str:
+    return _render(text)
+
+
+def _render(text: str) -> str:
     return nh3.clean(
         _markdown.render(text),
         tags=ALLOWED_TAGS,

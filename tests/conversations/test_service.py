@@ -207,34 +207,26 @@ async def test_models_that_cannot_start_early_do_not_stop_the_message(
     assert [(m["role"], m["kind"]) for m in stored] == [("customer", "text"), ("bot", "answer")]
 
 
-async def test_a_conversation_closed_between_reading_and_writing_takes_no_message(
-    chat: Chat, sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+async def test_a_conversation_closed_behind_the_lock_takes_no_message(
+    chat: Chat, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    """A message reads its conversation before its write transaction, under the
-    conversation's lock. Where that lock failed it (a Redis lock that ran out while its
-    holder stalled), the write sees the change and the message is refused, not stored in a
-    closed conversation."""
+    """Where the conversation's lock failed a message (a Redis lock that ran out while its
+    holder stalled), the statement that takes the message's seq still sees the conversation
+    closed: the message is refused, not stored, and takes no seq."""
     ref, _ = await chat.service.start("en")
-    read = transcript.by_client_id  # the last read before the write
-    closed_behind_its_back = False
-
-    async def read_then_closed(
-        session: AsyncSession, conversation_id: int, client_id: str
-    ) -> Message | None:
-        nonlocal closed_behind_its_back
-        found = await read(session, conversation_id, client_id)
-        if not closed_behind_its_back:
-            closed_behind_its_back = True
-            async with sessions.begin() as session:
-                await session.execute(
-                    update(Conversation).where(Conversation.id == ref.id).values(state="closed")
-                )
-        return found
-
-    monkeypatch.setattr(transcript, "by_client_id", read_then_closed)
+    await chat.service.receive(ref, "c1", "hello?")
+    await chat.service.drain()
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Conversation).where(Conversation.id == ref.id).values(state="closed")
+        )
     with pytest.raises(ChatError) as refused:
-        await chat.service.receive(ref, "c1", "hello?")
+        await chat.service.receive(ref, "c2", "anyone there?")
     assert refused.value.code == "conversation_closed"
     async with sessions() as session:
-        stored = await transcript.by_client_id(session, ref.id, "c1")
-    assert stored is None
+        assert await transcript.by_client_id(session, ref.id, "c2") is None
+        conversation = await session.get_one(Conversation, ref.id)
+    assert conversation.last_seq == 2  # the question and its answer
+    # the message sent before it closed, sent again, is acknowledged as stored
+    frame, duplicate = await chat.service.receive(ref, "c1", "hello?")
+    assert duplicate and frame["seq"] == 1

@@ -116,6 +116,8 @@ async def test_unanswerable_mail_waits_for_an_agent_whose_reply_threads_back(des
     assert found.escalation_reason == "low_confidence"
     assert len(desk.sent) == 1  # "a member of our team will write back"
     assert desk.sent[0]["Auto-Submitted"] == "auto-replied"
+    # the agents' queues hear of it: a new customer waits
+    assert QueueChanged(places=True) in desk.recorder.events
 
     agent = await user(desk, team="billing")
     await desk.assignment.claim(agent, found.public_id)
