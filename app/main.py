@@ -39,7 +39,7 @@ from knowledge.articles import ArticleService, load_published
 from knowledge.reindex import Reindexer
 from knowledge.sync import IndexSync
 from retrieval.store import has_saved_index
-from storage.engine import SQLiteSessions, create_engine, migrate, session_factory
+from storage.engine import SQLiteSessions, create_engine, dispose, migrate, session_factory
 
 log = logging.getLogger("kakehashi")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -190,7 +190,7 @@ def create_app(
                     ("the login throttle", partial(_close_throttle, app)),
                     ("tasks left running", partial(stop_leftovers, OUR_PACKAGES, 1.0)),
                     ("the delivery (hub, presence, locks)", delivery.close),
-                    ("the database connections", engine.dispose),
+                    ("the database connections", partial(dispose, engine, sessions)),
                 ],
                 within=settings.shutdown_step_seconds,
             )

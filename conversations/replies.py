@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.policy import Bot, Decision, DecisionKind, Turn
@@ -41,6 +42,7 @@ from delivery.locks import Locks
 from delivery.tasks import Loop
 from delivery.work import ReplyQueue
 from handoff.states import ConversationState
+from storage.engine import write
 from storage.models import Conversation, Message
 
 log = logging.getLogger(__name__)
@@ -205,18 +207,20 @@ class BotReplies:
         a chat, where it hands nothing off; the decision stored (None: nothing) and the
         events to emit.
 
-        One write transaction of three statements, nothing read first: the statement that
-        takes the reply's seq stores nothing unless the bot still has the conversation (or
-        it waits for a person, and this is an answer: the bot keeps answering questions
-        while it waits). A chat's bot reply never goes out by mail (`mailing.recipient`).
+        One write transaction of three statements (`storage.engine.write`: on SQLite in one
+        trip to the writer's thread), nothing read first: the statement that takes the
+        reply's seq stores nothing unless the bot still has the conversation (or it waits
+        for a person, and this is an answer: the bot keeps answering questions while it
+        waits). A chat's bot reply never goes out by mail (`mailing.recipient`).
         """
         states = BOT_REPLIES_IN if decision.kind in ANSWERS_WHILE_WAITING else BOT_ONLY
         missed = decision.kind is DecisionKind.DECLINE
-        async with self.sessions.begin() as session:
-            if not await _claim(session, conversation_id, seq):
-                return None, []  # another server stored the reply while we thought
-            taken = await transcript.take_seq(
-                session,
+
+        def store(connection: Connection) -> Message | None:
+            if not _claimed(connection, conversation_id, seq):
+                return None  # another server stored the reply while we thought
+            taken = transcript.take_seq(
+                connection,
                 conversation_id,
                 state=states,
                 sets={
@@ -225,10 +229,13 @@ class BotReplies:
                 },
             )
             if taken is None:
-                return None, []  # a person took over while the bot was thinking
-            reply = await transcript.insert_message(
-                session, conversation_id, taken.seq, **_reply_fields(decision, seq)
-            )
+                return None  # a person took over while the bot was thinking
+            fields = _reply_fields(decision, seq)
+            return transcript.insert_message(connection, conversation_id, taken.seq, **fields)
+
+        reply = await write(self.sessions, store)
+        if reply is None:
+            return None, []
         return decision, [ConversationUpdated(public_id, message_frame(reply))]
 
     async def _settle(
@@ -348,8 +355,12 @@ _CLAIM = update(Message).where(*_WAITING).values(reply_pending=False).returning(
 
 
 async def _claim(session: AsyncSession, conversation_id: int, seq: int) -> bool:
+    """Clear message `seq`'s reply mark in the session's transaction (`_claimed`)."""
+    return await session.run_sync(lambda orm: _claimed(orm.connection(), conversation_id, seq))
+
+
+def _claimed(connection: Connection, conversation_id: int, seq: int) -> bool:
     """Clear message `seq`'s reply mark in one statement; False when it was cleared
     already (another server answered it)."""
-    connection = await session.connection()
-    claimed = await connection.execute(_CLAIM, {"p_conversation": conversation_id, "p_seq": seq})
+    claimed = connection.execute(_CLAIM, {"p_conversation": conversation_id, "p_seq": seq})
     return claimed.first() is not None

@@ -38,10 +38,11 @@ from delivery.events import (
 from delivery.locks import Locks
 from handoff.reasons import HandoffReason
 from handoff.states import ConversationState
+from storage.engine import write
 from storage.models import Conversation, Message, User
 
 #: The states in which the bot answers customer messages.
-BOT_ANSWERS_IN = frozenset({ConversationState.BOT, ConversationState.WAITING})
+BOT_ANSWERS_IN = frozenset({ConversationState.BOT.value, ConversationState.WAITING.value})
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -180,32 +181,24 @@ class ConversationService:
         """Under the conversation's lock: store a customer message, unless it is a resend.
         The message, whether it was one (already stored), and the conversation's state.
 
-        One write transaction of two statements: the one that takes the message's seq
-        (unless the conversation is closed) also reads its state, and the insert meets the
-        unique (conversation, client_id) when the client sends the message again. Nothing
-        is read first: on SQLite write transactions take turns, one at a time in the
-        process, and every statement inside one keeps the others waiting.
+        One write transaction of two statements (`transcript.add_customer_text`), nothing
+        read first: on SQLite write transactions take turns, one at a time in the process,
+        and a turn is held until its commit (`storage.engine.write`: in one trip to the
+        writer's thread).
         """
         try:
-            async with self.sessions.begin() as session:
-                taken = await transcript.take_seq(session, ref.id, open_only=True)
-                if taken is not None:
-                    state = taken.state
-                    # a customer's own message never goes out by mail (`mailing.recipient`)
-                    message = await transcript.insert_message(
-                        session,
-                        ref.id,
-                        taken.seq,
-                        role="customer",
-                        kind="text",
-                        text=text,
-                        client_id=client_id,
-                        reply_pending=state in BOT_ANSWERS_IN,
-                    )
-                    return message, False, state
+            stored = await write(
+                self.sessions,
+                lambda connection: transcript.add_customer_text(
+                    connection, ref.id, client_id, text, BOT_ANSWERS_IN
+                ),
+            )
         except IntegrityError as error:  # this client_id is stored already, or it is not
             failed: IntegrityError | None = error
         else:
+            if stored is not None:
+                message, state = stored
+                return message, False, state
             failed = None  # closed
         async with self.sessions() as session:
             conversation = await session.get_one(Conversation, ref.id)

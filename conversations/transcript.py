@@ -13,7 +13,9 @@ from functools import cache
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import messages
@@ -102,16 +104,16 @@ def _next_seq(guard: Guard, shape: Shape) -> Any:
     ).returning(Conversation.last_seq, Conversation.state, *(columns[key] for key, _ in shape))
 
 
-async def take_seq(
-    session: AsyncSession,
+def take_seq(
+    connection: Connection,
     conversation_id: int,
     *,
     state: str | frozenset[str] | None = None,
     open_only: bool = False,
     sets: Mapping[str, Any] | None = None,
 ) -> Taken | None:
-    """The conversation's next seq, taken in the caller's transaction, with `sets` written
-    in the same statement (a value, or an expression of this module such as
+    """The conversation's next seq, taken in the connection's transaction, with `sets`
+    written in the same statement (a value, or an expression of this module such as
     `ONE_MORE_MISS`); None when it is not in `state` (one state, or any of a set) or, with
     `open_only`, when it is closed."""
     sets = sets or {}
@@ -127,20 +129,17 @@ async def take_seq(
         guard, params["p_state"] = "state", state
     elif state is not None:
         guard, params["p_states"] = "among", sorted(state)
-    if session.new or session.dirty or session.deleted:
-        await session.flush()  # the statement below does not flush the ORM's changes
-    connection = await session.connection()
-    row = (await connection.execute(_next_seq(guard, shape), params)).first()
+    row = connection.execute(_next_seq(guard, shape), params).first()
     if row is None:
         return None
     return Taken(row[0], row[1], dict(zip(sets, row[2:], strict=True)))
 
 
-async def insert_message(
-    session: AsyncSession, conversation_id: int, seq: int, **fields: Any
+def insert_message(
+    connection: Connection, conversation_id: int, seq: int, **fields: Any
 ) -> Message:
-    """Insert message `seq` (taken with `take_seq`) in the caller's transaction; the
-    stored message (not in the session: nothing more is written through it)."""
+    """Insert message `seq` (taken with `take_seq`) in the connection's transaction; the
+    stored message (in no session: nothing more is written through it)."""
     row = {
         **_MESSAGE_DEFAULTS,
         **fields,
@@ -148,9 +147,40 @@ async def insert_message(
         "seq": seq,
         "created_at": datetime.now(UTC),
     }
-    connection = await session.connection()
-    message_id = (await connection.execute(_INSERT_MESSAGE, row)).scalar_one()
+    message_id = connection.execute(_INSERT_MESSAGE, row).scalar_one()
     return Message(id=message_id, **row)
+
+
+def add_customer_text(
+    connection: Connection,
+    conversation_id: int,
+    client_id: str,
+    text: str,
+    answered_in: frozenset[str],
+) -> tuple[Message, str] | None:
+    """Store a customer's text message (a write transaction of its own: `storage.engine.
+    write`); the message and the conversation's state, or None when it is closed.
+
+    Two statements: the one that takes the seq refuses a closed conversation and reads the
+    state, which says whether the bot answers the message (`answered_in`: it is marked
+    `reply_pending`); the insert meets the unique (conversation, client_id) of a resend
+    (IntegrityError). A customer's own message never goes out by mail
+    (`mailing.recipient`).
+    """
+    taken = take_seq(connection, conversation_id, open_only=True)
+    if taken is None:
+        return None
+    message = insert_message(
+        connection,
+        conversation_id,
+        taken.seq,
+        role="customer",
+        kind="text",
+        text=text,
+        client_id=client_id,
+        reply_pending=taken.state in answered_in,
+    )
+    return message, taken.state
 
 
 async def append(
@@ -171,16 +201,23 @@ async def append(
     Raises:
         ConversationMoved: the conversation is in another state now.
     """
-    taken = await take_seq(session, conversation.id, state=state, sets=sets)
-    if taken is None:
-        raise ConversationMoved(f"conversation {conversation.public_id} is no longer {state}")
-    for key, value in {**taken.values, "last_seq": taken.seq}.items():
-        set_committed_value(conversation, key, value)
-    message = await insert_message(session, conversation.id, taken.seq, **fields)
-    mail = mailing.outgoing(conversation, message)
-    if mail is not None:  # in this transaction: the message and its mail, or neither
-        session.add(mail)
-    return message
+
+    def now(orm: Session) -> Message:
+        if orm.new or orm.dirty or orm.deleted:
+            orm.flush()  # the statements below do not flush the ORM's changes
+        connection = orm.connection()
+        taken = take_seq(connection, conversation.id, state=state, sets=sets)
+        if taken is None:
+            raise ConversationMoved(f"conversation {conversation.public_id} is no longer {state}")
+        for key, value in {**taken.values, "last_seq": taken.seq}.items():
+            set_committed_value(conversation, key, value)
+        message = insert_message(connection, conversation.id, taken.seq, **fields)
+        mail = mailing.outgoing(conversation, message)
+        if mail is not None:  # in this transaction: the message and its mail, or neither
+            orm.add(mail)
+        return message
+
+    return await session.run_sync(now)
 
 
 async def until_unmoved(step: Callable[[], Awaitable[T]]) -> T:

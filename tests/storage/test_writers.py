@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage.engine import SQLiteSessions, session_factory
+from storage.engine import SQLiteSessions, dispose, session_factory, write
 
 pytestmark = pytest.mark.anyio
 
@@ -79,3 +80,47 @@ async def test_a_transaction_opened_inside_a_write_transaction_does_not_wait_for
         # the turn was given back: the next writer gets it
         assert await writers(sessions, 3) == [None] * 3
     await engine.dispose()
+
+
+async def test_writes_in_the_writers_thread_take_turns_with_the_others(tmp_path: Path) -> None:
+    """The hot writes (`storage.engine.write`: a whole transaction in the writer's thread)
+    and the session's write transactions share one line: neither meets the other's lock
+    (both give up at once on a locked database here), and every write counts."""
+    engine = impatient(tmp_path / "mixed.db")
+    await schema(engine)
+    sessions = SQLiteSessions(engine, busy_timeout=0)
+
+    def add(connection: Connection) -> int:
+        connection.execute(text("INSERT INTO notes (n) VALUES (-1)"))
+        connection.execute(text("UPDATE totals SET n = n + 1"))
+        return int(connection.execute(text("SELECT n FROM totals")).scalar_one())
+
+    async def hot() -> int:
+        return await write(sessions, add)
+
+    outcomes = await asyncio.gather(
+        writers(sessions, 20), *(hot() for _ in range(20)), return_exceptions=True
+    )
+    assert outcomes[0] == [None] * 20
+    assert len(set(outcomes[1:])) == 20, "each hot write saw the total after its own"
+    async with sessions() as session:
+        assert await session.scalar(text("SELECT count(*) FROM notes")) == 40
+        assert await session.scalar(text("SELECT n FROM totals")) == 40, "no update was lost"
+    await dispose(engine, sessions)
+
+
+async def test_a_failed_write_in_the_writers_thread_stores_nothing(tmp_path: Path) -> None:
+    engine = impatient(tmp_path / "failed.db")
+    await schema(engine)
+    sessions = session_factory(engine)
+
+    def half(connection: Connection) -> None:
+        connection.execute(text("INSERT INTO notes (n) VALUES (7)"))
+        connection.execute(text("INSERT INTO nowhere VALUES (1)"))
+
+    with pytest.raises(OperationalError, match="no such table"):
+        await write(sessions, half)
+    async with sessions() as session:
+        assert await session.scalar(text("SELECT count(*) FROM notes")) == 0
+    assert await writers(sessions, 2) == [None] * 2  # the turn was given back
+    await dispose(engine, sessions)
