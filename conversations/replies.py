@@ -210,8 +210,8 @@ class BotReplies:
         One write transaction of three statements (`storage.engine.write`: on SQLite in one
         trip to the writer's thread), nothing read first: the statement that takes the
         reply's seq stores nothing unless the bot still has the conversation (or it waits
-        for a person, and this is an answer: the bot keeps answering questions while it
-        waits). A chat's bot reply never goes out by mail (`mailing.recipient`).
+        for a person, and this is an answer or suggestions: the bot keeps answering
+        questions while it waits). A chat's bot reply never goes out by mail (`mailing.recipient`).
         """
         states = BOT_REPLIES_IN if decision.kind in ANSWERS_WHILE_WAITING else BOT_ONLY
         missed = decision.kind is DecisionKind.DECLINE

@@ -57,13 +57,6 @@ _BY_CLIENT_ID = select(Message).where(
     Message.client_id == bindparam("client_id"),
 )
 _INSERT_MESSAGE = insert(Message).returning(Message.id)
-#: the fields a stored message has when its writer does not say (the columns' defaults)
-_MESSAGE_DEFAULTS: dict[str, Any] = {
-    "kind": "text",
-    "citations": [],
-    "meta": {},
-    "reply_pending": False,
-}
 
 
 #: `take_seq(sets=...)`: one more bot reply in a row that could not answer
@@ -141,7 +134,11 @@ def insert_message(
     """Insert message `seq` (taken with `take_seq`) in the connection's transaction; the
     stored message (in no session: nothing more is written through it)."""
     row = {
-        **_MESSAGE_DEFAULTS,
+        # what a stored message has when its writer does not say (the columns' defaults)
+        "kind": "text",
+        "citations": [],
+        "meta": {},
+        "reply_pending": False,
         **fields,
         "conversation_id": conversation_id,
         "seq": seq,

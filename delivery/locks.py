@@ -17,7 +17,7 @@ class Locks(Protocol):
 
 class InProcessLocks:
     """Locks of one server process; several servers also check in the database (row locks,
-    and the conditional update that stores a message: `conversations.transcript.append`)."""
+    and the conditional update that takes a message's seq: `conversations.transcript.take_seq`)."""
 
     def __init__(self) -> None:
         # a lock lives while someone holds or waits for it: none kept per past key

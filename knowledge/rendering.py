@@ -55,7 +55,8 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, 
 
 
 #: rendered texts remembered (the bot's answers repeat: the same sections of the same
-#: articles, ~0.25 ms a render); only short ones, so the cache stays a few MiB at most
+#: articles, ~0.25 ms a render); only short ones: at most ~20 MiB (1,024 texts of 4,000
+#: Japanese characters and their HTML), a few MiB for the bot's usual answers
 RENDERED_CACHE_SIZE = 1024
 RENDERED_CACHE_MAX_CHARS = 4000
 

@@ -79,6 +79,11 @@ class WriterTurns:
             weakref.WeakKeyDictionary()
         )
 
+    def held_here(self) -> bool:
+        """Whether the running task holds the turn (a write transaction of its own)."""
+        task = asyncio.current_task()
+        return task is not None and self._holders.get(asyncio.get_running_loop()) is task
+
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
@@ -123,6 +128,9 @@ class SQLiteSessions(async_sessionmaker[AsyncSession]):
         if self._engine.url.database in (None, "", ":memory:"):
             async with self.writers.turn(), self._engine.begin() as connection:
                 return await connection.run_sync(work)
+        if self.writers.held_here():
+            # the writer's connection would wait for this task's own transaction
+            raise RuntimeError("write() inside a write transaction of the same task")
         if self._writer is None:
             url = self._engine.url.set(drivername="sqlite")
             self._writer = _SQLiteWriter(url, self._busy_timeout)
@@ -131,10 +139,12 @@ class SQLiteSessions(async_sessionmaker[AsyncSession]):
             return await self._writer.run(work)
 
     def close(self) -> None:
-        """Close the writer's connection and thread (the engine's own connections are the
-        engine's: `dispose()` it)."""
-        if self._writer is not None:
-            self._writer.close()
+        """Close the writer's connection and thread once the writes queued there are done
+        (the engine's own connections are the engine's: `dispose()` it). A write after
+        this opens them again."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
 
 
 class _SQLiteWriter:
@@ -157,16 +167,28 @@ class _SQLiteWriter:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
 
     async def run(self, work: Callable[[Connection], T]) -> T:
+        """`work`'s transaction in the thread. A caller cancelled meanwhile (at shutdown)
+        still waits for it to commit or roll back: its turn is not given back while the
+        thread holds the database."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._transaction, work)
+        done = loop.run_in_executor(self._thread, self._transaction, work)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.wait([done])
+            raise
 
     def _transaction(self, work: Callable[[Connection], T]) -> T:
         with self._engine.begin() as connection:
             return work(connection)
 
     def close(self) -> None:
+        """The connection closed in the thread, after the work queued before it."""
+        try:
+            self._thread.submit(self._engine.dispose)
+        except RuntimeError:  # closed already
+            return
         self._thread.shutdown(wait=False)
-        self._engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

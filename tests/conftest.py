@@ -11,7 +11,7 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from retrieval.embeddings import SentenceTransformerEmbeddings
-from storage.engine import create_engine, migrate, session_factory
+from storage.engine import create_engine, dispose, migrate, session_factory
 from tests._postgres import PostgresServer, find_binaries
 from tests._redis import RedisServer, find_redis
 
@@ -102,8 +102,9 @@ async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSess
     (async tests: mark them `anyio`)."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'domain.db'}")
     await migrate(engine)
-    yield session_factory(engine)
-    await engine.dispose()
+    sessions = session_factory(engine)
+    yield sessions
+    await dispose(engine, sessions)
 
 
 @pytest.fixture(scope="session")

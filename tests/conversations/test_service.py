@@ -230,3 +230,52 @@ async def test_a_conversation_closed_behind_the_lock_takes_no_message(
     # the message sent before it closed, sent again, is acknowledged as stored
     frame, duplicate = await chat.service.receive(ref, "c1", "hello?")
     assert duplicate and frame["seq"] == 1
+
+
+@pytest.mark.parametrize(
+    ("moved_to", "question", "answered"),
+    [
+        ("agent", "how do I return an item", False),  # a person has it: the bot is silent
+        ("waiting", "how do I return an item", True),  # waiting: the bot still answers
+        ("waiting", "zorblax quantum capacitor", False),  # ... but does not decline
+    ],
+)
+async def test_a_conversation_that_moves_while_the_bot_thinks_gets_the_reply_its_state_allows(
+    sessions: async_sessionmaker[AsyncSession], moved_to: str, question: str, answered: bool
+) -> None:
+    async def moved_while_thinking(
+        respond: Callable[[str, list[Turn]], Decision], text: str, history: list[Turn]
+    ) -> Decision:
+        async with sessions.begin() as session:  # an agent claims it, or it is queued
+            await session.execute(update(Conversation).values(state=moved_to))
+        return respond(text, history)
+
+    chat = make_chat(sessions, run_bot=moved_while_thinking)
+    ref, _ = await chat.service.start("en")
+    await chat.service.receive(ref, "c1", question)
+    await chat.service.drain()
+    stored = await chat.service.messages_after(ref.id, 0)
+    expected = ["customer", "bot"] if answered else ["customer"]
+    assert [m["role"] for m in stored] == expected
+    assert [m["seq"] for m in stored] == list(range(1, len(expected) + 1))  # no gap
+    assert await chat.service.replies.recover() == 0  # nothing left to answer again
+
+
+async def test_declines_in_a_row_are_counted_on_the_conversation_until_an_answer(
+    chat: Chat, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The conversation keeps the bot's declines in a row (an answer starts them again)
+    and the language it last answered in, written by the statement that takes the seq."""
+    ref, _ = await chat.service.start("en")
+
+    async def misses() -> tuple[int, str]:
+        async with sessions() as session:
+            conversation = await session.get_one(Conversation, ref.id)
+            return conversation.consecutive_misses, conversation.lang
+
+    await chat.service.receive(ref, "c1", "zorblax quantum capacitor")
+    await chat.service.drain()
+    assert await misses() == (1, "en")
+    await chat.service.receive(ref, "c2", "how do I return an item")
+    await chat.service.drain()
+    assert await misses() == (0, "en")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -123,4 +125,48 @@ async def test_a_failed_write_in_the_writers_thread_stores_nothing(tmp_path: Pat
     async with sessions() as session:
         assert await session.scalar(text("SELECT count(*) FROM notes")) == 0
     assert await writers(sessions, 2) == [None] * 2  # the turn was given back
+    await dispose(engine, sessions)
+
+
+async def test_a_write_cancelled_while_it_runs_keeps_its_turn_until_it_ends(
+    tmp_path: Path,
+) -> None:
+    """At shutdown a reply's write is cancelled while the writer's thread runs it: the
+    next writer still waits for that transaction to end, rather than meet its lock."""
+    engine = impatient(tmp_path / "cancelled.db")
+    await schema(engine)
+    sessions = SQLiteSessions(engine, busy_timeout=0)
+    started = threading.Event()
+
+    def slow(connection: Connection) -> None:
+        connection.execute(text("INSERT INTO notes (n) VALUES (1)"))
+        started.set()
+        time.sleep(0.3)  # the transaction is open, the database locked
+
+    running = asyncio.create_task(write(sessions, slow))
+    while not started.is_set():
+        await asyncio.sleep(0.005)
+    running.cancel()
+    assert await writers(sessions, 1) == [None]  # waited for its turn: no locked database
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    async with sessions() as session:
+        assert await session.scalar(text("SELECT count(*) FROM notes")) == 2
+    await dispose(engine, sessions)
+
+
+async def test_a_write_inside_a_write_transaction_of_the_same_task_is_refused(
+    tmp_path: Path,
+) -> None:
+    """It would wait for its own task's lock on the database: refused at once instead."""
+    engine = impatient(tmp_path / "inside.db")
+    await schema(engine)
+    sessions = session_factory(engine)
+    async with sessions.begin() as session:
+        await session.execute(text("INSERT INTO notes (n) VALUES (1)"))
+        with pytest.raises(RuntimeError, match="inside a write transaction"):
+            await write(sessions, lambda connection: None)
+    await dispose(engine, sessions)
+    # closed, then written again: the writer opens anew
+    assert await write(sessions, lambda c: c.execute(text("SELECT 1")).scalar_one()) == 1
     await dispose(engine, sessions)
