@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 #: What the bot says while the conversation waits for a person: answers to questions,
 #: not another handoff or a decline (the person will take it from here).
 ANSWERS_WHILE_WAITING = frozenset({DecisionKind.ANSWER, DecisionKind.SUGGEST})
-#: the states in which the bot's reply is stored: an answer, or anything else
-BOT_REPLIES_IN = frozenset({ConversationState.BOT.value, ConversationState.WAITING.value})
+#: The states in which the bot answers customer messages (while it waits, only with
+#: `ANSWERS_WHILE_WAITING`); anything else it says only while it has the conversation.
+BOT_ANSWERS_IN = frozenset({ConversationState.BOT.value, ConversationState.WAITING.value})
 BOT_ONLY = frozenset({ConversationState.BOT.value})
 
 RunBot = Callable[[Callable[[str, list[Turn]], Decision], str, list[Turn]], Awaitable[Decision]]
@@ -213,7 +214,7 @@ class BotReplies:
         for a person, and this is an answer or suggestions: the bot keeps answering
         questions while it waits). A chat's bot reply never goes out by mail (`mailing.recipient`).
         """
-        states = BOT_REPLIES_IN if decision.kind in ANSWERS_WHILE_WAITING else BOT_ONLY
+        states = BOT_ANSWERS_IN if decision.kind in ANSWERS_WHILE_WAITING else BOT_ONLY
         missed = decision.kind is DecisionKind.DECLINE
 
         def store(connection: Connection) -> Message | None:

@@ -25,7 +25,7 @@ from conversations.errors import ChatError, ConversationMoved
 from conversations.escalation import escalate, hand_off
 from conversations.frames import feedback_frame, message_frame, state_frame, typing_frame
 from conversations.ports import QueueInfo
-from conversations.replies import BotReplies
+from conversations.replies import BOT_ANSWERS_IN, BotReplies
 from delivery.events import (
     ConversationUpdated,
     DomainEvent,
@@ -40,9 +40,6 @@ from handoff.reasons import HandoffReason
 from handoff.states import ConversationState
 from storage.engine import write
 from storage.models import Conversation, Message, User
-
-#: The states in which the bot answers customer messages.
-BOT_ANSWERS_IN = frozenset({ConversationState.BOT.value, ConversationState.WAITING.value})
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
