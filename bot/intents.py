@@ -375,7 +375,7 @@ def _japanese_handoff(text: str) -> bool:
     kana = _hiragana(compact)  # "ヒトニ カワッテ" typed in katakana
     # "ジャナクテ ヒトニ カワッテ": the space before ひと keeps it a word of its own
     spaced = re.sub(r"\s+(?!ひと)", "", _hiragana(text))
-    forms = (compact, text, kana, spaced)
+    forms = dict.fromkeys((compact, text, kana, spaced))  # mostly one or two distinct
     if not any(p.search(form) for p in _JA_REQUESTS for form in forms):
         return False
     return bool(_JA_CONTACT_ME.search(compact)) or not _asks_hours_ja(compact)
@@ -411,6 +411,11 @@ def is_handoff_request(text: str, lang: str) -> bool:
         "配達員さんに置き配をお願いできますか").
     """
     del lang  # patterns are script-specific; see the module docstring
+    return _asks_for_person(text)
+
+
+@lru_cache(maxsize=1024)  # asked twice a reply: by the policy and by the learned heads' veto
+def _asks_for_person(text: str) -> bool:
     norm = normalize(text)
     if not norm.strip():
         return False

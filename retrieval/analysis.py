@@ -34,6 +34,7 @@ from typing import Any
 import Stemmer  # PyStemmer
 from bm25s.stopwords import STOPWORDS_EN
 
+from retrieval.batching import LRUCache
 from retrieval.romaji import romaji_to_hiragana
 
 READING_PREFIX = "~"
@@ -59,16 +60,31 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+RECENT_TEXTS = 1024  # analysed texts remembered, per analyser
+RECENT_MAX_CHARS = 500  # of at most this length (questions, not passages)
+
+
 class Analyzer(ABC):
     """Turns text into index terms; one public method, subclasses implement `_analyze`."""
 
     lang: str = ""
+    _recent: LRUCache[str, tuple[str, ...]] | None = None
 
     def analyze(self, text: str) -> Tokens:
         """Index terms of `text` (empty for text with nothing searchable)."""
         if not text or not text.strip():
             return []
-        return self._analyze(normalize(text))
+        if len(text) > RECENT_MAX_CHARS:  # passages being indexed: each is analysed once
+            return self._analyze(normalize(text))
+        # a question is analysed by the search, the policy and the answer's composer
+        recent = self._recent
+        if recent is None:
+            recent = self._recent = LRUCache(RECENT_TEXTS)
+        terms = recent.get(text)
+        if terms is None:
+            terms = tuple(self._analyze(normalize(text)))
+            recent.put(text, terms)
+        return list(terms)
 
     @abstractmethod
     def _analyze(self, text: str) -> Tokens: ...

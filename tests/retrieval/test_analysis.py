@@ -186,3 +186,17 @@ def test_japanese_morphemes_give_each_short_unit_its_reading_and_normal_form() -
     assert "".join(m[2] for m in morphemes) == "タントウシャニツナイデ"
     assert "繋ぐ" in {m[1] for m in morphemes}  # つない(で) -> its dictionary form
     assert {m[3] for m in japanese_morphemes("人と話したい。")} >= {"名詞", "補助記号"}
+
+
+@pytest.mark.parametrize("lang, text", [("en", "Where is my parcel?"), ("ja", "返品したいです")])
+def test_a_remembered_question_is_analysed_the_same_and_each_caller_gets_its_own_terms(
+    lang: str, text: str
+) -> None:
+    """The search, the policy and the composer each analyse the same question: the second
+    time comes from memory, and one caller changing its list changes nobody else's."""
+    analyzer = get_analyzer(lang)
+    first = analyzer.analyze(text)
+    first.append("changed by a caller")
+    again = analyzer.analyze(text)
+    assert again == first[:-1]
+    assert again is not analyzer.analyze(text)
