@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,24 +59,35 @@ class WriterTurns:
 
     SQLite lets one connection write at a time. Without a line, a second writer's
     statement meets a locked database and SQLite's busy handler sleeps and retries (1, 2,
-    5 … 100 ms): under load those sleeps added up to seconds per reply. Here writers wait
-    on an asyncio lock instead and start the moment the previous one commits. A
+    5 … 100 ms): under load those sleeps added up to seconds per reply. Here the line is
+    the queue of one thread, the writer's, and each write starts the moment the one
+    before it ends:
+
+    - the hot writes (`run`: a whole transaction on a synchronous connection) run in the
+      thread, one after the other, with no trip through the event loop between them;
+    - a write transaction of the ORM's sessions, which runs on the event loop (`turn`),
+      holds the thread while it lasts: the thread waits on it, so nothing else writes.
+
+    An asyncio lock held the line before, and a write's turn ended only when the event
+    loop came back to the task that held it: at 90 messages a second the loop's lag
+    doubled every write's turn, and the line, not the CPU, set the server's rate. A
     transaction opened inside another one of the same task (nested) does not wait for
     itself.
 
     The line is the process's one point where writes go one at a time, so it keeps count
-    (`turns`, `waited_seconds`, `held_seconds`, served as Prometheus counters): a server
-    whose writer is held most of every second has reached its message rate, whatever its
-    CPU shows.
+    (`turns`, `waited_seconds`, `held_seconds`, served as Prometheus counters), in the
+    thread: a server whose writer is held most of every second has reached its message
+    rate, whatever its CPU shows.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, hold_limit: float = 30.0) -> None:
         self.turns = 0
         self.waited_seconds = 0.0
         self.held_seconds = 0.0
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
+        # a turn on the event loop whose loop is gone never ends: the thread then goes on
+        # after this long (the database's busy timeout, as any other connection would)
+        self._hold_limit = hold_limit
+        self._thread: ThreadPoolExecutor | None = None
         self._holders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Any]] = (
             weakref.WeakKeyDictionary()
         )
@@ -84,35 +97,89 @@ class WriterTurns:
         task = asyncio.current_task()
         return task is not None and self._holders.get(asyncio.get_running_loop()) is task
 
+    async def run(self, work: Callable[[], T]) -> T:
+        """`work` in the writer's thread, in its turn. A caller cancelled before its turn
+        comes takes it out of the line; one cancelled while the thread runs its work (at
+        shutdown) still waits for the work to end."""
+        done = self._submit(work)
+        try:
+            return await asyncio.shield(asyncio.wrap_future(done))
+        except asyncio.CancelledError:
+            if not done.cancel():  # running: the caller leaves when its transaction ends
+                await asyncio.wait([asyncio.wrap_future(done)])
+            raise
+
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
+        """Hold the line while the body (a transaction on the event loop) runs."""
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         if task is not None and self._holders.get(loop) is task:
             yield  # nested in this task's own write transaction
             return
-        lock = self._locks.setdefault(loop, asyncio.Lock())
-        asked = time.perf_counter()
-        async with lock:
-            taken = time.perf_counter()
-            if task is not None:
-                self._holders[loop] = task
+        started: asyncio.Future[None] = loop.create_future()
+        ended = threading.Event()
+
+        def hold() -> None:
             try:
-                yield
-            finally:
-                self._holders.pop(loop, None)
+                loop.call_soon_threadsafe(_resolve, started)
+            except RuntimeError:  # the loop is closed: nobody is waiting
+                return
+            ended.wait(self._hold_limit)
+
+        self._submit(hold)
+        try:
+            await started
+        except asyncio.CancelledError:
+            ended.set()  # left the line: the thread passes through when it gets there
+            raise
+        if task is not None:
+            self._holders[loop] = task
+        try:
+            yield
+        finally:
+            self._holders.pop(loop, None)
+            ended.set()
+
+    def close(self, last: Callable[[], object] | None = None) -> None:
+        """`last` in the thread after the work queued before it, then the thread ends
+        (the next write starts another)."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        if last is not None:
+            thread.submit(last)
+        thread.shutdown(wait=False)
+
+    def _submit(self, work: Callable[[], T]) -> Future[T]:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        asked = time.perf_counter()
+
+        def timed() -> T:
+            taken = time.perf_counter()
+            try:
+                return work()
+            finally:  # counted in the thread: one writer at a time, no race
                 self.turns += 1
                 self.waited_seconds += taken - asked
                 self.held_seconds += time.perf_counter() - taken
 
+        return self._thread.submit(timed)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # not cancelled meanwhile
+        future.set_result(None)
+
 
 class SQLiteSessions(async_sessionmaker[AsyncSession]):
     """Sessions whose `begin()` (a write transaction) first takes the writer's turn, and
-    `write` for the hot writes: a whole transaction in one trip to a thread."""
+    `write` for the hot writes: a whole transaction in the writer's thread."""
 
     def __init__(self, engine: AsyncEngine, *, busy_timeout: float = 30, **options: Any) -> None:
         super().__init__(engine, **options)
-        self.writers = WriterTurns()
+        self.writers = WriterTurns(hold_limit=max(busy_timeout, 1.0))
         self._engine = engine
         self._busy_timeout = busy_timeout  # the writer's connection's, as the engine's
         self._writer: _SQLiteWriter | None = None
@@ -129,32 +196,30 @@ class SQLiteSessions(async_sessionmaker[AsyncSession]):
             async with self.writers.turn(), self._engine.begin() as connection:
                 return await connection.run_sync(work)
         if self.writers.held_here():
-            # the writer's connection would wait for this task's own transaction
+            # the writer's thread waits for this task's own transaction to end
             raise RuntimeError("write() inside a write transaction of the same task")
         if self._writer is None:
             url = self._engine.url.set(drivername="sqlite")
             self._writer = _SQLiteWriter(url, self._busy_timeout)
-            weakref.finalize(self, self._writer.close)
-        async with self.writers.turn():
-            return await self._writer.run(work)
+            weakref.finalize(self, self.writers.close, self._writer.close)
+        return await self.writers.run(partial(self._writer.transaction, work))
 
     def close(self) -> None:
         """Close the writer's connection and thread once the writes queued there are done
         (the engine's own connections are the engine's: `dispose()` it). A write after
         this opens them again."""
         writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.close()
+        self.writers.close(writer.close if writer is not None else None)
 
 
 class _SQLiteWriter:
-    """A synchronous connection to the database and the one thread it runs in.
+    """A synchronous connection to the database, used in the writer's thread alone.
 
     Through the engine's aiosqlite connections every statement is a trip to the
     connection's thread and back to the event loop, and under load the way back waits
     behind every other task ready to run: a write transaction of three statements and a
-    commit held the writer's turn 4-5 ms at 60 messages/s, and the turn is what limits a
-    server's message rate. Here the transaction runs whole in the thread: one trip.
+    commit held the writer's turn 4-5 ms at 60 messages/s. Here the transaction runs whole
+    in the thread: one trip.
     """
 
     def __init__(self, url: URL, busy_timeout: float) -> None:
@@ -164,31 +229,13 @@ class _SQLiteWriter:
             connect_args={"timeout": busy_timeout, "check_same_thread": False},
         )
         event.listen(self._engine, "connect", _sqlite_pragmas)
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
-        """`work`'s transaction in the thread. A caller cancelled meanwhile (at shutdown)
-        still waits for it to commit or roll back: its turn is not given back while the
-        thread holds the database."""
-        loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self._thread, self._transaction, work)
-        try:
-            return await asyncio.shield(done)
-        except asyncio.CancelledError:
-            await asyncio.wait([done])
-            raise
-
-    def _transaction(self, work: Callable[[Connection], T]) -> T:
+    def transaction(self, work: Callable[[Connection], T]) -> T:
         with self._engine.begin() as connection:
             return work(connection)
 
     def close(self) -> None:
-        """The connection closed in the thread, after the work queued before it."""
-        try:
-            self._thread.submit(self._engine.dispose)
-        except RuntimeError:  # closed already
-            return
-        self._thread.shutdown(wait=False)
+        self._engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -170,3 +170,47 @@ async def test_a_write_inside_a_write_transaction_of_the_same_task_is_refused(
     # closed, then written again: the writer opens anew
     assert await write(sessions, lambda c: c.execute(text("SELECT 1")).scalar_one()) == 1
     await dispose(engine, sessions)
+
+
+async def test_writers_cancelled_while_waiting_leave_the_line(tmp_path: Path) -> None:
+    """A hot write and a session's transaction cancelled before their turn came store
+    nothing, and the writers after them do not wait for them."""
+    engine = impatient(tmp_path / "left.db")
+    await schema(engine)
+    sessions = SQLiteSessions(engine, busy_timeout=0)
+    holding = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def hold() -> None:
+        async with sessions.begin() as session:
+            await session.execute(text("INSERT INTO notes (n) VALUES (1)"))
+            holding.set()
+            await go_on.wait()
+
+    async def session_write() -> None:
+        async with sessions.begin() as session:
+            await session.execute(text("INSERT INTO notes (n) VALUES (2)"))
+
+    def hot_write(connection: Connection) -> None:
+        connection.execute(text("INSERT INTO notes (n) VALUES (3)"))
+
+    async with asyncio.timeout(10):
+        holder = asyncio.create_task(hold())
+        await holding.wait()
+        waiting = [
+            asyncio.create_task(session_write()),
+            asyncio.create_task(write(sessions, hot_write)),
+        ]
+        await asyncio.sleep(0.05)  # both in line behind the holder
+        for task in waiting:
+            task.cancel()
+        go_on.set()
+        await holder
+        assert await writers(sessions, 2) == [None] * 2
+        for task in waiting:
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    async with sessions() as session:
+        stored = (await session.scalars(text("SELECT n FROM notes ORDER BY n"))).all()
+    assert stored == [0, 1, 1], "the holder's note and the two writers' after it"
+    await dispose(engine, sessions)
