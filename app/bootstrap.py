@@ -60,9 +60,13 @@ def thresholds(settings: Settings) -> Thresholds:
     )
 
 
-def load_embeddings(settings: Settings) -> SentenceTransformerEmbeddings:
+def load_embeddings(
+    settings: Settings, threads: int | None = None
+) -> SentenceTransformerEmbeddings:
+    """The configured embedding model; `threads` per model call (None: every core, as
+    indexing wants; the server's questions use `settings.embedding_threads`)."""
     return SentenceTransformerEmbeddings(
-        settings.embedding_model, backend=settings.embedding_backend
+        settings.embedding_model, backend=settings.embedding_backend, threads=threads
     )
 
 
@@ -71,11 +75,13 @@ def build_retriever(
     *,
     embeddings: Embeddings | None = None,
     persist: bool = True,
+    threads: int | None = None,
 ) -> HybridRetriever:
-    """A retriever with the configured model, loading the saved index from the data folder."""
+    """A retriever with the configured model (`threads` per model call: `load_embeddings`),
+    loading the saved index from the data folder."""
     limit_malloc_arenas()  # before the reply threads start allocating
     one_thread_per_call()
-    embeddings = embeddings if embeddings is not None else load_embeddings(settings)
+    embeddings = embeddings if embeddings is not None else load_embeddings(settings, threads)
     return HybridRetriever(
         embeddings,
         model_name=settings.embedding_model,

@@ -114,7 +114,9 @@ def create_app(
             if embedded is not None:
                 log.info("knowledge base: %d articles embedded by a child process", embedded)
         retriever = await anyio.to_thread.run_sync(
-            lambda: build_retriever(settings, embeddings=embeddings)
+            lambda: build_retriever(
+                settings, embeddings=embeddings, threads=settings.embedding_threads
+            )
         )
         reindexer = Reindexer(retriever, load=partial(load_published, sessions))
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     query_cache_size: int = Field(default=1024, ge=0, le=10_000_000)
     batch_window_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
     max_batch: int = Field(default=32, ge=1, le=1024)
+    # CPU threads one model call of the server's query embeddings uses (indexing uses all)
+    embedding_threads: int = Field(default=1, ge=1, le=256)
     confidence_dense_midpoint: float = Field(default=_CURVES.dense_midpoint, ge=-5.0, le=5.0)
     confidence_dense_scale: float = Field(default=_CURVES.dense_scale, gt=0.0, le=1.0)
     confidence_lexical_midpoint: float = Field(default=_CURVES.lexical_midpoint, ge=-5.0, le=5.0)

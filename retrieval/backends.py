@@ -137,11 +137,18 @@ class ExportedEncoder:
     """Runs an exported transformer with ONNX Runtime or OpenVINO: tokenise, run, mean-pool
     over the attention mask, normalise (what the sentence-transformers modules do)."""
 
-    def __init__(self, tokenizer: Any, onnx_path: Path, runtime: str, max_length: int) -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        onnx_path: Path,
+        runtime: str,
+        max_length: int,
+        threads: int | None = None,
+    ) -> None:
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.runtime = runtime
-        threads = _threads()
+        threads = threads or _threads()
         if runtime == "openvino":
             try:
                 import openvino

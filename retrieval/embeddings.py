@@ -70,6 +70,8 @@ class SentenceTransformerEmbeddings(Embeddings):
             and run by ONNX Runtime ("onnx", "onnx-int8": int8 weights) or OpenVINO
             ("openvino"); see `retrieval.backends`, which also measures them.
         cache_dir: Where exported models are kept (`retrieval.backends.default_cache_dir`).
+        threads: CPU threads one call of an exported model uses (default: every core).
+            torch's threads are the process's (`torch.set_num_threads`), not set here.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         batch_size: int = 32,
         backend: str = "torch",
         cache_dir: Path | None = None,
+        threads: int | None = None,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -103,10 +106,10 @@ class SentenceTransformerEmbeddings(Embeddings):
         self.backend = backend
         self._exported: Any = None
         if backend != "torch":
-            self._exported = self._export(backend, path, cache_dir)
+            self._exported = self._export(backend, path, cache_dir, threads)
             self._model = None  # the runtime holds its own copy of the weights
 
-    def _export(self, backend: str, path: str, cache_dir: Path | None) -> Any:
+    def _export(self, backend: str, path: str, cache_dir: Path | None, threads: int | None) -> Any:
         from retrieval.backends import BACKENDS, ExportedEncoder, default_cache_dir, exported_model
 
         if backend not in BACKENDS:
@@ -123,7 +126,9 @@ class SentenceTransformerEmbeddings(Embeddings):
             self._model, path, Path(cache_dir or default_cache_dir()), int8=backend == "onnx-int8"
         )
         runtime = "openvino" if backend == "openvino" else "onnxruntime"
-        return ExportedEncoder(self._model.tokenizer, onnx, runtime, self._model.max_seq_length)
+        return ExportedEncoder(
+            self._model.tokenizer, onnx, runtime, self._model.max_seq_length, threads
+        )
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         """Normalised float32 vectors, one row per text."""

@@ -126,7 +126,9 @@ def _sections(r: dict[str, Any]) -> list[str]:
     alone = emb.get("alone") or emb
     out += ["## The floor: one embedding, one faiss search, one BM25 scoring", "",
             "Each alone, warm, in a worker thread as the server runs them (and in the main "
-            "thread where that differs).", ""]  # fmt: skip
+            "thread where that differs); the embedding with the server's threads a call "
+            f"(`KAKEHASHI_EMBEDDING_THREADS`: {get(r, 'settings.embedding_threads') or '?'}).",
+            ""]  # fmt: skip
     out += _table(
         ("what", "p50 ms", "p95 ms", "n"),
         [

@@ -212,11 +212,14 @@ class Bench:
         return Settings(_env_file=None, kb_dir=self.o.kb, data_dir=local)  # type: ignore[call-arg]
 
     def embeddings(self) -> Any:
-        """The retriever's embedding model in this process (loaded once)."""
+        """The retriever's embedding model in this process (loaded once), with the server's
+        threads a call (the floor is one question's embedding as the server makes it)."""
         if self._embeddings is None:
             from app.bootstrap import load_embeddings
 
-            self._embeddings = load_embeddings(self.settings())
+            settings = self.settings()
+            self._embeddings = load_embeddings(settings, threads=settings.embedding_threads)
+            self.result["settings"]["embedding_threads"] = settings.embedding_threads
             torch = sys.modules.get("torch")
             if torch is not None:  # intra-op threads of the model (the server has as many)
                 self.result["settings"]["torch_threads"] = torch.get_num_threads()
