@@ -80,14 +80,12 @@ class WriterTurns:
     rate, whatever its CPU shows.
     """
 
-    def __init__(self, hold_limit: float = 30.0) -> None:
+    def __init__(self) -> None:
         self.turns = 0
         self.waited_seconds = 0.0
         self.held_seconds = 0.0
-        # a turn on the event loop whose loop is gone never ends: the thread then goes on
-        # after this long (the database's busy timeout, as any other connection would)
-        self._hold_limit = hold_limit
         self._thread: ThreadPoolExecutor | None = None
+        self._closing: Future[object] | None = None  # the closed thread's last work
         self._holders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Any]] = (
             weakref.WeakKeyDictionary()
         )
@@ -125,13 +123,15 @@ class WriterTurns:
                 loop.call_soon_threadsafe(_resolve, started)
             except RuntimeError:  # the loop is closed: nobody is waiting
                 return
-            ended.wait(self._hold_limit)
+            while not ended.wait(1.0):  # as long as the turn lasts, unless its loop is gone
+                if loop.is_closed():
+                    return
 
         self._submit(hold)
         try:
             await started
-        except asyncio.CancelledError:
-            ended.set()  # left the line: the thread passes through when it gets there
+        except BaseException:  # cancelled: the thread passes through when it gets there
+            ended.set()
             raise
         if task is not None:
             self._holders[loop] = task
@@ -143,17 +143,24 @@ class WriterTurns:
 
     def close(self, last: Callable[[], object] | None = None) -> None:
         """`last` in the thread after the work queued before it, then the thread ends
-        (the next write starts another)."""
+        (the next write starts another, once this one's work is done)."""
         thread, self._thread = self._thread, None
         if thread is None:
             return
-        if last is not None:
-            thread.submit(last)
+        try:
+            self._closing = thread.submit(last or _nothing)
+        except RuntimeError:  # at interpreter exit: the thread has ended already
+            if last is not None:
+                last()
+            return
         thread.shutdown(wait=False)
 
     def _submit(self, work: Callable[[], T]) -> Future[T]:
         if self._thread is None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+            if self._closing is not None:  # one line: after what the closed thread still had
+                self._thread.submit(self._closing.result)
+                self._closing = None
         asked = time.perf_counter()
 
         def timed() -> T:
@@ -168,6 +175,10 @@ class WriterTurns:
         return self._thread.submit(timed)
 
 
+def _nothing() -> None:
+    return None
+
+
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():  # not cancelled meanwhile
         future.set_result(None)
@@ -179,10 +190,11 @@ class SQLiteSessions(async_sessionmaker[AsyncSession]):
 
     def __init__(self, engine: AsyncEngine, *, busy_timeout: float = 30, **options: Any) -> None:
         super().__init__(engine, **options)
-        self.writers = WriterTurns(hold_limit=max(busy_timeout, 1.0))
+        self.writers = WriterTurns()
         self._engine = engine
         self._busy_timeout = busy_timeout  # the writer's connection's, as the engine's
         self._writer: _SQLiteWriter | None = None
+        weakref.finalize(self, _close_writer, self.writers, self.__dict__)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]
@@ -201,7 +213,6 @@ class SQLiteSessions(async_sessionmaker[AsyncSession]):
         if self._writer is None:
             url = self._engine.url.set(drivername="sqlite")
             self._writer = _SQLiteWriter(url, self._busy_timeout)
-            weakref.finalize(self, self.writers.close, self._writer.close)
         return await self.writers.run(partial(self._writer.transaction, work))
 
     def close(self) -> None:
@@ -210,6 +221,11 @@ class SQLiteSessions(async_sessionmaker[AsyncSession]):
         this opens them again."""
         writer, self._writer = self._writer, None
         self.writers.close(writer.close if writer is not None else None)
+
+
+def _close_writer(writers: WriterTurns, state: dict[str, Any]) -> None:
+    writer = state.get("_writer")
+    writers.close(writer.close if writer is not None else None)
 
 
 class _SQLiteWriter:

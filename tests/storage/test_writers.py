@@ -214,3 +214,67 @@ async def test_writers_cancelled_while_waiting_leave_the_line(tmp_path: Path) ->
         stored = (await session.scalars(text("SELECT n FROM notes ORDER BY n"))).all()
     assert stored == [0, 1, 1], "the holder's note and the two writers' after it"
     await dispose(engine, sessions)
+
+
+async def test_a_long_write_transaction_keeps_the_line_however_long_it_lasts(
+    tmp_path: Path,
+) -> None:
+    """Writers behind a transaction that outlasts the busy timeout wait for it, rather than
+    meet its lock."""
+    engine = impatient(tmp_path / "long.db")
+    await schema(engine)
+    sessions = SQLiteSessions(engine, busy_timeout=0)
+    still_held: list[bool] = []
+
+    async def long_one() -> None:
+        async with sessions.begin() as session:
+            await session.execute(text("INSERT INTO notes (n) VALUES (1)"))
+            await asyncio.sleep(1.3)  # the thread's wait on it wakes up now and then
+            still_held.append(sessions.writers.held_here())
+
+    async def later() -> None:
+        await asyncio.sleep(0.1)
+        assert await writers(sessions, 1) == [None]
+        await write(sessions, lambda c: c.execute(text("INSERT INTO notes (n) VALUES (2)")))
+
+    async with asyncio.timeout(10):
+        await asyncio.gather(long_one(), later())
+    assert still_held == [True]
+    await dispose(engine, sessions)
+
+
+async def test_closing_while_a_transaction_is_open_keeps_one_line(tmp_path: Path) -> None:
+    """Closed (at a shutdown step) while a session's write transaction is open, the writes
+    that come next still wait for it: the new writer's thread starts after the old one's."""
+    engine = impatient(tmp_path / "reopen.db")
+    await schema(engine)
+    sessions = SQLiteSessions(engine, busy_timeout=0)
+    await write(sessions, lambda c: c.execute(text("INSERT INTO notes (n) VALUES (0)")))
+    holding = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def hold() -> None:
+        async with sessions.begin() as session:
+            await session.execute(text("INSERT INTO notes (n) VALUES (1)"))
+            holding.set()
+            await go_on.wait()
+
+    async with asyncio.timeout(10):
+        holder = asyncio.create_task(hold())
+        await holding.wait()
+        sessions.close()
+        after = [
+            asyncio.create_task(
+                write(sessions, lambda c: c.execute(text("INSERT INTO notes (n) VALUES (2)")))
+            ),
+            asyncio.create_task(writers(sessions, 1)),
+        ]
+        await asyncio.sleep(0.1)
+        assert not any(task.done() for task in after), "they wait for the open transaction"
+        go_on.set()
+        await holder
+        outcomes = await asyncio.gather(*after)
+    assert outcomes[1] == [None]
+    async with sessions() as session:
+        assert await session.scalar(text("SELECT count(*) FROM notes")) == 4
+    await dispose(engine, sessions)
