@@ -172,12 +172,10 @@ async def test_a_write_inside_a_write_transaction_of_the_same_task_is_refused(
     await dispose(engine, sessions)
 
 
-async def test_writers_cancelled_while_waiting_leave_the_line(tmp_path: Path) -> None:
-    """A hot write and a session's transaction cancelled before their turn came store
-    nothing, and the writers after them do not wait for them."""
-    engine = impatient(tmp_path / "left.db")
-    await schema(engine)
-    sessions = SQLiteSessions(engine, busy_timeout=0)
+async def holding_a_transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """A task inside a session's write transaction (its note: 1), and the event that ends it."""
     holding = asyncio.Event()
     go_on = asyncio.Event()
 
@@ -187,6 +185,18 @@ async def test_writers_cancelled_while_waiting_leave_the_line(tmp_path: Path) ->
             holding.set()
             await go_on.wait()
 
+    holder = asyncio.create_task(hold())
+    await holding.wait()
+    return holder, go_on
+
+
+async def test_writers_cancelled_while_waiting_leave_the_line(tmp_path: Path) -> None:
+    """A hot write and a session's transaction cancelled before their turn came store
+    nothing, and the writers after them do not wait for them."""
+    engine = impatient(tmp_path / "left.db")
+    await schema(engine)
+    sessions = SQLiteSessions(engine, busy_timeout=0)
+
     async def session_write() -> None:
         async with sessions.begin() as session:
             await session.execute(text("INSERT INTO notes (n) VALUES (2)"))
@@ -195,8 +205,7 @@ async def test_writers_cancelled_while_waiting_leave_the_line(tmp_path: Path) ->
         connection.execute(text("INSERT INTO notes (n) VALUES (3)"))
 
     async with asyncio.timeout(10):
-        holder = asyncio.create_task(hold())
-        await holding.wait()
+        holder, go_on = await holding_a_transaction(sessions)
         waiting = [
             asyncio.create_task(session_write()),
             asyncio.create_task(write(sessions, hot_write)),
@@ -250,18 +259,8 @@ async def test_closing_while_a_transaction_is_open_keeps_one_line(tmp_path: Path
     await schema(engine)
     sessions = SQLiteSessions(engine, busy_timeout=0)
     await write(sessions, lambda c: c.execute(text("INSERT INTO notes (n) VALUES (0)")))
-    holding = asyncio.Event()
-    go_on = asyncio.Event()
-
-    async def hold() -> None:
-        async with sessions.begin() as session:
-            await session.execute(text("INSERT INTO notes (n) VALUES (1)"))
-            holding.set()
-            await go_on.wait()
-
     async with asyncio.timeout(10):
-        holder = asyncio.create_task(hold())
-        await holding.wait()
+        holder, go_on = await holding_a_transaction(sessions)
         sessions.close()
         after = [
             asyncio.create_task(
