@@ -52,7 +52,7 @@ def bench(
             min=0,
             help="Indexing time the scale steps may take (beside the soak, at least the "
             "soak's length); a step projected past it is skipped and the report says why "
-            "(default 30; quick 2.5).",
+            "(default 40; quick 2.5).",
         ),
     ] = None,
     only: Annotated[
