@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,17 @@ async def schema(engine: AsyncEngine) -> None:
         await connection.execute(text("CREATE TABLE notes (n INTEGER)"))
         await connection.execute(text("CREATE TABLE totals (n INTEGER)"))
         await connection.execute(text("INSERT INTO totals VALUES (0)"))
+
+
+def counted(n: int) -> Callable[[Connection], int]:
+    """A hot write: note `n`, count it, and return the total it saw after its own."""
+
+    def add(connection: Connection) -> int:
+        connection.execute(text("INSERT INTO notes (n) VALUES (:n)"), {"n": n})
+        connection.execute(text("UPDATE totals SET n = n + 1"))
+        return int(connection.execute(text("SELECT n FROM totals")).scalar_one())
+
+    return add
 
 
 async def test_concurrent_write_transactions_all_commit(tmp_path: Path) -> None:
@@ -92,13 +104,8 @@ async def test_writes_in_the_writers_thread_take_turns_with_the_others(tmp_path:
     await schema(engine)
     sessions = SQLiteSessions(engine, busy_timeout=0)
 
-    def add(connection: Connection) -> int:
-        connection.execute(text("INSERT INTO notes (n) VALUES (-1)"))
-        connection.execute(text("UPDATE totals SET n = n + 1"))
-        return int(connection.execute(text("SELECT n FROM totals")).scalar_one())
-
     async def hot() -> int:
-        return await write(sessions, add)
+        return await write(sessions, counted(-1))
 
     outcomes = await asyncio.gather(
         writers(sessions, 20), *(hot() for _ in range(20)), return_exceptions=True
@@ -276,4 +283,53 @@ async def test_closing_while_a_transaction_is_open_keeps_one_line(tmp_path: Path
     assert outcomes[1] == [None]
     async with sessions() as session:
         assert await session.scalar(text("SELECT count(*) FROM notes")) == 4
+    await dispose(engine, sessions)
+
+
+async def test_hot_writes_that_queue_up_commit_together(tmp_path: Path) -> None:
+    """Writes waiting behind a busy writer go in one transaction when their turn comes
+    (one more on `/metrics`' turns, not twelve), each seeing the ones before it."""
+    engine = impatient(tmp_path / "group.db")
+    await schema(engine)
+    sessions = SQLiteSessions(engine, busy_timeout=0)
+    async with asyncio.timeout(10):
+        holder, go_on = await holding_a_transaction(sessions)
+        queued = [asyncio.create_task(write(sessions, counted(n))) for n in range(12)]
+        await asyncio.sleep(0.05)
+        assert not any(task.done() for task in queued)
+        go_on.set()
+        await holder
+        totals = await asyncio.gather(*queued)
+    assert sorted(totals) == list(range(1, 13)), "each saw the total after its own"
+    assert sessions.writers.turns == 2, "the holder's turn and one for the twelve"
+    async with sessions() as session:
+        assert await session.scalar(text("SELECT count(*) FROM notes")) == 13
+    await dispose(engine, sessions)
+
+
+async def test_a_write_that_fails_among_others_fails_alone(tmp_path: Path) -> None:
+    """One write of a group breaks: the others commit anyway, and only its writer gets
+    the error, with nothing of it stored."""
+    engine = impatient(tmp_path / "group-failed.db")
+    await schema(engine)
+    sessions = SQLiteSessions(engine, busy_timeout=0)
+
+    def half(connection: Connection) -> None:
+        connection.execute(text("INSERT INTO notes (n) VALUES (99)"))
+        connection.execute(text("INSERT INTO nowhere VALUES (1)"))
+
+    async with asyncio.timeout(10):
+        holder, go_on = await holding_a_transaction(sessions)
+        works = [counted(2), counted(3), half, counted(4), counted(5)]
+        queued = [asyncio.create_task(write(sessions, work)) for work in works]
+        await asyncio.sleep(0.05)
+        go_on.set()
+        await holder
+        outcomes = await asyncio.gather(*queued, return_exceptions=True)
+    assert isinstance(outcomes[2], OperationalError)
+    assert sorted(o for o in outcomes if isinstance(o, int)) == [1, 2, 3, 4]
+    async with sessions() as session:
+        stored = (await session.scalars(text("SELECT n FROM notes ORDER BY n"))).all()
+        assert await session.scalar(text("SELECT n FROM totals")) == 4
+    assert stored == [1, 2, 3, 4, 5], "the holder's note and the four good writes'"
     await dispose(engine, sessions)
