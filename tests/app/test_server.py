@@ -109,3 +109,13 @@ def test_a_websocket_outlives_the_request_deadline(server: int) -> None:
         time.sleep(1.5)  # three deadlines
         ws.send("still there?")
         assert ws.recv(timeout=5) == "still there?"
+
+
+def test_websocket_frames_are_not_compressed(server: int) -> None:
+    """A client offering permessage-deflate (browsers do) gets plain frames: a chat frame
+    is a few hundred bytes, and deflating each one cost the server CPU under load."""
+    with connect(f"ws://127.0.0.1:{server}/ws", open_timeout=5) as ws:
+        assert "permessage-deflate" in ws.request.headers.get("Sec-WebSocket-Extensions", "")
+        assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
+        ws.send("こんにちは " * 50)
+        assert ws.recv(timeout=5) == "こんにちは " * 50
