@@ -30,7 +30,7 @@ from conversations import transcript
 from conversations.escalation import escalate, handoff_text, jsonable
 from conversations.frames import message_frame, state_frame, typing_frame
 from conversations.mailing import CHAT, for_channel
-from conversations.ports import QueueInfo
+from conversations.ports import Availability, QueueInfo
 from delivery.events import (
     ConversationUpdated,
     DomainEvent,
@@ -260,17 +260,25 @@ class BotReplies:
             decision = None  # already queued: a person will take it from here
         elif conversation.state not in (ConversationState.BOT, ConversationState.WAITING):
             decision = None  # a person took over while the bot was thinking
-        stored: tuple[Message, StateFrame | None] | None = None
+        if decision is None:
+            # nothing to store but the claim: one statement in the writer's thread (a
+            # customer waiting for a person who writes again gets here, message by message)
+            await write(self.sessions, partial(_claimed, conversation_id=conversation_id, seq=seq))
+            return None, []
+        hands_off = decision.handoff_reason is not None
+        # who can answer now (presence: Redis with several servers), before the transaction
+        available = await self.queue.availability() if decision.handoff or hands_off else None
         async with self.sessions.begin() as session:
             if not await _claim(session, conversation_id, seq):
                 return None, []  # another server stored the reply while we thought
-            if decision is not None:
-                if decision.handoff_reason is not None:  # it changes the conversation itself
-                    conversation = await session.merge(conversation, load=False)
-                stored = await self._store(session, conversation, decision, seq)
-        if stored is None:
-            return None, []
-        reply, state = stored
+            if hands_off:  # it changes the conversation itself
+                conversation = await session.merge(conversation, load=False)
+            reply, escalated = await self._store(session, conversation, decision, seq, available)
+        state: StateFrame | None = None
+        if escalated:  # the customer's place in the queue, read once the move is committed
+            async with self.sessions() as session:
+                place = await self.queue.place(session, conversation)
+            state = state_frame(conversation, place=place, available=available)
         events: list[DomainEvent] = [
             ConversationUpdated(conversation.public_id, message_frame(reply))
         ]
@@ -279,14 +287,19 @@ class BotReplies:
         return decision, events
 
     async def _store(
-        self, session: AsyncSession, conversation: Conversation, decision: Decision, seq: int
-    ) -> tuple[Message, StateFrame | None]:
-        """Store the bot's decision (a handoff with `conversation` in `session`): the reply,
-        and the conversation's new state when it was handed off."""
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        decision: Decision,
+        seq: int,
+        available: Availability | None,
+    ) -> tuple[Message, bool]:
+        """Store the bot's decision (a handoff with `conversation` in `session`; `available`,
+        who can answer now, for a handoff): the reply, and whether the conversation moved
+        to the queue."""
         missed = decision.kind is DecisionKind.DECLINE
-        available = await self.queue.availability() if decision.handoff else None
         text = decision.text
-        if available is not None:
+        if decision.handoff and available is not None:
             text = handoff_text(decision.text, decision.lang, available)
         reply = await transcript.append(
             session,
@@ -307,10 +320,8 @@ class BotReplies:
                 reply.seq,
                 available or await self.queue.availability(),
             )
-            place = await self.queue.place(session, conversation)
-            available = await self.queue.availability()
-            return reply, state_frame(conversation, place=place, available=available)
-        return reply, None
+            return reply, True
+        return reply, False
 
 
 def _reply_fields(decision: Decision, seq: int) -> dict[str, Any]:
