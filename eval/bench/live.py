@@ -23,6 +23,7 @@ from eval._server import Server
 from eval.bench.load import (
     REPLY,
     SILENT,
+    Customer,
     ask_in_turn,
     close_customers,
     open_customers,
@@ -53,6 +54,7 @@ _ISOLATED = {
     "TRANSFORMERS_OFFLINE": "1",
 }
 P95_LIMIT_MS = 500.0
+PROFILED_SECONDS = 15.0  # py-spy's run at the rate that failed, after the steps
 
 Log = Callable[[str], None]
 
@@ -157,6 +159,28 @@ async def writer_counters(server: Server) -> dict[str, float] | None:
     return found if len(found) == len(WRITER_COUNTERS) else None
 
 
+async def _profiled(
+    server: Server,
+    customers: list[Customer],
+    texts: Mapping[str, Sequence[str]],
+    rate: float,
+    timeout: float,
+    profile_dir: Path,
+) -> dict[str, Any]:
+    """py-spy's samples of the server at `rate`, and what that load got meanwhile."""
+    profiler = Profiler(profile_dir / f"profile-{rate:g}.txt")
+    profiler.start(server.pid, PROFILED_SECONDS)
+    run = await run_rate(customers, texts, rate, PROFILED_SECONDS, timeout=timeout)
+    got = run.summary()
+    return {
+        "rate": rate,
+        "seconds": PROFILED_SECONDS,
+        "p50_ms": got["p50_ms"],
+        "p95_ms": got["p95_ms"],
+        **await profiler.finish(),
+    }
+
+
 def _difference(
     after: dict[str, float] | None, before: dict[str, float] | None
 ) -> dict[str, float] | None:
@@ -195,7 +219,10 @@ async def throughput(
 ) -> dict[str, Any]:
     """Open `sessions` conversations, then send at each rate in turn until one fails
     (p95 over 500 ms, a timeout, an error, or no idle customer to send to). With a
-    `profile_dir`, py-spy samples the server at every rate."""
+    `profile_dir`, py-spy samples the server afterwards, for `PROFILED_SECONDS` at the
+    rate that failed (or the last one): a profiler takes CPU the server would otherwise
+    have (py-spy at 50 Hz, ~5 % of a core), which moved the rate the steps found, so
+    they run without it."""
     opened = time.perf_counter()
     customers = await open_customers(server.ws, sessions)
     open_seconds = time.perf_counter() - opened
@@ -205,10 +232,6 @@ async def throughput(
     profiles: list[dict[str, Any]] = []
     try:
         for rate in rates:
-            profiler = None
-            if profile_dir is not None:
-                profiler = Profiler(profile_dir / f"profile-{rate:g}.txt")
-                profiler.start(server.pid, seconds)
             cpu_before = server.cpu_seconds()
             writers_before = await writer_counters(server)
             counted_from = time.perf_counter()
@@ -217,8 +240,6 @@ async def throughput(
             writers = _difference(await writer_counters(server), writers_before)
             # the counters cover the step and the wait for its last replies
             counted = time.perf_counter() - counted_from
-            if profiler is not None:
-                profiles.append({"rate": rate, **await profiler.finish()})
             step = run.summary()
             # what one message costs the server, all its threads (the ceiling on two cores
             # is 2,000 ms a second over this)
@@ -238,10 +259,13 @@ async def throughput(
                 f"p95 {step['p95_ms']} ms, {step['timeout']} timeouts -> "
                 f"{'ok' if step['ok'] else 'fails'}"
             )
+            customers = [c for c in customers if c.pending is None]
             if not step["ok"]:
                 break
             best = rate
-            customers = [c for c in customers if c.pending is None]
+        if profile_dir is not None and steps:
+            profiles.append(await _profiled(server, customers, texts, steps[-1]["rate"],
+                                            timeout, profile_dir))  # fmt: skip
     finally:
         await close_customers(customers)
     return {

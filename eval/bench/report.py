@@ -233,7 +233,12 @@ def _profile(profiles: list[dict[str, Any]]) -> list[str]:
     if not ok:
         failed = next((p for p in profiles if p.get("reason")), {})
         return out + [f"Not profiled: {failed.get('reason', 'not run')}.", ""]
-    out += ["py-spy sampled the server's threads at every rate (raw stacks in "
+    out += ["After the steps, py-spy sampled the server's threads at "
+            + ", ".join(f"{p['rate']:g}/s for {_n(p.get('seconds'))} s (the replies "
+                        f"meanwhile: p50 {_n(p.get('p50_ms'))} ms, p95 {_n(p.get('p95_ms'))} ms)"
+                        for p in ok)
+            + ", the rate that failed or the last one; the steps ran without it, as a "
+            "profiler takes CPU the server would otherwise have (raw stacks in "
             "`profile-<rate>.txt` beside this report, not kept in git). py-spy counts a "
             "thread blocked in C (on a queue, a lock, the event loop's wait for sockets) as "
             "busy; those samples are left out here (waiting: "

@@ -1,7 +1,7 @@
 """`kakehashi bench`: every figure of the report, in an order that keeps them apart.
 
 1. A server's first start (it builds its index): replies one at a time, then throughput
-   at rising rates (py-spy samples it at one rate).
+   at rising rates, then py-spy samples it at the rate that failed.
 2. In this process: the floor (embedding, faiss, BM25) and the baselines.
 3. The server restarted on the same data (it loads its index): the memory soak at
    20 messages/s, while the scale steps build their indexes in processes of their own at
@@ -48,7 +48,7 @@ class Options:
     cases: Path = Path("eval/datasets")
     kb: Path = Path("kb_articles")
     sessions: int = 1000
-    rates: tuple[float, ...] = (20, 30, 40, 50, 60, 75, 90, 120, 150)
+    rates: tuple[float, ...] = (30, 45, 60, 75, 90, 105, 120, 150)  # the soak is 20/s
     step_seconds: float = 30
     reply_timeout: float = 10
     profile: bool = True
