@@ -180,8 +180,9 @@ def create_app(
             # A young generation of 50,000 objects, not 700: a reply's objects die before
             # a collection comes, so few reach the old generation, and the full passes
             # that walked every open chat's ~200 objects (150 ms at 1,000 chats, every
-            # ~25 s at 90 messages/s, freeing nothing) come once in minutes. Only cyclic
-            # garbage waits longer: at most that many objects.
+            # ~25 s at 90 messages/s, freeing nothing) come once in minutes. Cyclic
+            # garbage waits longer for its pass (the young one comes after 50,000 new
+            # objects, the older ones after 20 and 200 of those).
             gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield

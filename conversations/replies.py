@@ -209,7 +209,8 @@ class BotReplies:
         events to emit.
 
         One write transaction of three statements (`storage.engine.write`: on SQLite in one
-        trip to the writer's thread), nothing read first: the statement that takes the
+        trip to the writer's thread, in one transaction with the writes queued beside it),
+        nothing read first: the statement that takes the
         reply's seq stores nothing unless the bot still has the conversation (or it waits
         for a person, and this is an answer or suggestions: the bot keeps answering
         questions while it waits). A chat's bot reply never goes out by mail (`mailing.recipient`).
@@ -276,8 +277,13 @@ class BotReplies:
             reply, escalated = await self._store(session, conversation, decision, seq, available)
         state: StateFrame | None = None
         if escalated:  # the customer's place in the queue, read once the move is committed
-            async with self.sessions() as session:
-                place = await self.queue.place(session, conversation)
+            place = None
+            try:
+                async with self.sessions() as session:
+                    place = await self.queue.place(session, conversation)
+            except Exception:  # the move is stored: the customer still hears of it
+                log.warning("could not read the queue place of %s", conversation.public_id,
+                            exc_info=True)  # fmt: skip
             state = state_frame(conversation, place=place, available=available)
         events: list[DomainEvent] = [
             ConversationUpdated(conversation.public_id, message_frame(reply))

@@ -181,7 +181,7 @@ class ConversationService:
         One write transaction of two statements (`transcript.add_customer_text`), nothing
         read first: on SQLite write transactions take turns, one at a time in the process,
         and a turn is held until its commit (`storage.engine.write`: in one trip to the
-        writer's thread).
+        writer's thread, committed with the writes queued beside it).
         """
         try:
             stored = await write(

@@ -155,7 +155,7 @@ def add_customer_text(
     text: str,
     answered_in: frozenset[str],
 ) -> tuple[Message, str] | None:
-    """Store a customer's text message (a write transaction of its own: `storage.engine.
+    """Store a customer's text message (in a write transaction through `storage.engine.
     write`); the message and the conversation's state, or None when it is closed.
 
     Two statements: the one that takes the seq refuses a closed conversation and reads the

@@ -104,7 +104,7 @@ class Lineup:
 
     async def place(self, session: AsyncSession, conversation: Conversation) -> tuple[int, int]:
         """The customer's place in the queue and estimated wait in seconds (one count, not
-        the whole queue read and sorted: this runs inside the handoff's transaction)."""
+        the whole queue read and sorted: this runs for every handoff)."""
         now = datetime.now(UTC)
         cutoffs = served_before(
             conversation.escalation_reason or HandoffReason.CUSTOMER_REQUEST,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import weakref
@@ -28,6 +29,7 @@ from sqlalchemy.pool import StaticPool
 from storage import sqlite_driver
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # pg_advisory_xact_lock key: server processes starting together migrate one at a time
 _MIGRATION_LOCK = 0x6B616B65  # "kake"
@@ -240,11 +242,11 @@ class _SQLiteWriter:
     in the thread: one trip.
 
     The writes that queue up while the thread is busy go in one transaction when their
-    turn comes (group commit): at 90 messages a second half of the
-    writer's time went to beginning and committing, each call into SQLite a wait for the
-    interpreter's lock while the models' threads held it. Each write still sees the ones
-    before it, as alone. When one of them fails, the group is rolled back and each runs
-    again alone, so the others commit and the failure is its own writer's.
+    turn comes (group commit): one `BEGIN`/`COMMIT`, each a wait for the interpreter's
+    lock while the models' threads hold it, for several writes. Each write still sees
+    the ones before it, as alone. When one of them fails, the group is rolled back and
+    the others commit without it (`_commit_group`): the failure is its own writer's.
+    On `/metrics` a group is one turn.
     """
 
     def __init__(self, url: URL, busy_timeout: float, writers: WriterTurns) -> None:
@@ -267,7 +269,15 @@ class _SQLiteWriter:
             self._waiting.append((work, done))
             queued, self._queued = self._queued, True
         if not queued:
-            self._writers.submit(self._commit_waiting)
+            try:
+                self._writers.submit(self._commit_waiting)
+            except BaseException as error:  # no thread to run them: nobody may wait forever
+                with self._lock:
+                    stranded, self._waiting, self._queued = self._waiting, [], False
+                for _, waiting in stranded:
+                    if waiting.set_running_or_notify_cancel():
+                        waiting.set_exception(error)
+                raise
         return done
 
     def _commit_waiting(self) -> None:
@@ -276,25 +286,45 @@ class _SQLiteWriter:
             taken, self._waiting, self._queued = self._waiting, [], False
         group = [(work, done) for work, done in taken if done.set_running_or_notify_cancel()]
         try:
-            if len(group) > 1:
-                try:
-                    with self._engine.begin() as connection:
-                        results = [work(connection) for work, _ in group]
-                except Exception:  # noqa: S110 - each again alone: the error is its writer's
-                    pass
-                else:
-                    for (_, done), result in zip(group, results, strict=True):
-                        done.set_result(result)
-                    return
-            for work, done in group:
-                try:
-                    done.set_result(self.transaction(work))
-                except Exception as error:
-                    done.set_exception(error)
+            self._commit_group(group)
         finally:
             for _, done in group:
                 if not done.done():  # interrupted
                     done.set_exception(RuntimeError("the SQLite writer stopped"))
+
+    def _commit_group(self, group: list[tuple[Callable[[Connection], Any], Future[Any]]]) -> None:
+        """`group` in one transaction. When a write fails, the ones before it are committed
+        together again, it runs alone (its error is its writer's), and the ones after it
+        make the next group: a resend's duplicate among many costs three transactions,
+        not one a write."""
+        while len(group) > 1:
+            results: list[Any] = []
+            try:
+                with self._engine.begin() as connection:
+                    for work, _ in group:
+                        results.append(work(connection))
+            except Exception:
+                failed = len(results)
+                log.debug("write %d of a group of %d failed", failed + 1, len(group),
+                          exc_info=True)  # fmt: skip
+                if failed == len(group):  # the commit itself: each alone
+                    break
+                self._commit_group(group[:failed])
+                self._alone(group[failed])
+                group = group[failed + 1 :]
+                continue
+            for (_, done), result in zip(group, results, strict=True):
+                done.set_result(result)
+            return
+        for write in group:
+            self._alone(write)
+
+    def _alone(self, write: tuple[Callable[[Connection], Any], Future[Any]]) -> None:
+        work, done = write
+        try:
+            done.set_result(self.transaction(work))
+        except Exception as error:
+            done.set_exception(error)
 
     def transaction(self, work: Callable[[Connection], T]) -> T:
         with self._engine.begin() as connection:

@@ -279,3 +279,25 @@ async def test_declines_in_a_row_are_counted_on_the_conversation_until_an_answer
     await chat.service.receive(ref, "c2", "how do I return an item")
     await chat.service.drain()
     assert await misses() == (0, "en")
+
+
+async def test_a_handoff_whose_queue_place_cannot_be_read_is_still_announced(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The bot's handoff is committed before the customer's place is read: when that read
+    fails, the customer still gets the notice and the waiting state (without a place),
+    and the agents hear of the queue."""
+    chat = make_chat(sessions)
+
+    async def unreadable(*_: object) -> tuple[int, int]:
+        raise ConnectionError("the database went away for a moment")
+
+    chat.queue.place = unreadable  # type: ignore[method-assign,assignment]
+    ref, _ = await chat.service.start("en")
+    await chat.service.receive(ref, "c1", "I want to talk to a human")
+    await chat.service.drain()
+    bot = [m for m in chat.recorder.frames("message") if m["role"] == "bot"]
+    assert [m["kind"] for m in bot] == ["handoff"]
+    state = chat.recorder.frames("state")[-1]
+    assert (state["state"], state["queue_position"]) == ("waiting", None)
+    assert any(isinstance(e, QueueChanged) for e in chat.recorder.events)
