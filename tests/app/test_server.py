@@ -115,6 +115,7 @@ def test_websocket_frames_are_not_compressed(server: int) -> None:
     """A client offering permessage-deflate (browsers do) gets plain frames: a chat frame
     is a few hundred bytes, and deflating each one cost the server CPU under load."""
     with connect(f"ws://127.0.0.1:{server}/ws", open_timeout=5) as ws:
+        assert ws.request is not None and ws.response is not None
         assert "permessage-deflate" in ws.request.headers.get("Sec-WebSocket-Extensions", "")
         assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
         ws.send("こんにちは " * 50)
