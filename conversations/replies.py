@@ -317,14 +317,18 @@ class BotReplies:
             },
             **_reply_fields(replace(decision, text=text), seq),
         )
-        if decision.handoff_reason is not None and conversation.state == ConversationState.BOT:
+        if (
+            decision.handoff_reason is not None
+            and available is not None  # asked for every decision that hands off
+            and conversation.state == ConversationState.BOT
+        ):
             await escalate(
                 session,
                 conversation,
                 decision.handoff_reason,
                 decision.scores,
                 reply.seq,
-                available or await self.queue.availability(),
+                available,
             )
             return reply, True
         return reply, False

@@ -231,6 +231,9 @@ def _close_writer(writers: WriterTurns, state: dict[str, Any]) -> None:
     writers.close(writer.close if writer is not None else None)
 
 
+_Write = tuple[Callable[[Connection], Any], Future[Any]]  # a hot write and its outcome
+
+
 class _SQLiteWriter:
     """A synchronous connection to the database, used in the writer's thread alone, and
     the hot writes waiting for it, committed together.
@@ -258,22 +261,22 @@ class _SQLiteWriter:
         event.listen(self._engine, "connect", _sqlite_pragmas)
         self._writers = writers
         self._lock = threading.Lock()
-        self._waiting: list[tuple[Callable[[Connection], Any], Future[Any]]] = []
-        self._queued = False  # a turn is in the writer's line for the waiting writes
+        # writes not yet taken by their turn (which is in the writer's line while any wait)
+        self._waiting: list[_Write] = []
 
     def add(self, work: Callable[[Connection], T]) -> Future[T]:
         """`work` in a write transaction in a coming turn of the writer's thread (one turn
         in the line at a time, for every write waiting then); its outcome."""
         done: Future[T] = Future()
         with self._lock:
+            queued = bool(self._waiting)
             self._waiting.append((work, done))
-            queued, self._queued = self._queued, True
         if not queued:
             try:
                 self._writers.submit(self._commit_waiting)
             except BaseException as error:  # no thread to run them: nobody may wait forever
                 with self._lock:
-                    stranded, self._waiting, self._queued = self._waiting, [], False
+                    stranded, self._waiting = self._waiting, []
                 for _, waiting in stranded:
                     if waiting.set_running_or_notify_cancel():
                         waiting.set_exception(error)
@@ -283,7 +286,7 @@ class _SQLiteWriter:
     def _commit_waiting(self) -> None:
         """In the writer's thread: the writes waiting now, in one transaction."""
         with self._lock:
-            taken, self._waiting, self._queued = self._waiting, [], False
+            taken, self._waiting = self._waiting, []
         group = [(work, done) for work, done in taken if done.set_running_or_notify_cancel()]
         try:
             self._commit_group(group)
@@ -292,7 +295,7 @@ class _SQLiteWriter:
                 if not done.done():  # interrupted
                     done.set_exception(RuntimeError("the SQLite writer stopped"))
 
-    def _commit_group(self, group: list[tuple[Callable[[Connection], Any], Future[Any]]]) -> None:
+    def _commit_group(self, group: list[_Write]) -> None:
         """`group` in one transaction. When a write fails, the ones before it are committed
         together again, it runs alone (its error is its writer's), and the ones after it
         make the next group: a resend's duplicate among many costs three transactions,
@@ -319,7 +322,7 @@ class _SQLiteWriter:
         for write in group:
             self._alone(write)
 
-    def _alone(self, write: tuple[Callable[[Connection], Any], Future[Any]]) -> None:
+    def _alone(self, write: _Write) -> None:
         work, done = write
         try:
             done.set_result(self.transaction(work))
