@@ -4,6 +4,9 @@ asyncio client does now and then, mid-command): the server still shuts down."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
+from collections.abc import Iterator
 
 import pytest
 
@@ -32,6 +35,35 @@ async def test_a_loop_that_swallowed_its_cancellation_is_stopped_all_the_same() 
     await asyncio.sleep(0.03)
     await asyncio.wait_for(stop(task), 5)
     assert task.cancelled() and swallowed == 1
+
+
+@pytest.fixture
+def no_collector() -> Iterator[None]:
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.mark.usefixtures("no_collector")
+async def test_a_stopped_loop_lets_go_of_what_it_held_at_once() -> None:
+    """A server stops a loop for every chat that closes. What the loop held (the chat's
+    socket, its session) goes when the chat does, not at the collector's next full pass,
+    which a busy server makes rare: memory that grew for as long as a soak ran."""
+
+    class Chat:
+        async def deliver(self, event: str) -> None: ...
+
+    chat = Chat()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    loop = Loop(queue.get, chat.deliver, "delivering an event to a socket")
+    await queue.put("a reply")
+    await asyncio.sleep(0.01)
+    held = weakref.ref(chat)
+    await loop.stop()
+    del loop, chat
+    assert held() is None
 
 
 async def test_stopping_a_task_that_failed_or_ended_returns_at_once() -> None:
