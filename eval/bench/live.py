@@ -166,24 +166,23 @@ async def _profiled(
     rate: float,
     timeout: float,
     profile_dir: Path,
+    seconds: float,
 ) -> dict[str, Any]:
-    """py-spy's samples of the server at `rate`, and what that load got meanwhile, once
-    the replies still owed from the step before have come (or a while has passed): the
-    profile is of that rate, not of a backlog draining."""
+    """py-spy's samples of the server at `rate` for `seconds`, and what that load got
+    meanwhile, once the replies still owed from the step before have come (or a while has
+    passed): the profile is of that rate, not of a backlog draining."""
     late = [c.pending.done for c in customers if c.pending is not None]
     if late:
         await asyncio.wait(late, timeout=3 * timeout)
-    idle = [c for c in customers if c.pending is None or c.pending.done.done()]
-    for customer in idle:
-        customer.pending = None
+    idle = [c for c in customers if c.settled()]
     profiler = Profiler(profile_dir / f"profile-{rate:g}.txt")
     try:
-        profiler.start(server.pid, PROFILED_SECONDS)
-        run = await run_rate(idle, texts, rate, PROFILED_SECONDS, timeout=timeout)
+        profiler.start(server.pid, seconds)
+        run = await run_rate(idle, texts, rate, seconds, timeout=timeout)
         got = run.summary()
         return {
             "rate": rate,
-            "seconds": PROFILED_SECONDS,
+            "seconds": seconds,
             "p50_ms": got["p50_ms"],
             "p95_ms": got["p95_ms"],
             **await profiler.finish(),
@@ -230,10 +229,10 @@ async def throughput(
 ) -> dict[str, Any]:
     """Open `sessions` conversations, then send at each rate in turn until one fails
     (p95 over 500 ms, a timeout, an error, or no idle customer to send to). With a
-    `profile_dir`, py-spy samples the server afterwards, for `PROFILED_SECONDS` at the
-    rate that failed (or the last one): a profiler takes CPU the server would otherwise
-    have (py-spy at 50 Hz, ~5 % of a core), which moved the rate the steps found, so
-    they run without it."""
+    `profile_dir`, py-spy samples the server afterwards, for `PROFILED_SECONDS` (or a
+    step, if shorter) at the rate that failed (or the last one): a profiler takes CPU the
+    server would otherwise have (py-spy at 50 Hz, ~5 % of a core), which moved the rate
+    the steps found, so they run without it."""
     opened = time.perf_counter()
     customers = await open_customers(server.ws, sessions)
     open_seconds = time.perf_counter() - opened
@@ -274,8 +273,18 @@ async def throughput(
                 break
             best = rate
         if profile_dir is not None and steps:
-            profiles.append(await _profiled(server, customers, texts, steps[-1]["rate"],
-                                            timeout, profile_dir))  # fmt: skip
+            profiles.append(
+                await _profiled(
+                    server,
+                    customers,
+                    texts,
+                    steps[-1]["rate"],
+                    timeout,
+                    profile_dir,
+                    # no longer than a step (quick mode's are 10 s)
+                    seconds=min(PROFILED_SECONDS, seconds),
+                )
+            )
     finally:
         await close_customers(customers)
     return {

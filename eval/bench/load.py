@@ -110,6 +110,13 @@ class Customer:
         )
         return question
 
+    def settled(self) -> bool:
+        """Whether the customer may ask again: nothing asked, or its reply has come (a
+        late one too, after `answer` stopped waiting for it)."""
+        if self.pending is not None and self.pending.done.done():
+            self.pending = None
+        return self.pending is None
+
     async def answer(self, question: Question, timeout: float) -> tuple[str, float]:
         """(outcome, milliseconds); a timeout counts `timeout` seconds."""
         try:
