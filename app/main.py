@@ -172,18 +172,7 @@ def create_app(
             attachments,
         )
         if freeze_after_start:
-            # What the start loaded (models, index, dictionaries: ~800k objects) is left
-            # out of the collector's full passes from now on: each one walked them all and
-            # stalled every reply for ~0.4 s under load. (Refcounting still frees them.)
-            gc.collect()
-            gc.freeze()
-            # A young generation of 50,000 objects, not 700: a reply's objects die before
-            # a collection comes, so few reach the old generation, and the full passes
-            # that walked every open chat's ~200 objects (150 ms at 1,000 chats, every
-            # ~25 s at 90 messages/s, freeing nothing) come once in minutes. Cyclic
-            # garbage waits longer for its pass (the young one comes after 50,000 new
-            # objects, the older ones after 20 and 200 of those).
-            gc.set_threshold(*GC_THRESHOLDS)
+            settle_collector()
         try:
             yield
         finally:
@@ -230,6 +219,32 @@ def create_app(
 def served_app() -> FastAPI:
     """The app as `kakehashi serve` runs it: the only one in its process."""
     return create_app(freeze_after_start=True)
+
+
+def settle_collector(thresholds: tuple[int, int, int] = GC_THRESHOLDS) -> None:
+    """Leave what the start loaded out of the garbage collector's passes, and give it a
+    young generation of `thresholds[0]` objects.
+
+    What the start loaded (models, index, dictionaries: ~800k objects) is frozen: each
+    full pass walked them all and stalled every reply for ~0.4 s under load. (Refcounting
+    still frees them.) A collection after the freeze tells the collector how large the old
+    generation now is: it makes a full pass only once a quarter as many objects as that
+    generation held at its last full pass have reached it since, and without it that count
+    would be the one from before the freeze, with the ~800k.
+
+    A young generation of 50,000 objects, not 700: a reply's objects die before a
+    collection comes, so few reach the older generations, and the full passes that walked
+    every open chat's ~200 objects (150 ms at 1,000 chats, every ~25 s at 90 messages/s,
+    freeing nothing) come once in minutes. The price: a young pass comes about once a
+    minute at 20 messages/s and the middle generation's after 20 of them, so garbage in
+    cycles that outlived a young pass waits ~20 minutes. Every closed chat was such a
+    cycle (and grew a soak by ~6 MiB a minute) until `delivery.tasks.stop` and
+    `ChatSession.close` let go of their halves: a closed chat is freed at once now.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.collect()  # the old generation is now empty: what the collector counts from
+    gc.set_threshold(*thresholds)
 
 
 async def ensure_first_admin(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -183,8 +183,11 @@ class ChatSession:
         return True
 
     async def close(self) -> None:
-        if self._forwarder is not None:
-            await self._forwarder.stop()
+        # let go of the forwarder: it holds `_deliver`, so a session holding it is a
+        # cycle, and a closed chat would wait for the collector (`delivery.tasks.stop`)
+        stopping, self._forwarder = self._forwarder, None
+        if stopping is not None:
+            await stopping.stop()
         await self._subscription.aclose()
 
     async def send(self, event: Frame) -> None:
