@@ -33,7 +33,7 @@ def bench(
     soak_minutes: Annotated[
         float | None,
         typer.Option(
-            "--soak-minutes", min=0, help="The memory run at 20 msg/s (default 30; quick 2)."
+            "--soak-minutes", min=0, help="The memory run at 20 msg/s (default 30; quick 1.5)."
         ),
     ] = None,
     sessions: Annotated[
