@@ -81,7 +81,17 @@ class Loop(Generic[T]):
         deadline = loop.time() + within
         while self._busy and not self.task.done() and loop.time() < deadline:
             await asyncio.wait({self.task}, timeout=RETRY_SECONDS / 2)
-        return await stop(self.task, within=1.0)
+        ended = await stop(self.task, within=1.0)
+        if ended:
+            # `wait` and `work` are usually its owner's methods, and the owner holds the
+            # loop: a cycle. Ended, the loop lets go of them, so a closed chat is freed as
+            # soon as it is dropped, not at the collector's next pass over older objects.
+            self._wait = self._work = _stopped
+        return ended
+
+
+async def _stopped(*_: object) -> Any:
+    raise RuntimeError("this loop has stopped")
 
 
 async def stop(task: asyncio.Task[Any] | None, within: float | None = None) -> bool:

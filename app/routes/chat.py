@@ -183,11 +183,8 @@ class ChatSession:
         return True
 
     async def close(self) -> None:
-        # let go of the forwarder: it holds `_deliver`, so a session holding it is a
-        # cycle, and a closed chat would wait for the collector (`delivery.tasks.stop`)
-        stopping, self._forwarder = self._forwarder, None
-        if stopping is not None:
-            await stopping.stop()
+        if self._forwarder is not None:
+            await self._forwarder.stop()
         await self._subscription.aclose()
 
     async def send(self, event: Frame) -> None:

@@ -52,17 +52,19 @@ async def test_a_stopped_loop_lets_go_of_what_it_held_at_once() -> None:
     socket, its session) goes when the chat does, not at the collector's next full pass,
     which a busy server makes rare: memory that grew for as long as a soak ran."""
 
-    class Chat:
+    class Chat:  # holds its loop, whose work is the chat's method, as a chat session does
+        def __init__(self) -> None:
+            self.queue: asyncio.Queue[str] = asyncio.Queue()
+            self.loop = Loop(self.queue.get, self.deliver, "delivering an event to a socket")
+
         async def deliver(self, event: str) -> None: ...
 
     chat = Chat()
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    loop = Loop(queue.get, chat.deliver, "delivering an event to a socket")
-    await queue.put("a reply")
+    await chat.queue.put("a reply")
     await asyncio.sleep(0.01)
     held = weakref.ref(chat)
-    await loop.stop()
-    del loop, chat
+    await chat.loop.stop()
+    del chat
     assert held() is None
 
 
