@@ -239,7 +239,7 @@ def settle_collector(thresholds: tuple[int, int, int] = GC_THRESHOLDS) -> None:
     minute at 20 messages/s and the middle generation's after 20 of them, so garbage in
     cycles that outlived a young pass waits ~20 minutes. Every closed chat was such a
     cycle (and grew a soak by ~6 MiB a minute) until `delivery.tasks.stop` and
-    `ChatSession.close` let go of their halves: a closed chat is freed at once now.
+    `Loop.stop` let go of their halves: a closed chat is freed at once now.
     """
     gc.collect()
     gc.freeze()
