@@ -28,6 +28,8 @@ def _separator(lang: str) -> str:
 
 
 def _clock(moment: time) -> str:
+    if moment == time.max:  # an opening that runs to midnight
+        return "24:00"
     return f"{moment.hour}:{moment.minute:02d}"
 
 

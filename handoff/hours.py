@@ -9,6 +9,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+END_OF_DAY = time.max
+"""How an opening that ends at 24:00 (open until midnight, or all day) is kept."""
 _RULE = re.compile(
     r"^\s*([a-z]{3})(?:\s*-\s*([a-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$"
 )
@@ -26,7 +28,8 @@ class BusinessHours:
 
     @classmethod
     def parse(cls, spec: str, timezone: str, holidays: Iterable[str] = ()) -> BusinessHours:
-        """Parse e.g. "mon-fri 09:00-18:00; sat 10:00-14:00".
+        """Parse e.g. "mon-fri 09:00-18:00; sat 10:00-14:00"; "mon-sun 00:00-24:00" is
+        always open.
 
         Raises:
             HoursError: naming the part that is wrong.
@@ -44,7 +47,8 @@ class BusinessHours:
             if first not in DAYS or (last or first) not in DAYS:
                 raise HoursError(f"business hours {part!r}: days are {', '.join(DAYS)}")
             try:
-                start, end = time(int(h1), int(m1)), time(int(h2), int(m2))
+                start = time(int(h1), int(m1))
+                end = END_OF_DAY if (int(h2), int(m2)) == (24, 0) else time(int(h2), int(m2))
             except ValueError:
                 raise HoursError(f"business hours {part!r}: not a valid time of day") from None
             if end <= start:
@@ -70,7 +74,11 @@ class BusinessHours:
         local = moment.astimezone(self.timezone)
         if local.date() in self.holidays:
             return False
-        return any(start <= local.time() < end for start, end in self.weekly[local.weekday()])
+        now = local.time()
+        return any(
+            start <= now and (now < end or end == END_OF_DAY)
+            for start, end in self.weekly[local.weekday()]
+        )
 
     def next_opening(self, moment: datetime) -> datetime | None:
         """When it next opens (None when there are no opening hours at all)."""

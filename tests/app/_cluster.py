@@ -63,7 +63,7 @@ def cluster(
         "KAKEHASHI_DATABASE_URL": postgres.url(database),
         "KAKEHASHI_REDIS_URL": redis_server.url,
         "KAKEHASHI_KB_DIR": str(SAMPLE_KB),
-        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-23:59",
+        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-24:00",
     }
     servers = []
     for name in ("a", "b"):

@@ -91,7 +91,7 @@ def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaffServ
         "HF_HUB_OFFLINE": "1",
         "KAKEHASHI_DATA_DIR": str(data),
         "KAKEHASHI_KB_DIR": str(SAMPLE_KB),
-        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-23:59",
+        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-24:00",
     }
     (data / "agent-password").write_text(_create_user(env, "aiko", "agent", "Aiko"))
     (data / "editor-password").write_text(_create_user(env, "ken", "editor", "Ken"))

@@ -29,7 +29,7 @@ from tests.app.conftest import (
 from tests.conftest import SAMPLE_KB, CountingEmbedding
 
 PASSWORD = "correct horse battery"
-ALWAYS_OPEN = "mon-sun 00:00-23:59"
+ALWAYS_OPEN = "mon-sun 00:00-24:00"
 Event = dict[str, Any]
 
 

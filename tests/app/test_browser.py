@@ -46,7 +46,7 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "KAKEHASHI_DATA_DIR": str(data),
         "KAKEHASHI_KB_DIR": str(SAMPLE_KB),
         "KAKEHASHI_ALLOWED_ORIGINS": f"http://127.0.0.1:{shop_port}",
-        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-23:59",
+        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-24:00",
     }
     created = subprocess.run(
         [

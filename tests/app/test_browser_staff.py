@@ -259,7 +259,7 @@ def test_a_console_lists_the_first_of_a_long_queue_and_says_how_many_wait(
         "HF_HUB_OFFLINE": "1",
         "KAKEHASHI_DATA_DIR": str(data),
         "KAKEHASHI_KB_DIR": str(SAMPLE_KB),
-        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-23:59",
+        "KAKEHASHI_BUSINESS_HOURS": "mon-sun 00:00-24:00",
         "KAKEHASHI_CONSOLE_WAITING_SHOWN": "2",
     }
     with serving(env, data) as base:

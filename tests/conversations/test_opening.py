@@ -43,6 +43,8 @@ def test_the_next_opening_is_said_as_people_say_it() -> None:
 def test_hours_are_written_for_people_not_as_the_raw_setting() -> None:
     assert weekly_hours(WEEKLY, "en") == "Monday to Friday 9:00–18:00; Saturday 10:00–14:00"
     assert weekly_hours(WEEKLY, "ja") == "月曜〜金曜 9:00〜18:00、土曜 10:00〜14:00"
+    late = BusinessHours.parse("mon-sun 00:00-24:00", "Asia/Tokyo").spans()
+    assert weekly_hours(late, "en") == "Monday to Sunday 0:00–24:00"
     assert zone_name("Europe/Berlin", "en") == "Berlin time"
     text = outside_hours(closed_now(), "ja", SUNDAY_NIGHT)
     assert "明日 9:00 から対応いたします" in text and "mon-fri" not in text

@@ -38,7 +38,7 @@ def desk(chat: Chat, sessions: async_sessionmaker[AsyncSession]) -> Desk:
     service = chat.service
     presence = InProcessPresence(60, on_absent=lambda _uid: asyncio.sleep(0))
     assignment = Assignment(sessions, service.bus, service.locks, presence)
-    hours = BusinessHours.parse("mon-sun 00:00-23:59", "UTC")
+    hours = BusinessHours.parse("mon-sun 00:00-24:00", "UTC")
     lineup = Lineup(sessions, service.bus, presence, hours, HandoffConfig(), assignment)
     return Desk(assignment, lineup, presence)
 

@@ -74,6 +74,17 @@ def test_several_windows_a_day_and_a_range_across_the_weekend() -> None:
     assert [weekend.is_open(tokyo(day, 11)) for day in range(21, 25)] == [True, True, True, False]
 
 
+def test_open_until_midnight_and_all_day() -> None:
+    """A desk open around the clock used to be written 00:00-23:59, and was closed for the
+    last minute of every day."""
+    always = hours("mon-sun 00:00-24:00")
+    assert all(always.is_open(tokyo(23, h, m, 59)) for h, m in [(0, 0), (12, 0), (23, 59)])
+    late = hours("fri 18:00-24:00")
+    assert late.is_open(tokyo(27, 23, 59, 59)) and not late.is_open(tokyo(28, 0, 0, 1))
+    with pytest.raises(HoursError, match="not a valid time of day"):
+        hours("mon 24:00-24:30")
+
+
 def test_a_holiday_is_closed_all_day() -> None:
     with_holiday = hours(WEEKDAYS, "2026-11-23")  # Labour Thanksgiving Day
     assert not with_holiday.is_open(tokyo(23, 10))

@@ -31,7 +31,7 @@ def deliveries(desk: Desk) -> list[tuple[int, str]]:
 
 def lineup(desk: Desk) -> Lineup:
     presence = InProcessPresence(60, on_absent=lambda _uid: asyncio.sleep(0))
-    hours = BusinessHours.parse("mon-sun 00:00-23:59", "UTC")
+    hours = BusinessHours.parse("mon-sun 00:00-24:00", "UTC")
     return Lineup(desk.sessions, EventBus(), presence, hours, HandoffConfig(), desk.assignment)
 
 
