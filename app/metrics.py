@@ -20,12 +20,17 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from delivery.events import ConversationUpdated, DomainEvent
+from delivery.events import ConversationUpdated, DomainEvent, ReplyTimed
 from storage.engine import WriterTurns
 from storage.models import Conversation
 
 BOT_KINDS = ("answer", "suggestions", "decline", "smalltalk", "handoff")
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+#: a reply's steps take from a fraction of a millisecond (under a second in all)
+STEP_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0065, 0.008,
+    0.01, 0.0125, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+)  # fmt: skip
 V = TypeVar("V")
 _REMEMBERED = 10_000  # conversations whose last state / unanswered message is remembered
 
@@ -50,6 +55,21 @@ class Metrics:
             "kakehashi_reply_latency_seconds",
             "From a customer's message to the bot's reply (as this server saw them)",
             buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.reply_steps = Histogram(
+            "kakehashi_reply_step_seconds",
+            "Each step of a bot reply, from the customer's message arriving to the reply "
+            "sent (conversations.timing.STEPS; the steps of one reply add up to its time)",
+            ["step"],
+            buckets=STEP_BUCKETS,
+            registry=r,
+        )
+        self.reply_models = Histogram(
+            "kakehashi_reply_models_seconds",
+            "From a customer's message arriving until the models' vectors of it were ready "
+            "(they run beside the reply's first steps)",
+            buckets=STEP_BUCKETS,
             registry=r,
         )
         self.queue_length = Gauge(
@@ -78,6 +98,12 @@ class Metrics:
 
     async def on_event(self, event: DomainEvent) -> None:
         """Count what a committed action emitted (an EventBus listener)."""
+        if isinstance(event, ReplyTimed):
+            for step, seconds in event.steps:
+                self.reply_steps.labels(step).observe(seconds)
+            if event.models is not None:
+                self.reply_models.observe(event.models)
+            return
         if not isinstance(event, ConversationUpdated):
             return
         frame, pid = event.frame, event.conversation_id

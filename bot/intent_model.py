@@ -17,6 +17,7 @@ import json
 import re
 import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -265,9 +266,10 @@ class IntentClassifier:
         chosen = [i for i in order if intent is None or examples[i].intent == intent][:k]
         return [NearExample(examples[i], round(float(similarities[i]), 4)) for i in chosen]
 
-    def prefetch(self, text: str) -> None:
-        """Start encoding `text` for a `judge` that will follow; returns at once."""
-        self.encoder.prefetch(encoder_text(text))
+    def prefetch(self, text: str) -> Future[np.ndarray] | None:
+        """Start encoding `text` for a `judge` that will follow; returns at once, with the
+        vector on its way (None: remembered already)."""
+        return self.encoder.prefetch(encoder_text(text))
 
     def judge(self, text: str, lang: str, vector: np.ndarray | None = None) -> Judgement:
         """Every head's verdict on one message (`vector`: its encoding, when already made)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -139,13 +140,15 @@ class Bot:
     def detect_language(self, text: str) -> str:
         return self.retriever.detect_language(text)
 
-    def prefetch(self, text: str) -> None:
+    def prefetch(self, text: str) -> list[Future[Any]]:
         """Start the models on a message the bot is about to answer (its encoding for the
         intents, its embedding for the search) and return at once: they run in their
-        batchers' threads while the message is stored, and `respond` finds them done."""
-        self.retriever.prefetch(text, lang=self.detect_language(text))
+        batchers' threads while the message is stored, and `respond` finds them done.
+        The vectors on their way (none: remembered, or not needed)."""
+        started = [self.retriever.prefetch(text, lang=self.detect_language(text))]
         if self.intents is not None:
-            self.intents.prefetch(text)
+            started.append(self.intents.prefetch(text))
+        return [future for future in started if future is not None]
 
     def score_frustration(
         self,

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from retrieval.kb import Article
 from retrieval.types import Passage, RetrievalResult, ScoredArticle
@@ -28,8 +29,9 @@ class Retriever(Protocol):
         """The indexed article with this id (what a customer chose among suggestions)."""
         ...
 
-    def prefetch(self, query: str, *, lang: str | None = None) -> None:
-        """Start what `retrieve(query)` will need (its embedding) without waiting for it."""
+    def prefetch(self, query: str, *, lang: str | None = None) -> Future[Any] | None:
+        """Start what `retrieve(query)` will need (its embedding) without waiting for it;
+        the embedding on its way, or None when there is nothing to compute."""
         ...
 
 
@@ -58,8 +60,8 @@ class FakeRetriever:
                 return Article(a.article_id, a.title, a.lang, a.text, url=a.url)
         return None
 
-    def prefetch(self, query: str, *, lang: str | None = None) -> None:
-        pass  # nothing to compute ahead
+    def prefetch(self, query: str, *, lang: str | None = None) -> Future[Any] | None:
+        return None  # nothing to compute ahead
 
     def detect_language(self, text: str) -> str:
         return "ja" if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text) else "en"

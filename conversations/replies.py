@@ -31,11 +31,13 @@ from conversations.escalation import escalate, handoff_text, jsonable
 from conversations.frames import message_frame, state_frame, typing_frame
 from conversations.mailing import CHAT, for_channel
 from conversations.ports import Availability, QueueInfo
+from conversations.timing import ReplyClock
 from delivery.events import (
     ConversationUpdated,
     DomainEvent,
     EventBus,
     QueueChanged,
+    ReplyTimed,
     StateFrame,
 )
 from delivery.locks import Locks
@@ -88,22 +90,31 @@ class BotReplies:
         self._queued: set[tuple[str, int]] = set()
         self._sweeper: Loop[None] | None = None
 
-    def prepare(self, text: str) -> None:
+    def prepare(self, text: str, clock: ReplyClock) -> None:
         """A message arrives that the bot will likely answer: start its models now, while
         the message is stored (a message the bot does not answer costs an unused
-        encoding). Never fails the message: a model that cannot start is met again, and
-        reported, when the reply asks for it."""
+        encoding); `clock` hears when they are done. Never fails the message: a model that
+        cannot start is met again, and reported, when the reply asks for it."""
         try:
-            self.bot.prefetch(text)
+            clock.watch(self.bot.prefetch(text))
         except Exception:
             log.warning("could not start the models early for a message", exc_info=True)
 
-    def enqueue(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
-        """Answer message `seq` after the conversation's earlier messages are answered."""
+    def enqueue(
+        self,
+        conversation_id: int,
+        public_id: str,
+        seq: int,
+        text: str,
+        clock: ReplyClock | None = None,
+    ) -> None:
+        """Answer message `seq` after the conversation's earlier messages are answered;
+        with `clock`, the message's arrival, the reply's steps are timed (`ReplyTimed`)."""
         if (public_id, seq) in self._queued:
             return  # already waiting here (a recovery sweep found it again)
         self._queued.add((public_id, seq))
-        self.work.submit(public_id, partial(self._reply, conversation_id, public_id, seq, text))
+        job = partial(self._reply, conversation_id, public_id, seq, text, clock)
+        self.work.submit(public_id, job)
 
     async def drain(self) -> None:
         await self.work.drain()
@@ -147,9 +158,11 @@ class BotReplies:
         if self._sweeper is not None:
             await self._sweeper.stop()
 
-    async def _reply(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
+    async def _reply(
+        self, conversation_id: int, public_id: str, seq: int, text: str, clock: ReplyClock | None
+    ) -> None:
         try:
-            await self._answer(conversation_id, public_id, seq, text)
+            await self._answer(conversation_id, public_id, seq, text, clock or ReplyClock())
         except Exception:  # a failed reply must not leave the customer without an answer
             log.exception("bot reply to conversation %s seq %s failed", public_id, seq)
             await self.bus.emit(ConversationUpdated(public_id, typing_frame("bot", False)))
@@ -170,7 +183,11 @@ class BotReplies:
             frame = message_frame(notice)
         await self.bus.emit(ConversationUpdated(public_id, frame))
 
-    async def _answer(self, conversation_id: int, public_id: str, seq: int, text: str) -> None:
+    async def _answer(
+        self, conversation_id: int, public_id: str, seq: int, text: str, clock: ReplyClock
+    ) -> None:
+        timed = bool(clock.steps)  # started when the message arrived, not by a sweep
+        clock.mark("queued")
         async with self.sessions() as session:
             connection = await session.connection()
             pending = (
@@ -182,6 +199,7 @@ class BotReplies:
                 return  # answered already (by another server, before a crash)
             kind, meta, lang, channel = pending
             history = await transcript.history(session, conversation_id, before_seq=seq)
+        clock.mark("read")
         chosen = (meta or {}).get("article_id") if kind == "choice" else None
         await self.bus.emit(ConversationUpdated(public_id, typing_frame("bot", True)))
         respond = self.bot.respond
@@ -190,6 +208,7 @@ class BotReplies:
         decision: Decision | None = await self._run_bot(respond, text, history)
         assert decision is not None
         decision = for_channel(channel, decision)
+        clock.mark("thought")
         async with self.locks.hold(public_id):
             if channel == CHAT and decision.handoff_reason is None:
                 stored, events = await self._settle_reply(conversation_id, public_id, seq, decision)
@@ -197,9 +216,13 @@ class BotReplies:
                 stored, events = await transcript.until_unmoved(
                     partial(self._settle, conversation_id, seq, decision)
                 )
+        clock.mark("settled")
         await self.bus.emit(*events, ConversationUpdated(public_id, typing_frame("bot", False)))
+        clock.mark("sent")
         if stored is not None and stored.handoff:
             await self.bus.emit(QueueChanged())
+        if stored is not None and timed:
+            await self.bus.emit(ReplyTimed(tuple(clock.steps), clock.models))
 
     async def _settle_reply(
         self, conversation_id: int, public_id: str, seq: int, decision: Decision

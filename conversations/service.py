@@ -26,6 +26,7 @@ from conversations.escalation import escalate, hand_off
 from conversations.frames import feedback_frame, message_frame, state_frame, typing_frame
 from conversations.ports import QueueInfo
 from conversations.replies import BOT_ANSWERS_IN, BotReplies
+from conversations.timing import ReplyClock
 from delivery.events import (
     ConversationUpdated,
     DomainEvent,
@@ -152,11 +153,13 @@ class ConversationService:
         Returns the stored message's frame and whether it was a duplicate. A new message
         in a conversation the bot owns gets its reply in the background.
         """
-        self.replies.prepare(text)  # the models start while the message is stored
+        clock = ReplyClock()
+        self.replies.prepare(text, clock)  # the models start while the message is stored
         async with self.locks.hold(ref.public_id):
             message, duplicate, state = await transcript.until_unmoved(
                 partial(self._store_message, ref, client_id, text)
             )
+        clock.mark("stored")
         frame = message_frame(message)
         if duplicate:  # a resend: acknowledged again, even if closed since
             return frame, True
@@ -166,7 +169,8 @@ class ConversationService:
         queued = state != ConversationState.BOT
         await self.bus.emit(ConversationUpdated(ref.public_id, frame))
         if bot_owns_it:
-            self.replies.enqueue(ref.id, ref.public_id, message.seq, text)
+            clock.mark("acknowledged")
+            self.replies.enqueue(ref.id, ref.public_id, message.seq, text, clock)
         if queued:
             # agents' previews and unanswered counts; nobody's place in the queue
             await self.bus.emit(QueueChanged(places=False))

@@ -191,8 +191,24 @@ class ArticleChanged:
     origin: str
 
 
+@dataclass(frozen=True)
+class ReplyTimed:
+    """A bot reply is out: how long each of its steps took, in seconds
+    (`conversations.timing.STEPS`), and how long after the message arrived its models'
+    vectors were ready (None: none ran). For metrics; nobody is sent it."""
+
+    steps: tuple[tuple[str, float], ...]
+    models: float | None = None
+
+
 DomainEvent = (
-    ConversationUpdated | NoteAdded | MailDelivery | AgentsNotified | QueueChanged | ArticleChanged
+    ConversationUpdated
+    | NoteAdded
+    | MailDelivery
+    | AgentsNotified
+    | QueueChanged
+    | ArticleChanged
+    | ReplyTimed
 )
 Listener = Callable[[DomainEvent], Awaitable[None]]
 

@@ -263,13 +263,15 @@ class QueryEncoder:
             vector = self._future(text).result()
         return vector
 
-    def prefetch(self, text: str) -> None:
+    def prefetch(self, text: str) -> Future[np.ndarray] | None:
         """Start encoding `text` now, for a call that will ask for it soon; never waits,
-        never raises (the call itself hears of a failure)."""
+        never raises (the call itself hears of a failure). The vector on its way, or None
+        when it is remembered already (or the batcher is closing)."""
         if normalise_query(text) in self.cache:
-            return
+            return None
         with contextlib.suppress(BatcherClosed):  # closing: the call will hear of it
-            self._future(text)
+            return self._future(text)
+        return None
 
     def _future(self, text: str) -> Future[np.ndarray]:
         """The vector of `text` on its way: one model call for however many ask at once."""

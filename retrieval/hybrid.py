@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -247,14 +248,15 @@ class HybridRetriever(IndexMaintenance):
             signals=signals,
         )
 
-    def prefetch(self, query: str, *, lang: str | None = None) -> None:
+    def prefetch(self, query: str, *, lang: str | None = None) -> Future[np.ndarray] | None:
         """Start embedding `query` for a `retrieve` that will follow, and return at once:
         the model runs in its batcher's thread while the caller does other work (the bot
         judges the message meanwhile). Nothing to do where the language is not embedded."""
         snapshot = self._snapshot
         lang = lang if lang in snapshot.languages else self._detect_language(query, snapshot)
         if self.fusion_weights(lang).uses_dense:
-            self.query_vectors.prefetch(query)
+            return self.query_vectors.prefetch(query)
+        return None
 
     def evidence(self, query: str, *, lang: str | None = None) -> ArticleEvidence:
         """Every raw signal the fusion sees, per article of the query's language.

@@ -16,6 +16,7 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from functools import cache
 from typing import Any, Literal
 
@@ -57,9 +58,10 @@ class SentenceEncoder(ABC):
         runs the model again), e.g. to time the model on messages never seen before."""
         self._query_encoder().cache.clear()
 
-    def prefetch(self, text: str) -> None:
-        """Start encoding `text` for an `encode_one` that will follow; returns at once."""
-        self._query_encoder().prefetch(text)
+    def prefetch(self, text: str) -> Future[np.ndarray] | None:
+        """Start encoding `text` for an `encode_one` that will follow; returns at once, with
+        the vector on its way (None: remembered already)."""
+        return self._query_encoder().prefetch(text)
 
     def _query_encoder(self) -> QueryEncoder:
         queries = self.__dict__.get("_queries")

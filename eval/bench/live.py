@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from eval._server import Server
 from eval.bench.load import (
@@ -107,11 +108,13 @@ async def replies(
                 embedded.append(await loop.run_in_executor(pool, timed, text))
 
         between = encode_too
+    steps_before = await step_counts(server)
     try:
         results = await ask_in_turn(server.ws, questions[warmup:], between=between)
     finally:
         if embed is not None:
             pool.shutdown()
+    steps = step_figures(await step_counts(server), steps_before)
     answered = [(outcome, ms) for _, outcome, ms in results]
     out: dict[str, Any] = {**summarise(answered), "warmup": warmup}
     out["by_lang"] = {
@@ -122,6 +125,8 @@ async def replies(
         lang: [round(ms, 2) for lg, o, ms in results if lg == lang and o in (REPLY, SILENT)]
         for lang in out["by_lang"]
     }
+    if steps:
+        out["steps"] = steps
     if embedded:
         out["paired_embedding"] = {
             "n": len(embedded),
@@ -134,11 +139,15 @@ async def replies(
 
 
 WRITER_COUNTERS = ("turns", "wait_seconds", "hold_seconds")
+_STEPS = "kakehashi_reply_step_seconds"
+_MODELS = "kakehashi_reply_models_seconds"
+#: not a step: from the arrival until the models' vectors were ready, beside the steps
+MODELS_READY = "models ready"
 
 
-async def writer_counters(server: Server) -> dict[str, float] | None:
-    """The SQLite writer's line as the server counts it (`/metrics`, from loopback), or None
-    where it keeps none (PostgreSQL) or the metrics do not answer."""
+async def _metrics(server: Server) -> list[Sample] | None:
+    """The samples of the server's `/metrics` (from loopback), or None when they do not
+    answer."""
     try:
         async with httpx.AsyncClient(base_url=server.base, timeout=10) as client:
             response = await client.get("/metrics")
@@ -146,11 +155,87 @@ async def writer_counters(server: Server) -> dict[str, float] | None:
         return None
     if response.status_code != 200:
         return None
-    samples = {
-        sample.name: sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
+    return [s for family in text_string_to_metric_families(response.text) for s in family.samples]
+
+
+async def step_counts(server: Server) -> dict[str, dict[str, Any]] | None:
+    """Each reply step's histogram as the server keeps it (`kakehashi_reply_step_seconds`,
+    and `MODELS_READY`): per step, how many, their seconds in all, and how many took at
+    most each bucket's bound; None where the metrics do not answer."""
+    samples = await _metrics(server)
+    if samples is None:
+        return None
+    out: dict[str, dict[str, Any]] = {}
+    for sample in samples:
+        if sample.name.startswith(_STEPS):
+            family, step = _STEPS, sample.labels.get("step")
+        elif sample.name.startswith(_MODELS):
+            family, step = _MODELS, MODELS_READY
+        else:
+            continue
+        if step is None:
+            continue
+        got = out.setdefault(step, {"count": 0.0, "sum": 0.0, "buckets": {}})
+        if sample.name == f"{family}_count":
+            got["count"] = sample.value
+        elif sample.name == f"{family}_sum":
+            got["sum"] = sample.value
+        elif sample.name == f"{family}_bucket":
+            got["buckets"][float(sample.labels["le"])] = sample.value
+    return out
+
+
+def step_figures(
+    after: dict[str, dict[str, Any]] | None, before: dict[str, dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """Where the replies between two readings of `step_counts` spent their time, step by
+    step in the server's order: how many, the mean, and the p50 and p95 read off the
+    histogram's buckets (linear within a bucket, so approximate)."""
+    if not after:
+        return []
+    before = before or {}
+    rows = []
+    for step, now in after.items():
+        then = before.get(step, {"count": 0.0, "sum": 0.0, "buckets": {}})
+        count = now["count"] - then["count"]
+        if count <= 0:
+            continue
+        buckets = sorted(
+            (bound, n - then["buckets"].get(bound, 0.0)) for bound, n in now["buckets"].items()
+        )
+        rows.append(
+            {
+                "step": step,
+                "n": int(count),
+                "mean_ms": round(1000 * (now["sum"] - then["sum"]) / count, 2),
+                "p50_ms": _from_buckets(buckets, count, 0.50),
+                "p95_ms": _from_buckets(buckets, count, 0.95),
+            }
+        )
+    return rows
+
+
+def _from_buckets(buckets: list[tuple[float, float]], count: float, q: float) -> float | None:
+    """The `q` quantile from cumulative bucket counts, interpolated within its bucket."""
+    lower, below = 0.0, 0.0
+    for bound, cumulative in buckets:
+        if cumulative >= q * count:
+            if bound == float("inf"):
+                return None  # past the last bound: not known
+            inside = cumulative - below
+            share = (q * count - below) / inside if inside else 1.0
+            return round(1000 * (lower + share * (bound - lower)), 2)
+        lower, below = bound, cumulative
+    return None
+
+
+async def writer_counters(server: Server) -> dict[str, float] | None:
+    """The SQLite writer's line as the server counts it (`/metrics`, from loopback), or None
+    where it keeps none (PostgreSQL) or the metrics do not answer."""
+    got = await _metrics(server)
+    if got is None:
+        return None
+    samples = {sample.name: sample.value for sample in got if not sample.labels}
     found = {
         name: samples[key]
         for name in WRITER_COUNTERS

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.bench import plots
+from eval.bench.live import MODELS_READY
 
 # The figures every report carries (issue 12); a run that skipped one says so.
 REQUIRED = (
@@ -72,6 +73,57 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
     return lines + [""]
 
 
+def _steps(rep: dict[str, Any], embedding_p50: Any) -> list[str]:
+    """Where the replies above spent their time in the server, step by step."""
+    every_step = rep.get("steps") or []
+    steps = [s for s in every_step if s["step"] != MODELS_READY]
+    models = next((s for s in every_step if s["step"] == MODELS_READY), None)
+    if not steps:
+        return []
+    server = sum(s["mean_ms"] for s in steps)
+    every = [ms for by_lang in (rep.get("latencies_ms") or {}).values() for ms in by_lang]
+    client = sum(every) / len(every) if every else None
+    rows = [(s["step"], s["n"], s["mean_ms"], s["p50_ms"], s["p95_ms"],
+             f"{100 * s['mean_ms'] / client:.0f}" if client else "-") for s in steps]  # fmt: skip
+    if client is not None:
+        rest = f"{100 * (1 - server / client):.0f}"
+        rows.append(("the rest: the websocket both ways, the client", "-",
+                     round(client - server, 2), "-", "-", rest))  # fmt: skip
+    out = [
+        "### Where a reply's time goes (the server's own clock)",
+        "",
+        "Each step of the replies above as the server timed it (`kakehashi_reply_step_seconds` "
+        "on `/metrics`, read before and after them; `conversations.timing` says what each "
+        "step holds). The p50 and p95 are read off the histogram's buckets, so they are "
+        "approximate; the means add up to the server's part of a reply.",
+        "",
+    ]
+    out += _table(("step", "n", "mean ms", "~p50 ms", "~p95 ms", "% of the mean reply"), rows)
+    by_step = {s["step"]: s for s in steps}
+    database = sum(by_step[s]["mean_ms"] for s in ("stored", "read", "settled") if s in by_step)
+    if "thought" in by_step and client is not None and embedding_p50:
+        out += [
+            f"The mean reply took {client:.1f} ms at the customer, {server:.1f} ms of it in "
+            f"the server. The message, what the bot is told and the reply went through the "
+            f"database in {database:.1f} ms (`stored`, `read`, `settled`). The models start "
+            f"when the message arrives and run beside those steps",
+            "",
+        ]
+        if models is not None:
+            out[-2] += (
+                f": their vectors were ready {models['mean_ms']:.1f} ms after it at the mean "
+                f"(~p50 {_n(models['p50_ms'])}, ~p95 {_n(models['p95_ms'])} ms), against "
+                f"{_n(embedding_p50)} ms for one embedding alone (the floor, above): the "
+                "two models and the storing share two cores"
+            )
+        out[-2] += (
+            f". The bot's decision once it began (`thought`: the rest of the models' time, "
+            f"then the search, the judgement and the composed answer) took "
+            f"{by_step['thought']['mean_ms']:.1f} ms."
+        )
+    return out
+
+
 def _targets(r: dict[str, Any]) -> list[str]:
     scale = {e.get("chunks_target", e.get("chunks")): e for e in r.get("scale") or []}
     small, large = scale.get(1000, {}), scale.get(100000, {})
@@ -117,7 +169,13 @@ def _targets(r: dict[str, Any]) -> list[str]:
         ("first start vs restart RSS", "first ≤ restart", f"{_n(first)} vs {_n(restart)} MiB",
          verdict(None if not (first and restart) else first <= restart * 1.05)),
     ]  # fmt: skip
-    return ["## Targets (issue 12)", "", *_table(("figure", "target", "this run", ""), rows)]
+    out = ["## Targets (issue 12)", "", *_table(("figure", "target", "this run", ""), rows)]
+    if ratio is not None and ratio > 2.0 and get(r, "reply.steps"):
+        out += ["What stands in the way of the reply's ratio: \"Where a reply's time goes\", "
+                "under the replies.", ""]  # fmt: skip
+    if rate is not None and rate < 90:
+        out += ['What stands in the way of the rate: "Profile of the server under load".', ""]
+    return out
 
 
 def _sections(r: dict[str, Any]) -> list[str]:
@@ -164,6 +222,7 @@ def _sections(r: dict[str, Any]) -> list[str]:
     if rep.get("ratio_p95_to_embedding_p50") is not None:
         out += [f"p95(reply) / p50(embedding) = **{rep['ratio_p95_to_embedding_p50']:.2f}**.",
                 "", "![replies](reply.png)", ""]  # fmt: skip
+    out += _steps(rep, get(r, "embedding.p50_ms"))
     thr = r.get("throughput") or {}
     out += ["## Throughput (open loop)", ""]
     if thr.get("steps"):

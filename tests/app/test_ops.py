@@ -8,6 +8,7 @@ import re
 from sqlalchemy import update
 
 from accounts.users import Role
+from conversations.timing import STEPS
 from storage.models import User
 from tests.app import agents
 from tests.app.agents import add_user, sign_in
@@ -69,6 +70,12 @@ def test_metrics_count_what_happened(make_client: MakeClient) -> None:
         >= 1
     )
     assert metric(text, "kakehashi_reply_latency_seconds_count") >= 1
+    # where a reply's time went, step by step, for the one answered above
+    steps = dict(
+        re.findall(r'^kakehashi_reply_step_seconds_count\{step="(\w+)"\} (\S+)$', text, re.M)
+    )
+    assert list(steps) == list(STEPS) and all(float(n) >= 1 for n in steps.values())
+    assert metric(text, "kakehashi_reply_models_seconds_count") >= 1
     assert metric(text, 'kakehashi_rate_limited_total{limit="messages_per_token"}') == 1
     assert metric(text, 'kakehashi_open_websockets{socket="chat"}') == 0
     assert metric(text, "kakehashi_queue_waiting") == 1  # "a person please" queued it

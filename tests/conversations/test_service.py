@@ -12,7 +12,8 @@ from bot.policy import Decision, Turn
 from conversations import transcript
 from conversations.closing import end_chat
 from conversations.errors import ChatError
-from delivery.events import QueueChanged
+from conversations.timing import STEPS
+from delivery.events import QueueChanged, ReplyTimed
 from storage.models import Conversation, Message
 from tests.conversations.conftest import Chat, make_chat
 
@@ -32,6 +33,28 @@ async def test_a_question_is_stored_delivered_and_answered_with_its_source(chat:
     typing = [f["typing"] for f in chat.recorder.frames("typing")]
     assert typing == [True, False]
     assert await chat.service.resume(token) is not None
+
+
+async def test_each_step_of_a_reply_is_timed_from_the_message_arriving(chat: Chat) -> None:
+    """What an operator reads on /metrics to see where a reply's time goes."""
+    ref, _ = await chat.service.start("en")
+    await chat.service.receive(ref, "c1", "how do I return an item")
+    await chat.service.drain()
+    timed = [e for e in chat.recorder.events if isinstance(e, ReplyTimed)]
+    assert len(timed) == 1
+    assert [step for step, _ in timed[0].steps] == list(STEPS)
+    assert all(0 <= seconds < 5 for _, seconds in timed[0].steps)
+    # a reply found pending after a restart did not start with a message arriving
+    async with chat.service.sessions.begin() as session:
+        await session.execute(
+            update(Message).where(Message.role == "customer").values(reply_pending=True)
+        )
+    chat.recorder.events.clear()
+    assert await chat.service.replies.recover() == 1
+    await chat.service.drain()
+    assert chat.recorder.frames("message") and not any(
+        isinstance(e, ReplyTimed) for e in chat.recorder.events
+    )
 
 
 async def test_a_resent_message_is_acknowledged_again_and_stored_once(chat: Chat) -> None:
@@ -182,6 +205,7 @@ async def test_the_models_start_on_a_message_before_it_is_stored(
 
     def prefetch(text: str, *, lang: str | None = None) -> None:
         started.append((text, len(chat.recorder.frames("message"))))
+        return None
 
     monkeypatch.setattr(bot.retriever, "prefetch", prefetch)
     await chat.service.receive(ref, "c1", "how do I return an item")

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from conversations.timing import STEPS
 from eval._server import Server
-from eval.bench.live import bench_server
+from eval.bench import report
+from eval.bench.live import MODELS_READY, bench_server, replies
 from eval.bench.load import (
     REPLY,
     SILENT,
@@ -48,6 +50,26 @@ def test_questions_asked_in_turn_each_get_the_bots_reply(server: Server) -> None
         ("en", REPLY), ("ja", REPLY), ("en", REPLY)
     ]  # fmt: skip
     assert all(ms > 0 for _, _, ms in results)
+
+
+def test_the_report_says_where_the_servers_part_of_a_reply_went(server: Server) -> None:
+    asked = [  # never asked of this server before: the models run on each
+        ("en", "what payment methods do you take"),
+        ("en", "how long does shipping take to osaka"),
+        ("ja", "送料はいくらかかりますか"),
+    ]
+
+    got = asyncio.run(replies(server, asked, warmup=0, log=lambda _: None))
+
+    assert [s["step"] for s in got["steps"]] == [*STEPS, MODELS_READY]
+    assert all(s["n"] == len(asked) and s["mean_ms"] >= 0 for s in got["steps"])
+    steps = got["steps"][:-1]  # the models run beside the steps
+    every = [ms for by_lang in got["latencies_ms"].values() for ms in by_lang]
+    # the server's part of a reply is inside what the customer waited
+    assert sum(s["mean_ms"] for s in steps) < sum(every) / len(every)
+    text = report.markdown({"reply": got, "embedding": {"p50_ms": 4.0}})
+    assert "Where a reply's time goes" in text and "| thought |" in text
+    assert "vectors were ready" in text
 
 
 def test_an_open_loop_run_counts_every_message_sent_and_its_reply(server: Server) -> None:
