@@ -3,8 +3,14 @@
 `ConversationService.receive` starts a `ReplyClock` when a chat message arrives; the
 message's storing and the reply job mark each step's end on it, and once the reply is out
 the steps are emitted as a `delivery.events.ReplyTimed` (on `/metrics`,
-`kakehashi_reply_step_seconds`). A reply found again after a restart, or asked for by
-mail, is not timed: it did not start with a message arriving.
+`kakehashi_reply_step_seconds`). Only chat messages received through `receive` are timed:
+not a chosen article, a mail, or a reply found pending after a restart or left by another
+server.
+
+When the models' vectors of the message were ready is noted too
+(`kakehashi_reply_models_seconds`), for the replies that come after them: a reply that
+needs no search (small talk, asking for a person) can go out while the search's embedding
+is still running, and then says nothing of the models.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ class ReplyClock:
     def __init__(self) -> None:
         self._arrived = self._last = time.perf_counter()
         self.steps: list[tuple[str, float]] = []
-        self.models: float | None = None  # seconds from the arrival; None: none ran
+        # seconds from the arrival; None: no model ran, or not all were done yet
+        self.models: float | None = None
 
     def watch(self, vectors: Sequence[Future[Any]]) -> None:
         """Note when the last of `vectors` (the models started on the message) is done."""

@@ -195,7 +195,8 @@ class ArticleChanged:
 class ReplyTimed:
     """A bot reply is out: how long each of its steps took, in seconds
     (`conversations.timing.STEPS`), and how long after the message arrived its models'
-    vectors were ready (None: none ran). For metrics; nobody is sent it."""
+    vectors were ready (None: none ran, or they were not all done when the reply went
+    out). For metrics; nobody is sent it."""
 
     steps: tuple[tuple[str, float], ...]
     models: float | None = None

@@ -191,9 +191,8 @@ def step_figures(
     """Where the replies between two readings of `step_counts` spent their time, step by
     step in the server's order: how many, the mean, and the p50 and p95 read off the
     histogram's buckets (linear within a bucket, so approximate)."""
-    if not after:
-        return []
-    before = before or {}
+    if after is None or before is None:
+        return []  # without both readings the replies cannot be told from earlier ones
     rows = []
     for step, now in after.items():
         then = before.get(step, {"count": 0.0, "sum": 0.0, "buckets": {}})

@@ -73,7 +73,7 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
     return lines + [""]
 
 
-def _steps(rep: dict[str, Any], embedding_p50: Any) -> list[str]:
+def _steps(rep: dict[str, Any], embedding_p50: Any, cores: Any) -> list[str]:
     """Where the replies above spent their time in the server, step by step."""
     every_step = rep.get("steps") or []
     steps = [s for s in every_step if s["step"] != MODELS_READY]
@@ -114,7 +114,8 @@ def _steps(rep: dict[str, Any], embedding_p50: Any) -> list[str]:
                 f": their vectors were ready {models['mean_ms']:.1f} ms after it at the mean "
                 f"(~p50 {_n(models['p50_ms'])}, ~p95 {_n(models['p95_ms'])} ms), against "
                 f"{_n(embedding_p50)} ms for one embedding alone (the floor, above): the "
-                "two models and the storing share two cores"
+                f"models (two on an English message, one on a Japanese one) and the storing "
+                f"share {_n(cores) if cores else 'the'} cores"
             )
         out[-2] += (
             f". The bot's decision once it began (`thought`: the rest of the models' time, "
@@ -222,7 +223,7 @@ def _sections(r: dict[str, Any]) -> list[str]:
     if rep.get("ratio_p95_to_embedding_p50") is not None:
         out += [f"p95(reply) / p50(embedding) = **{rep['ratio_p95_to_embedding_p50']:.2f}**.",
                 "", "![replies](reply.png)", ""]  # fmt: skip
-    out += _steps(rep, get(r, "embedding.p50_ms"))
+    out += _steps(rep, get(r, "embedding.p50_ms"), get(r, "machine.usable_cores"))
     thr = r.get("throughput") or {}
     out += ["## Throughput (open loop)", ""]
     if thr.get("steps"):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future
 
 import pytest
 from sqlalchemy import update
@@ -12,7 +16,7 @@ from bot.policy import Decision, Turn
 from conversations import transcript
 from conversations.closing import end_chat
 from conversations.errors import ChatError
-from conversations.timing import STEPS
+from conversations.timing import STEPS, ReplyClock
 from delivery.events import QueueChanged, ReplyTimed
 from storage.models import Conversation, Message
 from tests.conversations.conftest import Chat, make_chat
@@ -35,15 +39,31 @@ async def test_a_question_is_stored_delivered_and_answered_with_its_source(chat:
     assert await chat.service.resume(token) is not None
 
 
-async def test_each_step_of_a_reply_is_timed_from_the_message_arriving(chat: Chat) -> None:
-    """What an operator reads on /metrics to see where a reply's time goes."""
+async def test_each_step_of_a_reply_is_timed_from_the_message_arriving(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """What an operator reads on /metrics to see where a reply's time goes: a slow bot
+    shows as a long `thought`, and nowhere else."""
+
+    async def slow_bot(
+        respond: Callable[[str, list[Turn]], Decision], text: str, history: list[Turn]
+    ) -> Decision:
+        await asyncio.sleep(0.3)
+        return respond(text, history)
+
+    chat = make_chat(sessions, run_bot=slow_bot)
     ref, _ = await chat.service.start("en")
+    started = time.perf_counter()
     await chat.service.receive(ref, "c1", "how do I return an item")
     await chat.service.drain()
+    took = time.perf_counter() - started
     timed = [e for e in chat.recorder.events if isinstance(e, ReplyTimed)]
     assert len(timed) == 1
-    assert [step for step, _ in timed[0].steps] == list(STEPS)
-    assert all(0 <= seconds < 5 for _, seconds in timed[0].steps)
+    steps = dict(timed[0].steps)
+    assert list(steps) == list(STEPS)
+    assert steps["thought"] >= 0.3
+    assert all(0 <= seconds < 0.3 for step, seconds in steps.items() if step != "thought")
+    assert sum(steps.values()) <= took  # each step's own time, not since the arrival
     # a reply found pending after a restart did not start with a message arriving
     async with chat.service.sessions.begin() as session:
         await session.execute(
@@ -55,6 +75,22 @@ async def test_each_step_of_a_reply_is_timed_from_the_message_arriving(chat: Cha
     assert chat.recorder.frames("message") and not any(
         isinstance(e, ReplyTimed) for e in chat.recorder.events
     )
+
+
+def test_the_models_are_ready_when_the_last_of_them_is() -> None:
+    done_before: Future[int] = Future()
+    done_before.set_result(1)
+    later: Future[int] = Future()
+    clock = ReplyClock()
+    clock.watch([done_before, later])
+    assert clock.models is None, "one model is still running"
+    finisher = threading.Timer(0.05, later.set_result, [2])  # as a batcher's thread does
+    finisher.start()
+    finisher.join()
+    assert clock.models is not None and clock.models >= 0.05
+    nothing = ReplyClock()
+    nothing.watch([])  # every vector remembered already: no model ran
+    assert nothing.models is None
 
 
 async def test_a_resent_message_is_acknowledged_again_and_stored_once(chat: Chat) -> None:
@@ -205,7 +241,6 @@ async def test_the_models_start_on_a_message_before_it_is_stored(
 
     def prefetch(text: str, *, lang: str | None = None) -> None:
         started.append((text, len(chat.recorder.frames("message"))))
-        return None
 
     monkeypatch.setattr(bot.retriever, "prefetch", prefetch)
     await chat.service.receive(ref, "c1", "how do I return an item")

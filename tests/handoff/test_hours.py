@@ -79,6 +79,7 @@ def test_open_until_midnight_and_all_day() -> None:
     last minute of every day."""
     always = hours("mon-sun 00:00-24:00")
     assert all(always.is_open(tokyo(23, h, m, 59)) for h, m in [(0, 0), (12, 0), (23, 59)])
+    assert always.is_open(tokyo(23, 23, 59, 59).replace(microsecond=999_999))
     late = hours("fri 18:00-24:00")
     assert late.is_open(tokyo(27, 23, 59, 59)) and not late.is_open(tokyo(28, 0, 0, 1))
     with pytest.raises(HoursError, match="not a valid time of day"):
