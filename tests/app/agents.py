@@ -259,11 +259,17 @@ def claimed_chat(make_client: MakeClient, claim: bool = True) -> Iterator[Claime
         yield ClaimedChat(client, aiko_id, headers, agent, customer, cid)
 
 
-def mine_entry(cid: str, unread: int) -> Callable[[Event], bool]:
-    """A queue event whose own-chats entry for `cid` shows `unread` unanswered messages."""
+def mine_entry(cid: str, unread: int, preview: str | None = None) -> Callable[[Event], bool]:
+    """A queue event whose own-chats entry for `cid` shows `unread` unanswered messages
+    (and, when given, `preview` as the latest)."""
     return lambda e: (
         e["type"] == "queue"
-        and any(m["conversation_id"] == cid and m["unread"] == unread for m in e["mine"])
+        and any(
+            m["conversation_id"] == cid
+            and m["unread"] == unread
+            and preview in (None, m["preview"])
+            for m in e["mine"]
+        )
     )
 
 
