@@ -162,7 +162,7 @@ class BotReplies:
         self, conversation_id: int, public_id: str, seq: int, text: str, clock: ReplyClock | None
     ) -> None:
         try:
-            await self._answer(conversation_id, public_id, seq, text, clock or ReplyClock())
+            await self._answer(conversation_id, public_id, seq, text, clock)
         except Exception:  # a failed reply must not leave the customer without an answer
             log.exception("bot reply to conversation %s seq %s failed", public_id, seq)
             await self.bus.emit(ConversationUpdated(public_id, typing_frame("bot", False)))
@@ -184,9 +184,10 @@ class BotReplies:
         await self.bus.emit(ConversationUpdated(public_id, frame))
 
     async def _answer(
-        self, conversation_id: int, public_id: str, seq: int, text: str, clock: ReplyClock
+        self, conversation_id: int, public_id: str, seq: int, text: str, clock: ReplyClock | None
     ) -> None:
-        timed = bool(clock.steps)  # started when the message arrived, not by a sweep
+        timed = clock is not None  # started when the message arrived, not by a sweep
+        clock = clock or ReplyClock()
         clock.mark("queued")
         async with self.sessions() as session:
             connection = await session.connection()
