@@ -51,6 +51,7 @@ from handoff.queue import (
     sla_state,
 )
 from handoff.reasons import HandoffReason
+from storage.engine import one_snapshot
 from storage.models import Conversation
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class Lineup:
         """The queue as one agent sees it."""
         now = datetime.now(UTC)
         agents = await self.presence.agents()
-        async with self.sessions() as session:
+        async with one_snapshot(self.sessions) as session:  # previews match their counts
             # the whole queue's order from its keys; whole rows only for the first ones
             # (a console lists those; thousands waiting made every update load them all)
             queue = await self._queue(session)

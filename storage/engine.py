@@ -359,6 +359,28 @@ async def write(sessions: async_sessionmaker[AsyncSession], work: Callable[[Conn
         return await connection.run_sync(work)
 
 
+_REPEATABLE = "REPEATABLE READ, READ ONLY"
+
+
+@asynccontextmanager
+async def one_snapshot(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose reads all see the database as it was at the first of them: a
+    transaction that only reads, rolled back when the session closes.
+
+    Without it each statement sees the latest commit: on SQLite Python's driver begins a
+    transaction only before a write, and PostgreSQL's default isolation (read committed)
+    takes a new snapshot per statement. A page built from several reads (a console's
+    queue: previews, then unread counts) could pair a new count with an old preview.
+    The objects read stay readable after it.
+    """
+    async with sessions() as session:  # closing it rolls back, keeping what was loaded
+        if session.get_bind().dialect.name == "sqlite":
+            await session.execute(text("BEGIN"))  # deferred: the snapshot is the first read's
+        else:
+            await session.execute(text(f"SET TRANSACTION ISOLATION LEVEL {_REPEATABLE}"))
+        yield session
+
+
 async def dispose(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
     """Close the database connections: the engine's, and the SQLite writer's."""
     if isinstance(sessions, SQLiteSessions):
