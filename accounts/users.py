@@ -1,7 +1,12 @@
-"""Accounts: users with a role, created, listed, re-passworded and authenticated."""
+"""Accounts: users with a role, created, listed, re-passworded and authenticated.
+
+A password is hashed and checked (Argon2, about a tenth of a second of CPU) in a worker
+thread: on the event loop every sign-in held every chat of the server that long.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -52,7 +57,7 @@ async def create_user(
         username=username,
         display_name=display_name or username,
         role=str(role),
-        password_hash=hash_password(password),
+        password_hash=await asyncio.to_thread(hash_password, password),
         max_open_chats=max_open_chats,
     )
     session.add(user)
@@ -101,7 +106,7 @@ async def set_password(
             their own at their next sign-in.
     """
     user = await find_user(session, username)
-    user.password_hash = hash_password(password)
+    user.password_hash = await asyncio.to_thread(hash_password, password)
     user.must_change_password = temporary
     await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     return user
@@ -115,11 +120,11 @@ async def change_own_password(
     Raises:
         AccountError: the current password is wrong, or the new one is too short or the same.
     """
-    if not verify_password(user.password_hash, current):
+    if not await asyncio.to_thread(verify_password, user.password_hash, current):
         raise AccountError("the current password is wrong")
     if new == current:
         raise AccountError("choose a password different from the current one")
-    user.password_hash = hash_password(new)
+    user.password_hash = await asyncio.to_thread(hash_password, new)
     user.must_change_password = False
     await session.execute(
         delete(UserSession).where(UserSession.user_id == user.id, UserSession.id != keep_session)
@@ -131,7 +136,12 @@ async def count_users(session: AsyncSession) -> int:
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None (same answer for either mistake)."""
+    """The active user with these credentials, or None (same answer for either mistake).
+
+    It only reads, and the password is checked in a worker thread: call it outside a write
+    transaction (on SQLite one holds every other write while it lasts), then
+    `record_sign_in` in one.
+    """
     username = username.strip()
     # nobody's name has a NUL, and PostgreSQL refuses to compare text that holds one
     user = (
@@ -139,12 +149,23 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
         if "\x00" not in username
         else None
     )
+    known = user is not None and user.is_active
+    # an unknown name spends the same time as a wrong password
+    matches = await asyncio.to_thread(
+        verify_password, user.password_hash if user is not None and known else None, password
+    )
+    return user if known and matches else None
+
+
+async def record_sign_in(session: AsyncSession, user_id: int, password: str) -> User | None:
+    """What a sign-in changes (`authenticate` checked the password): the time, and the
+    hash when today's parameters are stronger than those it was made with (rare: only
+    after they change, and then it is hashed here, in the write). None: the account was
+    removed or deactivated since the check."""
+    user = await session.get(User, user_id)
     if user is None or not user.is_active:
-        verify_password(None, password)
-        return None
-    if not verify_password(user.password_hash, password):
         return None
     if needs_rehash(user.password_hash):
-        user.password_hash = rehash(password)
+        user.password_hash = await asyncio.to_thread(rehash, password)
     user.last_login_at = datetime.now(UTC)
     return user

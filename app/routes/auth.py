@@ -15,7 +15,7 @@ from accounts.errors import AccountError
 from accounts.passwords import MIN_PASSWORD_LENGTH
 from accounts.sessions import SignedIn, end_session, start_session, tokens_match
 from accounts.throttle import LoginThrottle, SignInThrottled, parse_limit
-from accounts.users import Role, authenticate, change_own_password
+from accounts.users import Role, authenticate, change_own_password, record_sign_in
 from app.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -123,10 +123,10 @@ async def login(
     """Check the credentials (unless too many recent failures); start a session."""
     if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
         return _login_page(request, next, FORM_EXPIRED, status.HTTP_403_FORBIDDEN)
-    async with services.sessions.begin() as session:
+    async with services.sessions() as reading:  # no write transaction while it checks
         try:
-            user = await throttle.check(
-                username, address, lambda: authenticate(session, username, password)
+            checked = await throttle.check(
+                username, address, lambda: authenticate(reading, username, password)
             )
         except SignInThrottled as throttled:
             minutes = throttled.minutes
@@ -134,7 +134,11 @@ async def login(
             response = _login_page(request, next, message, status.HTTP_429_TOO_MANY_REQUESTS)
             response.headers["Retry-After"] = str(throttled.retry_after)
             return response
-        if user is None:
+    if checked is None:
+        return _login_page(request, next, WRONG_CREDENTIALS, status.HTTP_401_UNAUTHORIZED)
+    async with services.sessions.begin() as session:
+        user = await record_sign_in(session, checked.id, password)
+        if user is None:  # removed or deactivated in the meantime
             return _login_page(request, next, WRONG_CREDENTIALS, status.HTTP_401_UNAUTHORIZED)
         secret, _csrf = await start_session(session, user, services.settings.session_hours)
         target = _safe_next(next, user.role)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from accounts import users
 from accounts.errors import AccountError, UnknownUser
-from accounts.passwords import digest
+from accounts.passwords import digest, verify_password
 from accounts.sessions import end_session, load_session, start_session, tokens_match
 from accounts.tokens import issue_token_for, load_token
 from accounts.users import (
@@ -19,9 +22,10 @@ from accounts.users import (
     count_users,
     create_first_admin,
     create_user,
+    record_sign_in,
     set_password,
 )
-from storage.models import UserSession
+from storage.models import User, UserSession
 
 pytestmark = pytest.mark.anyio
 Sessions = async_sessionmaker[AsyncSession]
@@ -71,8 +75,10 @@ async def test_signing_in_and_changing_the_password(sessions: Sessions) -> None:
         assert await authenticate(session, "aiko", "wrong password!") is None
         assert await authenticate(session, "nobody", PASSWORD) is None
         assert await authenticate(session, "ai\x00ko", PASSWORD) is None
-        signed = await authenticate(session, " aiko ", PASSWORD)
-        assert signed is aiko and aiko.last_login_at is not None
+        assert await authenticate(session, " aiko ", PASSWORD) is aiko
+        assert aiko.last_login_at is None  # checking writes nothing
+        assert await record_sign_in(session, aiko.id, PASSWORD) is aiko
+        assert aiko.last_login_at is not None
         secret, csrf = await start_session(session, aiko, hours=1)
 
     async with sessions.begin() as session:
@@ -83,6 +89,34 @@ async def test_signing_in_and_changing_the_password(sessions: Sessions) -> None:
         assert await load_session(session, secret) is None, "a new password signs out"
         assert await authenticate(session, "aiko", PASSWORD) is None
         assert await authenticate(session, "aiko", "a brand new password") is not None
+
+
+async def test_a_password_check_holds_neither_the_server_nor_its_writes(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Argon2 spends about a tenth of a second: an agent signing in must not hold every
+    customer's chat (the event loop) or every message being stored (on SQLite, a write
+    transaction) that long."""
+    async with sessions.begin() as session:
+        aiko = await create_user(session, "aiko", PASSWORD, Role.AGENT)
+    checking, written = threading.Event(), threading.Event()
+    real = verify_password
+
+    def slow_check(password_hash: str | None, password: str) -> bool:
+        checking.set()
+        assert written.wait(10), "nothing could be written while the password was checked"
+        return real(password_hash, password)
+
+    monkeypatch.setattr(users, "verify_password", slow_check)
+    async with sessions() as reading:
+        signing_in = asyncio.create_task(authenticate(reading, "aiko", PASSWORD))
+        assert await asyncio.to_thread(checking.wait, 10)
+        async with sessions.begin() as session:  # a customer's message, say
+            await session.execute(
+                update(User).where(User.id == aiko.id).values(display_name="Aiko Sato")
+            )
+        written.set()
+        assert (await signing_in) is not None
 
 
 async def test_sessions_keep_only_a_digest_and_expire(sessions: Sessions) -> None:
