@@ -15,7 +15,13 @@ from accounts.errors import AccountError
 from accounts.passwords import MIN_PASSWORD_LENGTH
 from accounts.sessions import SignedIn, end_session, start_session, tokens_match
 from accounts.throttle import LoginThrottle, SignInThrottled, parse_limit
-from accounts.users import Role, authenticate, change_own_password, record_sign_in
+from accounts.users import (
+    Role,
+    change_own_password,
+    check_password,
+    record_sign_in,
+    sign_in_candidate,
+)
 from app.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -123,22 +129,23 @@ async def login(
     """Check the credentials (unless too many recent failures); start a session."""
     if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
         return _login_page(request, next, FORM_EXPIRED, status.HTTP_403_FORBIDDEN)
-    async with services.sessions() as reading:  # no write transaction while it checks
-        try:
-            checked = await throttle.check(
-                username, address, lambda: authenticate(reading, username, password)
-            )
-        except SignInThrottled as throttled:
-            minutes = throttled.minutes
-            message = TOO_MANY_FAILURES.format(minutes=minutes, s="" if minutes == 1 else "s")
-            response = _login_page(request, next, message, status.HTTP_429_TOO_MANY_REQUESTS)
-            response.headers["Retry-After"] = str(throttled.retry_after)
-            return response
+    async with services.sessions() as reading:
+        candidate = await sign_in_candidate(reading, username)
+    try:  # no session or transaction open while the password is checked
+        checked = await throttle.check(
+            username, address, lambda: check_password(candidate, password)
+        )
+    except SignInThrottled as throttled:
+        minutes = throttled.minutes
+        message = TOO_MANY_FAILURES.format(minutes=minutes, s="" if minutes == 1 else "s")
+        response = _login_page(request, next, message, status.HTTP_429_TOO_MANY_REQUESTS)
+        response.headers["Retry-After"] = str(throttled.retry_after)
+        return response
     if checked is None:
         return _login_page(request, next, WRONG_CREDENTIALS, status.HTTP_401_UNAUTHORIZED)
     async with services.sessions.begin() as session:
-        user = await record_sign_in(session, checked.id, password)
-        if user is None:  # removed or deactivated in the meantime
+        user = await record_sign_in(session, checked, password)
+        if user is None:  # removed, deactivated or re-passworded in the meantime
             return _login_page(request, next, WRONG_CREDENTIALS, status.HTTP_401_UNAUTHORIZED)
         secret, _csrf = await start_session(session, user, services.settings.session_hours)
         target = _safe_next(next, user.role)
@@ -224,14 +231,15 @@ async def change_password(
     """Replace the password: the old one stops working and other sessions end."""
     if new_password != repeat_password:
         return _password_page(request, signed, next, PASSWORDS_DIFFER, status.HTTP_400_BAD_REQUEST)
-    async with services.sessions.begin() as session:
-        user = await session.merge(signed.user)
-        try:
-            await change_own_password(
-                session, user, current_password, new_password, keep_session=signed.session_id
-            )
-        except AccountError as exc:
-            message = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
-            return _password_page(request, signed, next, message, status.HTTP_400_BAD_REQUEST)
-        role = user.role
-    return RedirectResponse(_safe_next(next, role), status.HTTP_303_SEE_OTHER)
+    try:
+        await change_own_password(
+            services.sessions,
+            signed.user.id,
+            current_password,
+            new_password,
+            keep_session=signed.session_id,
+        )
+    except AccountError as exc:
+        message = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+        return _password_page(request, signed, next, message, status.HTTP_400_BAD_REQUEST)
+    return RedirectResponse(_safe_next(next, signed.user.role), status.HTTP_303_SEE_OTHER)

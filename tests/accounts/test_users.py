@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from accounts import users
+from accounts import passwords
 from accounts.errors import AccountError, UnknownUser
 from accounts.passwords import digest, verify_password
 from accounts.sessions import end_session, load_session, start_session, tokens_match
@@ -19,11 +19,14 @@ from accounts.users import (
     Role,
     all_users,
     authenticate,
+    change_own_password,
+    check_password,
     count_users,
     create_first_admin,
     create_user,
     record_sign_in,
     set_password,
+    sign_in_candidate,
 )
 from storage.models import User, UserSession
 
@@ -77,7 +80,7 @@ async def test_signing_in_and_changing_the_password(sessions: Sessions) -> None:
         assert await authenticate(session, "ai\x00ko", PASSWORD) is None
         assert await authenticate(session, " aiko ", PASSWORD) is aiko
         assert aiko.last_login_at is None  # checking writes nothing
-        assert await record_sign_in(session, aiko.id, PASSWORD) is aiko
+        assert await record_sign_in(session, aiko, PASSWORD) is aiko
         assert aiko.last_login_at is not None
         secret, csrf = await start_session(session, aiko, hours=1)
 
@@ -107,16 +110,79 @@ async def test_a_password_check_holds_neither_the_server_nor_its_writes(
         assert written.wait(10), "nothing could be written while the password was checked"
         return real(password_hash, password)
 
-    monkeypatch.setattr(users, "verify_password", slow_check)
+    monkeypatch.setattr(passwords, "verify_password", slow_check)
+    async with sessions() as reading:  # as the login page does
+        candidate = await sign_in_candidate(reading, "aiko")
+    signing_in = asyncio.create_task(check_password(candidate, PASSWORD))
+    assert await asyncio.to_thread(checking.wait, 10)
+    async with sessions.begin() as session:  # a customer's message, say
+        await session.execute(
+            update(User).where(User.id == aiko.id).values(display_name="Aiko Sato")
+        )
+    written.set()
+    assert (await signing_in) is not None
+
+
+async def test_a_password_reset_during_a_sign_in_stops_it(sessions: Sessions) -> None:
+    """An admin resets a password to sign its owner out everywhere: a sign-in whose check
+    of the old password was under way must not start a session after it."""
+    async with sessions.begin() as session:
+        await create_user(session, "aiko", PASSWORD, Role.AGENT)
     async with sessions() as reading:
-        signing_in = asyncio.create_task(authenticate(reading, "aiko", PASSWORD))
-        assert await asyncio.to_thread(checking.wait, 10)
-        async with sessions.begin() as session:  # a customer's message, say
-            await session.execute(
-                update(User).where(User.id == aiko.id).values(display_name="Aiko Sato")
-            )
-        written.set()
-        assert (await signing_in) is not None
+        candidate = await sign_in_candidate(reading, "aiko")
+    checked = await check_password(candidate, PASSWORD)
+    assert checked is not None
+    async with sessions.begin() as session:
+        await set_password(session, "aiko", "the admin's new choice", temporary=True)
+    async with sessions.begin() as session:
+        assert await record_sign_in(session, checked, PASSWORD) is None
+        assert await authenticate(session, "aiko", PASSWORD) is None
+
+
+async def test_changing_ones_own_password(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sessions.begin() as session:
+        aiko = await create_user(session, "aiko", PASSWORD, Role.AGENT)
+        here, _ = await start_session(session, aiko, hours=1)
+        elsewhere, _ = await start_session(session, aiko, hours=1)
+    with pytest.raises(AccountError, match="the current password is wrong"):
+        await change_own_password(
+            sessions, aiko.id, "not my password", "a brand new password", keep_session=digest(here)
+        )
+    with pytest.raises(AccountError, match="choose a password different"):
+        await change_own_password(sessions, aiko.id, PASSWORD, PASSWORD, keep_session=digest(here))
+    await change_own_password(
+        sessions, aiko.id, PASSWORD, "a brand new password", keep_session=digest(here)
+    )
+    async with sessions() as session:
+        assert await authenticate(session, "aiko", "a brand new password") is not None
+        assert await authenticate(session, "aiko", PASSWORD) is None
+        assert await load_session(session, here) is not None, "this session stays"
+        assert await load_session(session, elsewhere) is None, "the others end"
+
+    real = passwords.hash_password
+    reset = False
+
+    def reset_meanwhile(password: str) -> str:  # an admin resets it while the new one hashes
+        nonlocal reset
+        if not reset:
+            reset = True
+            asyncio.run_coroutine_threadsafe(admin_reset(), loop).result(10)
+        return real(password)
+
+    async def admin_reset() -> None:
+        async with sessions.begin() as session:
+            await set_password(session, "aiko", "the admin's new choice", temporary=True)
+
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(passwords, "hash_password", reset_meanwhile)
+    with pytest.raises(AccountError, match="the password was changed meanwhile"):
+        await change_own_password(
+            sessions, aiko.id, "a brand new password", "yet another one!", keep_session=digest(here)
+        )
+    async with sessions() as session:
+        assert await authenticate(session, "aiko", "the admin's new choice") is not None
 
 
 async def test_sessions_keep_only_a_digest_and_expire(sessions: Sessions) -> None:

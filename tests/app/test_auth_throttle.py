@@ -70,13 +70,13 @@ def assert_throttled(response: Reply, minutes: int) -> int:
 def count_password_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The user names whose password the login route checks from now on."""
     checked: list[str] = []
-    real = app.routes.auth.authenticate
+    real = app.routes.auth.check_password
 
-    def counting(session: Any, username: str, password: str) -> Awaitable[Any]:
-        checked.append(username)
-        return real(session, username, password)
+    def counting(user: Any, password: str) -> Awaitable[Any]:
+        checked.append(user.username if user is not None else "(nobody)")
+        return real(user, password)
 
-    monkeypatch.setattr(app.routes.auth, "authenticate", counting)
+    monkeypatch.setattr(app.routes.auth, "check_password", counting)
     return checked
 
 
