@@ -1,5 +1,12 @@
 """Section-aware chunking: one chunk per Markdown section, the title carried into each,
-then one per customer question the article lists (`Article.questions`)."""
+then one per customer question the article lists (`Article.questions`).
+
+The retrievers read a Markdown table row by row as "header: cell" pairs
+(`| **Standard** | 2–4 business days | ¥550 |` under `| Option | Delivery time | Fee |`
+reads "Option: Standard; Delivery time: 2–4 business days; Fee: ¥550"): the embedding
+model read the pipes and dashes of a fee table so poorly that "How much is shipping?"
+was answered from the article's other sections. Customers still see the table.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,9 @@ from retrieval.kb import Article
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 FENCE = re.compile(r"^\s*(```|~~~)")
+TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+TABLE_RULE = re.compile(r"^\s*\|?(\s*:?-{3,}:?\s*\|)+\s*(:?-{3,}:?\s*)?\|?\s*$")
+EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 
 
 @dataclass(frozen=True)
@@ -36,8 +46,37 @@ class Chunk:
         parts = [self.title]
         if self.heading:
             parts.append(self.heading)
-        parts.append(self.text)
+        parts.append(readable_tables(self.text))
         return "\n".join(parts)
+
+
+def readable_tables(text: str) -> str:
+    """`text` with each Markdown table (a header row, a rule, rows) written out a row a
+    line as "header: cell" pairs; everything else as it is."""
+    lines = text.splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if i + 1 < len(lines) and TABLE_ROW.match(lines[i]) and TABLE_RULE.match(lines[i + 1]):
+            headers = _cells(lines[i])
+            i += 2
+            while i < len(lines) and TABLE_ROW.match(lines[i]):
+                pairs = [
+                    f"{header}: {cell}" if header else cell
+                    for header, cell in zip(headers, _cells(lines[i]), strict=False)
+                    if cell
+                ]
+                out.append("; ".join(pairs))
+                i += 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out)
+
+
+def _cells(row: str) -> list[str]:
+    row = row.strip().removeprefix("|").removesuffix("|")
+    return [EMPHASIS.sub(r"\2", cell).strip() for cell in row.split("|")]
 
 
 def chunk_id(article_id: str, position: int) -> int:

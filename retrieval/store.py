@@ -19,7 +19,7 @@ from retrieval.errors import IndexMismatchError
 
 log = logging.getLogger(__name__)
 
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3  # 3: tables read as header: cell pairs (`retrieval.chunking`)
 KINDS = ("chunks", "titles")
 # The sentence encoder's vectors of the chunks, when it is used: optional (an index
 # saved without them loads, and the chunks are encoded again).

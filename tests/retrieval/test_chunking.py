@@ -76,6 +76,31 @@ def test_title_and_heading_are_carried_in_search_text() -> None:
     assert fees.search_text == "How to return an item\nReturns > Fees\nReturns cost 500 yen."
 
 
+FEES = """\
+## Standard and express delivery
+| Option | Delivery time | Fee |
+|---|:---:|---|
+| **Standard** | 2–4 business days | ¥550, **free on orders of ¥5,000 or more** |
+| **Express** | Next day |  |
+
+Express is not available to remote islands | ask us.
+"""
+
+
+def test_a_table_is_read_row_by_row_as_header_and_cell() -> None:
+    """The retrievers read what a row means ("Fee: ¥550"), not pipes and dashes; the
+    customer is shown the table as written."""
+    [chunk] = chunk_article(article(FEES, title="Delivery options and shipping fees"))
+    assert chunk.search_text.splitlines()[2:5] == [
+        "Option: Standard; Delivery time: 2–4 business days; "
+        "Fee: ¥550, free on orders of ¥5,000 or more",
+        "Option: Express; Delivery time: Next day",
+        "",
+    ]
+    assert "Express is not available to remote islands | ask us." in chunk.search_text
+    assert chunk.text.startswith("| Option | Delivery time | Fee |\n|---|:---:|---|")
+
+
 @pytest.mark.parametrize("fence", ["```", "~~~"])
 def test_headings_inside_code_fences_are_not_split(fence: str) -> None:
     body = (
