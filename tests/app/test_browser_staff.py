@@ -94,6 +94,33 @@ def test_a_staged_change_reaches_the_bot_only_when_published(
         page.close()
 
 
+def test_staff_move_between_their_pages_from_the_top_bar(
+    browser: Browser, staff_server: StaffServer
+) -> None:
+    """The console, the articles and the reports are a click apart for whoever may open
+    them; nobody is offered a page that would refuse them."""
+    base = staff_server.base
+    editor = signed_in(browser, staff_server, "/editor/gaps", "ken", "editor")
+    assert editor.get_by_test_id("nav-console").count() == 0
+    assert editor.get_by_test_id("nav-reports").count() == 0
+    editor.get_by_test_id("nav-articles").click()
+    editor.wait_for_url(f"{base}/editor")
+    editor.close()
+    agent = signed_in(browser, staff_server, "/reports", "aiko", "agent")
+    assert agent.get_by_test_id("nav-articles").count() == 0
+    agent.get_by_test_id("nav-console").click()
+    agent.wait_for_url(f"{base}/agent")
+    keep(agent, "agent-top-bar")
+    agent.set_viewport_size({"width": 390, "height": 844})
+    bar = agent.locator(".kk-topbar").bounding_box()
+    assert bar is not None
+    for link in ("nav-console", "nav-reports", "logout"):
+        box = agent.get_by_test_id(link).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, link
+    keep(agent, "agent-top-bar-phone")
+    agent.close()
+
+
 def test_an_editor_opening_the_reports_gets_a_page_with_a_way_back(
     browser: Browser, staff_server: StaffServer
 ) -> None:
