@@ -332,6 +332,20 @@ def test_an_agent_opens_the_reports_and_sees_tiles_and_a_drawn_chart(
         " return [c.width > 0 && c.height > 0, chart ? chart.data.labels.length : 0]; }"
     )
     assert drawn == [True, 30], "the chart has a bar group for each of the last 30 days"
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.evaluate(  # the agents' table as a team's looks (this server's agent took no chat)
+        "() => { document.querySelector('[data-testid=\"table-agents\"] tbody').innerHTML ="
+        " '<tr><td>Administrator</td><td class=\"ed-num\">128</td>"
+        "<td class=\"ed-num\">1 min 05 s</td><td class=\"ed-num\">4.50 (37)</td></tr>'; }"
+    )
+    clipped = page.evaluate(
+        "() => [...document.querySelectorAll('.rp-grid .ed-table-wrap')]"
+        ".filter(w => w.scrollWidth > w.clientWidth + 1)"
+        ".map(w => w.querySelector('table').dataset.testid)"
+    )
+    assert clipped == [], "a table cut off at a desktop's width"
+    if folder := os.environ.get("KAKEHASHI_SCREENSHOTS"):
+        page.screenshot(path=str(Path(folder) / "reports.png"), full_page=True)
     assert not errors, errors
     page.close()
 

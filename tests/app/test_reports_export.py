@@ -104,6 +104,10 @@ def test_the_page_shows_the_figures_without_javascript(
     assert '<td>Aiko</td><td class="ed-num">2</td><td class="ed-num">20 s</td>' in text
     assert '<script src="/static/vendor/chartjs/chart.umd.min.js" defer>' in text
     assert 'data-testid="nav-reports"' in text
+    for table in ("table-reasons", "table-outcomes"):  # words, not the codes behind them
+        rows = re.search(rf'data-testid="{table}">.*?<tbody>(.*?)</tbody>', text, re.S)
+        assert rows is not None and "<td>" in rows[1] and "_" not in rows[1], table
+    assert "<td>Customer request</td>" in text
     # the hostile comment is escaped in the table and cannot close the JSON script tag
     assert HOSTILE not in text and "&lt;/script&gt;" in text
     data = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', text, re.S)
