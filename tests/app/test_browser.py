@@ -335,8 +335,8 @@ def test_an_agent_opens_the_reports_and_sees_tiles_and_a_drawn_chart(
     page.set_viewport_size({"width": 1440, "height": 900})
     page.evaluate(  # the agents' table as a team's looks (this server's agent took no chat)
         "() => { document.querySelector('[data-testid=\"table-agents\"] tbody').innerHTML ="
-        " '<tr><td>Administrator</td><td class=\"ed-num\">128</td>"
-        "<td class=\"ed-num\">1 min 05 s</td><td class=\"ed-num\">4.50 (37)</td></tr>'; }"
+        ' \'<tr><td>Administrator</td><td class="ed-num">128</td>'
+        '<td class="ed-num">1 min 05 s</td><td class="ed-num">4.50 (37)</td></tr>\'; }'
     )
     clipped = page.evaluate(
         "() => [...document.querySelectorAll('.rp-grid .ed-table-wrap')]"
