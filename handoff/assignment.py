@@ -80,6 +80,9 @@ class Assignment:
                     state=ConversationState.AGENT.value,
                     agent_id=user_id,
                     claimed_at=datetime.now(UTC),
+                    # the first reply of this claim: a chat handed back and claimed again
+                    # kept the earlier claim's, before its claim, and fell out of the reports
+                    first_response_at=None,
                 )
                 .execution_options(synchronize_session=False)
             )

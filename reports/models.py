@@ -85,7 +85,7 @@ class Report(BaseModel):
     automation_rate: float | None  # share handled by the bot alone
     handoff_reasons: dict[str, int]
     waiting: Durations  # escalated -> claimed
-    first_response: Durations  # claimed (or escalated) -> the agent's first reply
+    first_response: Durations  # the latest claim (or escalation) -> the first reply after it
     outcomes: dict[str, int]
     csat: Csat
     bot_answers: BotAnswers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import pytest
@@ -21,6 +22,8 @@ from handoff.assignment import Assignment
 from handoff.config import HandoffConfig
 from handoff.hours import BusinessHours
 from handoff.lineup import REFRESH_PAUSE_PER_SECOND, Lineup
+from reports.build import build_report
+from reports.periods import Period
 from tests.conversations.conftest import Chat
 
 pytestmark = pytest.mark.anyio
@@ -97,6 +100,27 @@ async def test_handing_back_lets_the_bot_answer_again(
     await chat.service.receive(ref, "c9", "how do I return an item")
     await chat.service.drain()
     assert chat.recorder.frames("message")[-1]["role"] == "bot"
+
+
+async def test_a_chat_claimed_again_after_a_hand_back_counts_its_first_reply(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The reports' first response is the agent's first reply to their claim, also when the
+    customer asks for a person again after a hand-back (it showed "–", measured 0)."""
+    aiko = await agent(sessions, "aiko")
+    ref = await waiting(chat)
+    await chat.service.receive(ref, "c1", "Where is my return label?")
+    await desk.assignment.claim(aiko, ref.public_id)
+    await desk.assignment.reply(aiko, ref.public_id, "a1", "Here is your label.")
+    await desk.assignment.hand_back(aiko, ref.public_id)
+    await chat.service.request_handoff(ref)
+    await desk.assignment.claim(aiko, ref.public_id)
+    await desk.assignment.reply(aiko, ref.public_id, "a2", "Back again: how can I help?")
+    today = datetime.now(UTC).date()
+    report = await build_report(sessions, Period(today, today + timedelta(days=1), "UTC"))
+    assert report.first_response.count == 1 and report.first_response.median is not None
+    [figures] = report.agents
+    assert figures.first_response_median is not None
 
 
 async def test_closing_needs_a_known_outcome_and_ends_with_the_rating_prompt(
