@@ -124,6 +124,7 @@ async def build_conversations(
     lineup = Lineup(sessions, bus, presence, hours, handoff_config(settings), assignment)
     bus.listen(lineup.on_event)
     replies = BotReplies(sessions, bus, locks, delivery.work, lineup, bot)
+    bus.listen(replies.on_event)
     conversations = ConversationService(sessions, bus, locks, lineup, replies)
     desk = AgentDesk(bus, presence, lineup, assignment, ContextPanel(sessions, retriever), files)
     return conversations, desk

@@ -37,6 +37,7 @@ from delivery.events import (
     DomainEvent,
     EventBus,
     QueueChanged,
+    ReplyOwed,
     ReplyTimed,
     StateFrame,
 )
@@ -115,6 +116,12 @@ class BotReplies:
         self._queued.add((public_id, seq))
         job = partial(self._reply, conversation_id, public_id, seq, text, clock)
         self.work.submit(public_id, job)
+
+    async def on_event(self, event: DomainEvent) -> None:
+        """The bus listener: a message the bot owes a reply (a conversation handed back
+        with the customer's question unanswered) is answered like a new one."""
+        if isinstance(event, ReplyOwed):
+            self.enqueue(event.conversation_id, event.public_id, event.seq, event.text)
 
     async def drain(self) -> None:
         await self.work.drain()

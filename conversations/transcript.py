@@ -242,6 +242,24 @@ async def notice(
     )
 
 
+async def owe_reply(session: AsyncSession, conversation: Conversation) -> Message | None:
+    """Mark the customer's last message pending when nobody answered it (no agent or bot
+    message after it), for the bot taking the conversation back; None when there is none."""
+    last: Message | None = await session.scalar(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.role.in_(("customer", "agent", "bot")),
+        )
+        .order_by(Message.seq.desc())
+        .limit(1)
+    )
+    if last is None or last.role != "customer" or not last.text.strip():
+        return None
+    last.reply_pending = True
+    return last
+
+
 async def by_client_id(
     session: AsyncSession, conversation_id: int, client_id: str
 ) -> Message | None:

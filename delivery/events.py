@@ -202,6 +202,18 @@ class ReplyTimed:
     models: float | None = None
 
 
+@dataclass(frozen=True)
+class ReplyOwed:
+    """The bot has a conversation back (an agent handed it back) with the customer's last
+    message unanswered: message `seq` is marked pending, and the bot answers it. For the
+    reply queue; nobody is sent it."""
+
+    conversation_id: int
+    public_id: str
+    seq: int
+    text: str
+
+
 DomainEvent = (
     ConversationUpdated
     | NoteAdded
@@ -210,6 +222,7 @@ DomainEvent = (
     | QueueChanged
     | ArticleChanged
     | ReplyTimed
+    | ReplyOwed
 )
 Listener = Callable[[DomainEvent], Awaitable[None]]
 

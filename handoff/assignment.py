@@ -29,6 +29,7 @@ from delivery.events import (
     NoteAdded,
     NoteFrame,
     QueueChanged,
+    ReplyOwed,
 )
 from delivery.locks import Locks
 from delivery.presence import PresenceStore
@@ -183,7 +184,8 @@ class Assignment:
         await self.bus.emit(*events, QueueChanged())
 
     async def hand_back(self, user_id: int, public_id: str) -> None:
-        """Back to the bot: the customer is told, and the bot answers the next question."""
+        """Back to the bot: the customer is told, and the bot answers the next question (and
+        the last one, if the customer asked it and nobody answered)."""
         await self._finish(user_id, public_id, ConversationState.BOT, "handed_back")
 
     async def close(self, user_id: int, public_id: str, outcome: str, tags: Sequence[str]) -> None:
@@ -252,6 +254,11 @@ class Assignment:
             for name, value in fields.items():
                 setattr(conversation, name, value)
             notice = await transcript.notice(session, conversation, notice_key)
+            owed = (
+                await transcript.owe_reply(session, conversation)
+                if target == ConversationState.BOT
+                else None
+            )
             # the customer's state: a closed one carries the rating prompt
             csat = csat_state(conversation) if target == ConversationState.CLOSED else None
             owner = (
@@ -267,6 +274,8 @@ class Assignment:
             ConversationUpdated(public_id, state),
             QueueChanged(),
         )
+        if owed is not None:  # asked of the agent, answered by nobody: the bot answers it
+            await self.bus.emit(ReplyOwed(conversation.id, public_id, owed.seq, owed.text))
 
     @staticmethod
     async def _joined(

@@ -183,6 +183,23 @@ def test_an_agent_who_hands_back_keeps_the_conversation_in_the_reports(
     assert aiko["first_response_median"] is not None
 
 
+def test_a_question_asked_just_before_the_hand_back_gets_the_bots_answer(
+    make_client: MakeClient,
+) -> None:
+    with claimed_chat(make_client) as (_client, _aiko_id, _headers, agent, customer, cid):
+        send(agent, "message", cid, client_id="a1", text="Your refund is on its way.")
+        events_until(customer, is_type("message", client_id="a1"))
+        customer.send_json(
+            {"type": "message", "client_id": "c9", "text": "How long does a refund take?"}
+        )
+        events_until(customer, is_type("message", client_id="c9"))
+        send(agent, "hand_back", cid)
+        events = events_until(customer, is_type("message", role="bot"), timeout=15)
+    assert any(e["type"] == "state" and e["state"] == "bot" for e in events)
+    answer = events[-1]
+    assert answer["kind"] == "answer" and answer["citations"], answer
+
+
 # ---------------------------------------------------------------------- closing
 @on_both_databases
 def test_close_records_outcome_and_tags_and_refuses_further_messages(

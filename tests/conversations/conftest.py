@@ -90,6 +90,7 @@ def make_chat(sessions: async_sessionmaker[AsyncSession], run_bot: RunBot | None
         learned_intents=False,
     )
     replies = BotReplies(sessions, bus, locks, InProcessReplyQueue(), queue, bot, run_bot=run_bot)
+    bus.listen(replies.on_event)  # as app.wiring does
     return Chat(ConversationService(sessions, bus, locks, queue, replies), recorder, queue)
 
 

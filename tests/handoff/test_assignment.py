@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from accounts.users import Role, create_user
@@ -24,6 +25,7 @@ from handoff.hours import BusinessHours
 from handoff.lineup import REFRESH_PAUSE_PER_SECOND, Lineup
 from reports.build import build_report
 from reports.periods import Period
+from storage.models import Message
 from tests.conversations.conftest import Chat
 
 pytestmark = pytest.mark.anyio
@@ -100,6 +102,41 @@ async def test_handing_back_lets_the_bot_answer_again(
     await chat.service.receive(ref, "c9", "how do I return an item")
     await chat.service.drain()
     assert chat.recorder.frames("message")[-1]["role"] == "bot"
+
+
+async def test_a_question_left_unanswered_at_the_hand_back_is_answered_by_the_bot(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The customer asks the agent something; the agent hands back without answering: the
+    bot answers it, not only the customer's next question."""
+    aiko = await agent(sessions, "aiko")
+    ref = await waiting(chat)
+    await desk.assignment.claim(aiko, ref.public_id)
+    await desk.assignment.reply(aiko, ref.public_id, "a1", "Here is your label.")
+    await chat.service.receive(ref, "c2", "how do I return an item")
+    await chat.service.drain()
+    assert chat.recorder.frames("message")[-1]["role"] == "customer", "the agent has it"
+    await desk.assignment.hand_back(aiko, ref.public_id)
+    await chat.service.drain()
+    notice, answer = chat.recorder.frames("message")[-2:]
+    assert notice["role"] == "system"
+    assert answer["role"] == "bot" and answer["text"], answer
+    async with sessions() as session:  # answered once: nothing left for a recovery sweep
+        pending = select(Message.id).where(Message.conversation_id == ref.id, Message.reply_pending)
+        assert (await session.scalars(pending)).all() == []
+
+
+async def test_after_the_agents_answer_a_hand_back_waits_for_the_next_question(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    aiko = await agent(sessions, "aiko")
+    ref = await waiting(chat)
+    await chat.service.receive(ref, "c1", "how do I return an item")
+    await desk.assignment.claim(aiko, ref.public_id)
+    await desk.assignment.reply(aiko, ref.public_id, "a1", "Here is your label.")
+    await desk.assignment.hand_back(aiko, ref.public_id)
+    await chat.service.drain()
+    assert chat.recorder.frames("message")[-1]["role"] == "system", "the bot says nothing yet"
 
 
 async def test_a_chat_claimed_again_after_a_hand_back_counts_its_first_reply(
