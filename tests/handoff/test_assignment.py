@@ -126,15 +126,23 @@ async def test_a_question_left_unanswered_at_the_hand_back_is_answered_by_the_bo
         assert (await session.scalars(pending)).all() == []
 
 
-async def test_after_the_agents_answer_a_hand_back_waits_for_the_next_question(
-    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
-) -> None:
+async def answered_and_handed_back(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession], question: str
+) -> tuple[int, ConversationRef]:
+    """The customer asks, Aiko claims, answers and hands back; (Aiko's id, the chat)."""
     aiko = await agent(sessions, "aiko")
     ref = await waiting(chat)
-    await chat.service.receive(ref, "c1", "how do I return an item")
+    await chat.service.receive(ref, "c1", question)
     await desk.assignment.claim(aiko, ref.public_id)
     await desk.assignment.reply(aiko, ref.public_id, "a1", "Here is your label.")
     await desk.assignment.hand_back(aiko, ref.public_id)
+    return aiko, ref
+
+
+async def test_after_the_agents_answer_a_hand_back_waits_for_the_next_question(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await answered_and_handed_back(chat, desk, sessions, "how do I return an item")
     await chat.service.drain()
     assert chat.recorder.frames("message")[-1]["role"] == "system", "the bot says nothing yet"
 
@@ -144,12 +152,7 @@ async def test_a_chat_claimed_again_after_a_hand_back_counts_its_first_reply(
 ) -> None:
     """The reports' first response is the agent's first reply to their claim, also when the
     customer asks for a person again after a hand-back (it showed "–", measured 0)."""
-    aiko = await agent(sessions, "aiko")
-    ref = await waiting(chat)
-    await chat.service.receive(ref, "c1", "Where is my return label?")
-    await desk.assignment.claim(aiko, ref.public_id)
-    await desk.assignment.reply(aiko, ref.public_id, "a1", "Here is your label.")
-    await desk.assignment.hand_back(aiko, ref.public_id)
+    aiko, ref = await answered_and_handed_back(chat, desk, sessions, "Where is my label?")
     await chat.service.request_handoff(ref)
     await desk.assignment.claim(aiko, ref.public_id)
     await desk.assignment.reply(aiko, ref.public_id, "a2", "Back again: how can I help?")
