@@ -259,6 +259,15 @@ def test_an_agent_claims_a_widget_conversation_and_the_customer_sees_the_reply(
     agent.get_by_test_id("message").filter(has_text="this is Aiko").wait_for()
     screenshot(agent, tmp_path_factory, "agent-console")
     screenshot(customer, tmp_path_factory, "widget-agent-reply")
+
+    # the customer writes again: the console says a message awaits the agent's reply
+    widget.get_by_test_id("input").fill("Thanks! Where is my parcel?")
+    widget.get_by_test_id("send").click()
+    badge = agent.get_by_test_id("mine-entry").get_by_test_id("unread")
+    badge.wait_for(timeout=15_000)
+    assert badge.inner_text() == "1"
+    assert badge.get_attribute("title") == "1 message awaiting your reply"
+    screenshot(agent, tmp_path_factory, "agent-console-awaiting-reply")
     customer.close()
     agent.close()
 

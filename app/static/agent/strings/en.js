@@ -14,7 +14,7 @@ export default {
   agentsEmpty: "No agents signed in.",
   you: "(you)",
   openChats: (n) => `${n} open`,
-  unread: (n) => `${n} unread`,
+  unread: (n) => (n === 1 ? "1 message awaiting your reply" : `${n} messages awaiting your reply`),
   claim: "Claim",
   claiming: "Claiming…",
   claimFor: (preview) => `Claim: ${preview}`,

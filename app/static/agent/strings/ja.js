@@ -14,7 +14,7 @@ export default {
   agentsEmpty: "サインイン中のエージェントはいません。",
   you: "（自分）",
   openChats: (n) => `${n} 件対応中`,
-  unread: (n) => `未読 ${n} 件`,
+  unread: (n) => `未返信 ${n} 件`,
   claim: "担当する",
   claiming: "処理中…",
   claimFor: (preview) => `担当する: ${preview}`,
