@@ -108,20 +108,24 @@ class BotReplies:
         seq: int,
         text: str,
         clock: ReplyClock | None = None,
+        *,
+        owed: bool = False,
     ) -> None:
         """Answer message `seq` after the conversation's earlier messages are answered;
+        `owed`: a message left unanswered at a hand-back, never answered with a handoff
+        (asked of the agent, it must not send the chat straight back to the queue);
         with `clock`, the message's arrival, the reply's steps are timed (`ReplyTimed`)."""
         if (public_id, seq) in self._queued:
             return  # already waiting here (a recovery sweep found it again)
         self._queued.add((public_id, seq))
-        job = partial(self._reply, conversation_id, public_id, seq, text, clock)
-        self.work.submit(public_id, job)
+        answer = partial(self._answer, conversation_id, public_id, seq, text, clock, owed)
+        self.work.submit(public_id, partial(self._reply, answer, conversation_id, public_id, seq))
 
     async def on_event(self, event: DomainEvent) -> None:
         """The bus listener: a message the bot owes a reply (a conversation handed back
         with the customer's question unanswered) is answered like a new one."""
         if isinstance(event, ReplyOwed):
-            self.enqueue(event.conversation_id, event.public_id, event.seq, event.text)
+            self.enqueue(event.conversation_id, event.public_id, event.seq, event.text, owed=True)
 
     async def drain(self) -> None:
         await self.work.drain()
@@ -166,10 +170,15 @@ class BotReplies:
             await self._sweeper.stop()
 
     async def _reply(
-        self, conversation_id: int, public_id: str, seq: int, text: str, clock: ReplyClock | None
+        self,
+        answer: Callable[[], Awaitable[None]],
+        conversation_id: int,
+        public_id: str,
+        seq: int,
     ) -> None:
+        """`answer` message `seq`; if it fails, the customer gets an apology."""
         try:
-            await self._answer(conversation_id, public_id, seq, text, clock)
+            await answer()
         except Exception:  # a failed reply must not leave the customer without an answer
             log.exception("bot reply to conversation %s seq %s failed", public_id, seq)
             await self.bus.emit(ConversationUpdated(public_id, typing_frame("bot", False)))
@@ -191,7 +200,13 @@ class BotReplies:
         await self.bus.emit(ConversationUpdated(public_id, frame))
 
     async def _answer(
-        self, conversation_id: int, public_id: str, seq: int, text: str, clock: ReplyClock | None
+        self,
+        conversation_id: int,
+        public_id: str,
+        seq: int,
+        text: str,
+        clock: ReplyClock | None,
+        owed: bool = False,
     ) -> None:
         timed = clock is not None  # started when the message arrived, not by a sweep
         clock = clock or ReplyClock()
@@ -216,9 +231,11 @@ class BotReplies:
         decision: Decision | None = await self._run_bot(respond, text, history)
         assert decision is not None
         decision = for_channel(channel, decision)
+        if owed and decision.handoff:
+            decision = None  # a person just had the chat: their next message can ask again
         clock.mark("thought")
         async with self.locks.hold(public_id):
-            if channel == CHAT and decision.handoff_reason is None:
+            if decision is not None and channel == CHAT and decision.handoff_reason is None:
                 stored, events = await self._settle_reply(conversation_id, public_id, seq, decision)
             else:
                 stored, events = await transcript.until_unmoved(

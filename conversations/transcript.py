@@ -25,7 +25,7 @@ from conversations.errors import ConversationMoved
 from conversations.frames import message_frame, with_files
 from delivery.events import MessageFrame
 from handoff.states import ConversationState
-from storage.models import Conversation, Message
+from storage.models import Attachment, Conversation, Message
 
 HISTORY_TURNS = 20
 #: tries of a read-then-write whose conversation moved in between (`append(state=...)`)
@@ -244,7 +244,10 @@ async def notice(
 
 async def owe_reply(session: AsyncSession, conversation: Conversation) -> Message | None:
     """Mark the customer's last message pending when nobody answered it (no agent or bot
-    message after it), for the bot taking the conversation back; None when there is none."""
+    message after it), for the bot taking a chat back; None when there is none. Not a
+    mail (the agents answer mail), nor a message with files (the bot cannot read them)."""
+    if conversation.channel != mailing.CHAT:
+        return None
     last: Message | None = await session.scalar(
         select(Message)
         .where(
@@ -255,6 +258,9 @@ async def owe_reply(session: AsyncSession, conversation: Conversation) -> Messag
         .limit(1)
     )
     if last is None or last.role != "customer" or not last.text.strip():
+        return None
+    with_files = select(Attachment.id).where(Attachment.message_id == last.id).exists()
+    if await session.scalar(select(with_files)):
         return None
     last.reply_pending = True
     return last

@@ -32,7 +32,8 @@ class ConversationRow:
     agent_id: int | None
     outcome: str | None
     csat_score: int | None
-    # the agents who wrote in it, the first responder first (the owner if none wrote)
+    # the agents who wrote in it, the first responder to the latest claim first (the owner
+    # if none wrote)
     agents: tuple[int, ...] = ()
     channel: str = "chat"  # how the customer wrote: the widget ("chat") or by mail ("email")
 
@@ -95,16 +96,26 @@ async def conversation_rows(
         Conversation.channel,
     ).where(*_started(start, end, lang))
     writers: dict[int, list[int]] = {}
+    responders: dict[int, int] = {}  # who wrote first since the latest claim
     authors = (
-        select(Message.conversation_id, Message.author_id)
+        select(
+            Message.conversation_id,
+            Message.author_id,
+            (Message.created_at >= Conversation.claimed_at).label("since_claim"),
+        )
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(*_started(start, end, lang), Message.role == "agent", Message.author_id.is_not(None))
         .order_by(Message.conversation_id, Message.seq)
     )
-    for conversation_id, author_id in await session.execute(authors):
+    for conversation_id, author_id, since_claim in await session.execute(authors):
         seen = writers.setdefault(conversation_id, [])
         if author_id is not None and author_id not in seen:
             seen.append(author_id)
+        if since_claim and author_id is not None:
+            responders.setdefault(conversation_id, author_id)
+    for conversation_id, responder in responders.items():  # the first responder first
+        others = [a for a in writers[conversation_id] if a != responder]
+        writers[conversation_id] = [responder, *others]
     return [
         ConversationRow(
             row.created_at,

@@ -61,6 +61,16 @@ async def waiting(chat: Chat) -> ConversationRef:
     return ref
 
 
+async def claimed(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[int, ConversationRef]:
+    """A customer waiting for a person, claimed by Aiko; (Aiko's id, the chat)."""
+    aiko = await agent(sessions, "aiko")
+    ref = await waiting(chat)
+    await desk.assignment.claim(aiko, ref.public_id)
+    return aiko, ref
+
+
 async def test_of_two_agents_claiming_at_once_exactly_one_wins(
     chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -93,9 +103,7 @@ async def test_an_agent_at_the_limit_cannot_claim_more(
 async def test_handing_back_lets_the_bot_answer_again(
     chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    aiko = await agent(sessions, "aiko")
-    ref = await waiting(chat)
-    await desk.assignment.claim(aiko, ref.public_id)
+    aiko, ref = await claimed(chat, desk, sessions)
     await desk.assignment.reply(aiko, ref.public_id, "a1", "Here is your label.")
     await desk.assignment.hand_back(aiko, ref.public_id)
     assert chat.recorder.frames("state")[-1]["state"] == "bot"
@@ -109,9 +117,7 @@ async def test_a_question_left_unanswered_at_the_hand_back_is_answered_by_the_bo
 ) -> None:
     """The customer asks the agent something; the agent hands back without answering: the
     bot answers it, not only the customer's next question."""
-    aiko = await agent(sessions, "aiko")
-    ref = await waiting(chat)
-    await desk.assignment.claim(aiko, ref.public_id)
+    aiko, ref = await claimed(chat, desk, sessions)
     await desk.assignment.reply(aiko, ref.public_id, "a1", "Here is your label.")
     await chat.service.receive(ref, "c2", "how do I return an item")
     await chat.service.drain()
@@ -121,22 +127,41 @@ async def test_a_question_left_unanswered_at_the_hand_back_is_answered_by_the_bo
     notice, answer = chat.recorder.frames("message")[-2:]
     assert notice["role"] == "system"
     assert answer["role"] == "bot" and answer["text"], answer
-    async with sessions() as session:  # answered once: nothing left for a recovery sweep
-        pending = select(Message.id).where(Message.conversation_id == ref.id, Message.reply_pending)
-        assert (await session.scalars(pending)).all() == []
+    assert await still_pending(sessions, ref) == [], "answered once: nothing left to sweep"
+
+
+async def still_pending(
+    sessions: async_sessionmaker[AsyncSession], ref: ConversationRef
+) -> list[int]:
+    """The seqs of the chat's messages still waiting for the bot's reply."""
+    async with sessions() as session:
+        pending = select(Message.seq).where(
+            Message.conversation_id == ref.id, Message.reply_pending
+        )
+        return list(await session.scalars(pending))
 
 
 async def answered_and_handed_back(
     chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession], question: str
 ) -> tuple[int, ConversationRef]:
     """The customer asks, Aiko claims, answers and hands back; (Aiko's id, the chat)."""
-    aiko = await agent(sessions, "aiko")
-    ref = await waiting(chat)
+    aiko, ref = await claimed(chat, desk, sessions)
     await chat.service.receive(ref, "c1", question)
-    await desk.assignment.claim(aiko, ref.public_id)
     await desk.assignment.reply(aiko, ref.public_id, "a1", "Here is your label.")
     await desk.assignment.hand_back(aiko, ref.public_id)
     return aiko, ref
+
+
+async def test_a_request_for_a_person_left_at_the_hand_back_does_not_queue_the_chat_again(
+    chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    aiko, ref = await claimed(chat, desk, sessions)
+    await chat.service.receive(ref, "c2", "Can I talk to a human please?")
+    await desk.assignment.hand_back(aiko, ref.public_id)
+    await chat.service.drain()
+    assert chat.recorder.frames("state")[-1]["state"] == "bot"
+    assert chat.recorder.frames("message")[-1]["role"] == "system", "nothing after the notice"
+    assert await still_pending(sessions, ref) == [], "nothing left for a recovery sweep"
 
 
 async def test_after_the_agents_answer_a_hand_back_waits_for_the_next_question(
@@ -151,24 +176,24 @@ async def test_a_chat_claimed_again_after_a_hand_back_counts_its_first_reply(
     chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     """The reports' first response is the agent's first reply to their claim, also when the
-    customer asks for a person again after a hand-back (it showed "–", measured 0)."""
-    aiko, ref = await answered_and_handed_back(chat, desk, sessions, "Where is my label?")
+    customer asks for a person again after a hand-back (it showed "–", measured 0), and it
+    is the agent's who gave it."""
+    _aiko, ref = await answered_and_handed_back(chat, desk, sessions, "Where is my label?")
     await chat.service.request_handoff(ref)
-    await desk.assignment.claim(aiko, ref.public_id)
-    await desk.assignment.reply(aiko, ref.public_id, "a2", "Back again: how can I help?")
+    ken = await agent(sessions, "ken")
+    await desk.assignment.claim(ken, ref.public_id)
+    await desk.assignment.reply(ken, ref.public_id, "a2", "Ken here: how can I help?")
     today = datetime.now(UTC).date()
     report = await build_report(sessions, Period(today, today + timedelta(days=1), "UTC"))
     assert report.first_response.count == 1 and report.first_response.median is not None
-    [figures] = report.agents
-    assert figures.first_response_median is not None
+    by_name = {f.name: f.first_response_median for f in report.agents}
+    assert by_name == {"Ken": report.first_response.median, "Aiko": None}, "Ken's reply"
 
 
 async def test_closing_needs_a_known_outcome_and_ends_with_the_rating_prompt(
     chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    aiko = await agent(sessions, "aiko")
-    ref = await waiting(chat)
-    await desk.assignment.claim(aiko, ref.public_id)
+    aiko, ref = await claimed(chat, desk, sessions)
     with pytest.raises(ChatError):
         await desk.assignment.close(aiko, ref.public_id, "solved?", [])
     await desk.assignment.close(aiko, ref.public_id, "resolved", ["Returns", " returns "])
@@ -180,9 +205,7 @@ async def test_closing_needs_a_known_outcome_and_ends_with_the_rating_prompt(
 async def test_an_absent_agents_conversations_go_back_to_the_queue(
     chat: Chat, desk: Desk, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    aiko = await agent(sessions, "aiko")
-    ref = await waiting(chat)
-    await desk.assignment.claim(aiko, ref.public_id)
+    aiko, ref = await claimed(chat, desk, sessions)
     chat.recorder.events.clear()
     assert await desk.assignment.requeue_all(aiko) == [ref.public_id]
     notice = chat.recorder.frames("message")[-1]
