@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from starlette.testclient import WebSocketTestSession
+
 from bot import messages
 from tests.app import agents
 from tests.app.agents import (
@@ -169,12 +171,19 @@ def test_own_chats_count_the_customers_unanswered_messages(make_client: MakeClie
         events_until(agent, mine_entry(cid, 1))
 
 
+def agent_replies(
+    agent: WebSocketTestSession, customer: WebSocketTestSession, cid: str, text: str
+) -> None:
+    """The agent writes to the customer, who has it before this returns."""
+    send(agent, "message", cid, client_id="a1", text=text)
+    events_until(customer, is_type("message", client_id="a1"))
+
+
 def test_an_agent_who_hands_back_keeps_the_conversation_in_the_reports(
     make_client: MakeClient,
 ) -> None:
     with claimed_chat(make_client) as (client, aiko_id, headers, agent, customer, cid):
-        send(agent, "message", cid, client_id="a1", text="Hi, I'm Aiko. All sorted?")
-        events_until(customer, is_type("message", client_id="a1"))
+        agent_replies(agent, customer, cid, "Hi, I'm Aiko. All sorted?")
         send(agent, "hand_back", cid)
         events_until(customer, is_type("state", state="bot"))
         body = client.get("/api/reports", headers=headers).json()
@@ -187,8 +196,7 @@ def test_a_question_asked_just_before_the_hand_back_gets_the_bots_answer(
     make_client: MakeClient,
 ) -> None:
     with claimed_chat(make_client) as (_client, _aiko_id, _headers, agent, customer, cid):
-        send(agent, "message", cid, client_id="a1", text="Your refund is on its way.")
-        events_until(customer, is_type("message", client_id="a1"))
+        agent_replies(agent, customer, cid, "Your refund is on its way.")
         customer.send_json(
             {"type": "message", "client_id": "c9", "text": "How long does a refund take?"}
         )
